@@ -1,0 +1,213 @@
+r"""The assignment core: a generalized assignment problem with side rows.
+
+Every planning model in this package (coverage, reassignment, the OR-Library
+GAP benchmark) is reduced to this one structure, and every backend solves it.
+
+Sets
+----
+    I            items (accounts, GAP jobs), indexed 0..n_items-1
+    K            agents (owners: CSMs, pools, the digital program; GAP agents)
+    E ⊆ I × K    arcs: the eligible (item, agent) pairs, indexed 0..n_arcs-1
+    E(i)         arcs of item i;  E(k) arcs of agent k
+    R            resources (hours, account count, ARR, GAP capacity)
+    S            side rows (e.g. the cap on ARR that changes owner)
+
+Data
+----
+    c[e]         cost of arc e (minimized)
+    w[r, e]      use of resource r by arc e
+    b[r, k]      capacity of agent k in resource r (+inf: no row)
+    s.coef[e]    coefficient of arc e in side row s;  s.lo <= row <= s.hi
+
+Variables
+---------
+    x[e] ∈ {0, 1}    1 when arc e is chosen
+
+Model
+-----
+    min  Σ_e c[e] x[e]
+    (1) assign[i]:      Σ_{e ∈ E(i)} x[e] = 1                     ∀ i ∈ I
+    (2) cap[r, k]:      Σ_{e ∈ E(k)} w[r, e] x[e] <= b[r, k]       ∀ r ∈ R, k ∈ K, b[r, k] < ∞
+    (3) side[s]:        s.lo <= Σ_e s.coef[e] x[e] <= s.hi        ∀ s ∈ S
+
+The arrays are plain numpy so a backend can build its matrix in one pass
+(`to_matrix`) instead of expression by expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource r: per-arc use ``weight`` and per-agent ``capacity`` (inf = no row)."""
+
+    name: str
+    weight: np.ndarray  # float64, len n_arcs
+    capacity: np.ndarray  # float64, len n_agents
+
+    def rows(self, arc_agent: np.ndarray) -> np.ndarray:
+        """Agents that get a capacity row: finite capacity and at least one arc using the resource."""
+        used = np.zeros(len(self.capacity), dtype=bool)
+        used[arc_agent[self.weight != 0]] = True
+        return np.flatnonzero(np.isfinite(self.capacity) & used)
+
+
+@dataclass(frozen=True)
+class SideRow:
+    """One side row s: lo <= Σ coef[j] x[arcs[j]] <= hi."""
+
+    name: str
+    arcs: np.ndarray  # int64 arc indices
+    coef: np.ndarray  # float64
+    lo: float = -np.inf
+    hi: float = np.inf
+
+
+@dataclass(frozen=True)
+class AssignmentProblem:
+    """A GAP with side rows; see the module docstring for the maths."""
+
+    n_items: int
+    n_agents: int
+    arc_item: np.ndarray  # int64, len n_arcs
+    arc_agent: np.ndarray  # int64, len n_arcs
+    arc_cost: np.ndarray  # float64, len n_arcs
+    resources: tuple[Resource, ...] = ()
+    side_rows: tuple[SideRow, ...] = ()
+    # Optional: a known assignment (arc index per item, -1 = none) for warm starts.
+    start: np.ndarray | None = None
+    # Optional: greedy preference tier per arc (0 = the item's preferred kind of agent).
+    arc_tier: np.ndarray | None = None
+    # Optional: order in which a greedy rule visits items (e.g. ARR descending).
+    item_priority: np.ndarray | None = None
+    item_names: tuple[str, ...] | None = None
+    agent_names: tuple[str, ...] | None = None
+    # Objective offset added to Σ c x (constant terms of the business cost).
+    offset: float = 0.0
+    # Cost sense note only for reporting: the core always minimizes.
+    name: str = "assignment"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.arc_item)
+        for label, arr in (("arc_agent", self.arc_agent), ("arc_cost", self.arc_cost)):
+            if len(arr) != n:
+                raise ValueError(f"Expected {label} to have {n} entries (one per arc), got {len(arr)}")
+        for r in self.resources:
+            if len(r.weight) != n or len(r.capacity) != self.n_agents:
+                raise ValueError(
+                    f"Expected resource {r.name!r} to have {n} weights and {self.n_agents} capacities"
+                )
+        if n and (self.arc_item.min() < 0 or self.arc_item.max() >= self.n_items):
+            raise ValueError("Expected every arc_item in 0..n_items-1")
+        if n and (self.arc_agent.min() < 0 or self.arc_agent.max() >= self.n_agents):
+            raise ValueError("Expected every arc_agent in 0..n_agents-1")
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.arc_item)
+
+    def items_without_arcs(self) -> np.ndarray:
+        """Items that no arc covers: the model is infeasible if any exist."""
+        has = np.zeros(self.n_items, dtype=bool)
+        has[self.arc_item] = True
+        return np.flatnonzero(~has)
+
+    def objective(self, choice: np.ndarray) -> float:
+        """Σ c x + offset for a choice vector (arc index per item)."""
+        return float(self.arc_cost[choice].sum() + self.offset)
+
+    def choice_to_x(self, choice: np.ndarray) -> np.ndarray:
+        x = np.zeros(self.n_arcs)
+        x[choice[choice >= 0]] = 1.0
+        return x
+
+    def x_to_choice(self, x: np.ndarray) -> np.ndarray:
+        """Arc chosen per item from a (near-)binary vector; -1 where none is set."""
+        choice = np.full(self.n_items, -1, dtype=np.int64)
+        on = np.flatnonzero(np.asarray(x) > 0.5)
+        choice[self.arc_item[on]] = on
+        return choice
+
+    def violations(self, choice: np.ndarray, tol: float = 1e-6) -> list[str]:
+        """Rows (1)-(3) that a choice breaks, named; [] when feasible."""
+        out: list[str] = []
+        if len(choice) != self.n_items:
+            return [f"assign: expected one arc per item ({self.n_items}), got {len(choice)}"]
+        missing = np.flatnonzero(choice < 0)
+        out += [f"assign[{self._item(i)}]: no arc chosen" for i in missing[:20]]
+        ok = choice[choice >= 0]
+        bad = ok[self.arc_item[ok] != np.flatnonzero(choice >= 0)]
+        out += [f"assign: arc {e} does not belong to its item" for e in bad[:20]]
+        for r in self.resources:
+            load = np.bincount(self.arc_agent[ok], weights=r.weight[ok], minlength=self.n_agents)
+            over = np.flatnonzero(load > r.capacity + tol * np.maximum(1.0, np.abs(r.capacity)))
+            out += [
+                f"cap[{r.name}, {self._agent(k)}]: {load[k]:.6g} > {r.capacity[k]:.6g}" for k in over[:20]
+            ]
+        x = self.choice_to_x(choice)
+        for s in self.side_rows:
+            v = float(s.coef @ x[s.arcs])
+            scale = tol * max(1.0, abs(s.lo) if np.isfinite(s.lo) else 0.0, abs(s.hi) if np.isfinite(s.hi) else 0.0)
+            if v < s.lo - scale or v > s.hi + scale:
+                out.append(f"side[{s.name}]: {v:.6g} outside [{s.lo:.6g}, {s.hi:.6g}]")
+        return out
+
+    def _item(self, i: int) -> str:
+        return self.item_names[i] if self.item_names else str(i)
+
+    def _agent(self, k: int) -> str:
+        return self.agent_names[k] if self.agent_names else str(k)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The model as one sparse matrix: row_lo <= A x <= row_hi, x binary, min c x."""
+
+    A: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    row_names: list[str]
+    cost: np.ndarray
+
+
+def to_matrix(p: AssignmentProblem) -> Matrix:
+    """Stack rows (1), (2), (3) into one CSR matrix with numpy, no Python loop per arc."""
+    n = p.n_arcs
+    arcs = np.arange(n, dtype=np.int64)
+    rows_i = [p.arc_item]
+    cols = [arcs]
+    vals = [np.ones(n)]
+    lo = [np.ones(p.n_items)]
+    hi = [np.ones(p.n_items)]
+    names = [f"assign[{p._item(i)}]" for i in range(p.n_items)]
+    next_row = p.n_items
+    for r in p.resources:
+        agents = r.rows(p.arc_agent)
+        row_of_agent = np.full(p.n_agents, -1, dtype=np.int64)
+        row_of_agent[agents] = next_row + np.arange(len(agents))
+        keep = (row_of_agent[p.arc_agent] >= 0) & (r.weight != 0)
+        rows_i.append(row_of_agent[p.arc_agent[keep]])
+        cols.append(arcs[keep])
+        vals.append(r.weight[keep])
+        lo.append(np.full(len(agents), -np.inf))
+        hi.append(r.capacity[agents].astype(float))
+        names += [f"cap[{r.name}, {p._agent(k)}]" for k in agents]
+        next_row += len(agents)
+    for s in p.side_rows:
+        rows_i.append(np.full(len(s.arcs), next_row, dtype=np.int64))
+        cols.append(np.asarray(s.arcs, dtype=np.int64))
+        vals.append(np.asarray(s.coef, dtype=float))
+        lo.append(np.array([s.lo]))
+        hi.append(np.array([s.hi]))
+        names.append(f"side[{s.name}]")
+        next_row += 1
+    A = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(cols))), shape=(next_row, n)
+    )
+    return Matrix(A, np.concatenate(lo), np.concatenate(hi), names, np.asarray(p.arc_cost, dtype=float))

@@ -1,0 +1,366 @@
+r"""Coverage model: who covers each account of a new book of business.
+
+Sets
+----
+    A                 accounts
+    C                 active CSMs;  P pools;  d the digital program;  O = C ∪ P ∪ {d}
+    E ⊆ A × O         eligible (account, owner) arcs, pruned up front by rules E1-E7
+    A_cur ⊆ A         accounts whose current owner is on the roster
+
+Data (per account a, owner o; see policy for every default)
+----
+    h[a]              hours(a) = base_hours[seg] · complexity_mult[cx] · stage_mult[stage]
+                                 · (low_health_mult if health < low_health_below else 1)
+    h[a,o]            h[a] for a CSM, h[a] · efficiency[o] for a pool, 0 for digital
+    rate[o]           hourly cost: annual_cost / (12 · capacity_hours) for a CSM; hourly_cost for a pool
+    serve[a,o]        12 · h[a,o] · rate[o]                           (CSM time at its location's cost)
+    dig[a,o]          digital.cost_per_account if o = d
+    risk[a,o]         churn_uplift[seg][mode(o)] · arr[a]              (lighter touch than the default)
+    disrupt[a,o]      if a ∈ A_cur and o ≠ cur[a]:
+                      arr_share · arr[a] + handoff_hours[seg] · rate[o]   (digital: no handoff hours)
+    mis[a,o]          for a CSM: cost_per_gap_hour · max(0, tzgap[a,o] − free_gap_hours)
+                                 + mismatch_cost · [region[o] ≠ region[a]]
+    cap_h[o], cap_n[o], cap_arr[o]   hours (capacity_hours · max_utilization), accounts, ARR caps
+
+Eligibility (an arc exists iff)
+-----------
+    E1  mode(o) ∈ modes[seg[a]]                                  (segment's coverage modes)
+    E2  o ∈ C: status[o] = active, seg[a] ∈ segments[o], lang[a] ∈ languages[o],
+        tzgap[a,o] ≤ max_gap_hours[seg], and region[o] = region[a] if seg ∈ csm_must_match
+    E3  o ∈ P: seg[a] ∈ segments[o], lang[a] ∈ languages[o], region[a] ∈ regions[o] (empty = all)
+    E4  o = d: always (digital speaks every language)
+    E5  keep-current: if cur[a] is an active CSM, arc (a, cur[a]) exists even when E1-E2 fail
+        (listed as an exception in the plan)
+    E6  renewal freeze: if renewal[a] ∈ [as_of, as_of + freeze_days] and cur[a] is an active
+        CSM, (a, cur[a]) is a's only arc
+    E7  pin: if pin_owner[a] is set, (a, pin_owner[a]) is a's only arc (pins win over E6)
+
+Variables
+---------
+    x[a,o] ∈ {0,1}    1 when owner o covers account a
+
+Model
+-----
+    min  Σ_{(a,o) ∈ E} (serve + dig + risk + disrupt + mis)[a,o] · x[a,o]
+    (1) assign[a]:        Σ_o x[a,o] = 1                                   ∀ a ∈ A
+    (2) cap[hours, o]:    Σ_a h[a,o] x[a,o] ≤ cap_h[o]                     ∀ o ∈ C ∪ P
+    (3) cap[accounts, o]: Σ_a x[a,o] ≤ cap_n[o]                            ∀ o ∈ C
+    (4) cap[arr, o]:      Σ_a arr[a] x[a,o] ≤ cap_arr[o]                   ∀ o ∈ C
+    (5) side[changed_arr]: Σ_{a ∈ A_cur} arr[a] (1 − x[a,cur[a]]) ≤ max_changed_arr_share · Σ_{a ∈ A_cur} arr[a]
+        written as  Σ_{a ∈ A_cur} arr[a] x[a,cur[a]] ≥ (1 − share) · Σ_{a ∈ A_cur} arr[a]
+        (only when share < 1)
+
+This is the assignment core of ``models/core.py``: (1) is its assign row,
+(2)-(4) its resources, (5) a side row. ``build_coverage`` follows the numbering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from planner.models.core import AssignmentProblem, Resource, SideRow
+
+COST_TERMS = ("serving", "digital", "revenue_at_risk", "disruption", "mismatch")
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Every possible owner, CSMs (any status) then pools then digital, as arrays."""
+
+    ids: np.ndarray  # object
+    kind: np.ndarray  # object: csm | pool | digital
+    active: np.ndarray  # bool
+    rate: np.ndarray  # hourly cost
+    hours_factor: np.ndarray  # h[a,o] = h[a] * hours_factor[o]
+    cap_hours: np.ndarray  # inf for digital
+    cap_accounts: np.ndarray  # inf for pools and digital
+    cap_arr: np.ndarray  # inf for pools and digital
+    utc: np.ndarray  # NaN for pools and digital
+    region: np.ndarray  # object
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {o: i for i, o in enumerate(self.ids)}
+
+
+@dataclass(frozen=True)
+class CoverageModel:
+    """The built model: the assignment core plus what reporting needs per arc."""
+
+    problem: AssignmentProblem
+    owners: Owners
+    account_ids: np.ndarray
+    account_hours: np.ndarray  # h[a]
+    current: np.ndarray  # owner index of cur[a], -1 if none / not on the roster
+    arc_hours: np.ndarray
+    arc_terms: dict[str, np.ndarray]  # COST_TERMS -> per-arc cost
+    arc_rule: np.ndarray  # object: '' | 'keep_current' | 'freeze' | 'pin'
+    arc_exception: np.ndarray  # object: why a keep-current arc breaks today's rules, else ''
+
+    @property
+    def arc_owner_ids(self) -> np.ndarray:
+        return self.owners.ids[self.problem.arc_agent]
+
+
+# ---------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------
+
+
+def account_hours(accounts: pd.DataFrame, policy) -> np.ndarray:
+    """h[a]: the default workload model, vectorized."""
+    base = accounts["segment"].map(policy.base_hours).to_numpy(float)
+    cx = accounts["complexity"].map(policy.complexity_mult).to_numpy(float)
+    stage = accounts["lifecycle_stage"].map(policy.stage_mult).fillna(1.0).to_numpy(float)
+    health = accounts["health"].to_numpy(float)
+    low = np.where(np.nan_to_num(health, nan=np.inf) < policy.low_health_below, policy.low_health_mult, 1.0)
+    return base * cx * stage * low
+
+
+def account_utc(accounts: pd.DataFrame, policy) -> np.ndarray:
+    """The account's UTC offset, else its region's default, else NaN (no time-zone rule)."""
+    given = accounts["utc_offset"].to_numpy(float)
+    fallback = accounts["region"].map(policy.region_default_utc_offset).to_numpy(float)
+    return np.where(np.isnan(given), fallback, given)
+
+
+def tz_gap(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Circular hours between UTC offsets (+12 and -11 are 1 hour apart); NaN stays NaN."""
+    d = np.abs(u - v) % 24
+    return np.minimum(d, 24 - d)
+
+
+def build_owners(book) -> Owners:
+    pol = book.policy
+    c, p = book.csms, book.pools
+    nc, np_ = len(c), len(p)
+    cap_h_c = c["capacity_hours"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate_c = np.where(cap_h_c > 0, c["annual_cost"].to_numpy(float) / (12.0 * cap_h_c), 0.0)
+    inf = np.inf
+    return Owners(
+        ids=np.array(list(c["csm_id"]) + list(p["pool_id"]) + [pol.digital_owner_id], dtype=object),
+        kind=np.array(["csm"] * nc + ["pool"] * np_ + ["digital"], dtype=object),
+        active=np.concatenate([c["status"].to_numpy() == "active", np.ones(np_ + 1, bool)]),
+        rate=np.concatenate([rate_c, p["hourly_cost"].to_numpy(float), [0.0]]),
+        hours_factor=np.concatenate([np.ones(nc), p["efficiency"].to_numpy(float), [0.0]]),
+        cap_hours=np.concatenate([cap_h_c * pol.csm_max_utilization, p["capacity_hours"].to_numpy(float), [inf]]),
+        cap_accounts=np.concatenate([c["max_accounts"].to_numpy(float), np.full(np_ + 1, inf)]),
+        cap_arr=np.concatenate([c["max_arr"].to_numpy(float), np.full(np_ + 1, inf)]),
+        utc=np.concatenate([c["utc_offset"].to_numpy(float), np.full(np_ + 1, np.nan)]),
+        region=np.array(list(c["region"]) + [""] * (np_ + 1), dtype=object),
+    )
+
+
+# ---------------------------------------------------------------------------
+# eligibility E1-E4, on groups of accounts that share every rule input
+# ---------------------------------------------------------------------------
+
+_KEY = ["segment", "region", "language", "_utc"]
+
+
+def _group_eligibility(groups: pd.DataFrame, book) -> sp.csr_matrix:
+    """Boolean (group × owner) matrix of rules E1-E4."""
+    pol = book.policy
+    c, p = book.csms, book.pools
+    g_seg = groups["segment"].to_numpy(object)
+    g_reg = groups["region"].to_numpy(object)
+    g_lang = groups["language"].to_numpy(object)
+    g_utc = groups["_utc"].to_numpy(float)
+    mode_ok = {m: np.array([m in pol.modes[s] for s in g_seg]) for m in ("csm", "pool", "digital")}
+
+    def member(values: np.ndarray, lists: pd.Series, empty_means_all: bool) -> np.ndarray:
+        out = np.zeros((len(values), len(lists)), dtype=bool)
+        for j, allowed in enumerate(lists):
+            out[:, j] = True if (empty_means_all and len(allowed) == 0) else np.isin(values, list(allowed))
+        return out
+
+    # E2: CSMs
+    active = (c["status"] == "active").to_numpy()
+    seg_ok = member(g_seg, c["segments"], empty_means_all=True)
+    lang_ok = member(g_lang, c["languages"], empty_means_all=False)
+    gap = tz_gap(g_utc[:, None], c["utc_offset"].to_numpy(float)[None, :])
+    max_gap = np.array([pol.tz_max_gap_hours[s] for s in g_seg])[:, None]
+    tz_ok = np.isnan(gap) | (gap <= max_gap + 1e-9)
+    must = np.isin(g_seg, list(pol.region_csm_must_match))[:, None]
+    reg_ok = ~must | (g_reg[:, None] == c["region"].to_numpy(object)[None, :])
+    csm = mode_ok["csm"][:, None] & active[None, :] & seg_ok & lang_ok & tz_ok & reg_ok
+    # E3: pools
+    pool = (
+        mode_ok["pool"][:, None]
+        & member(g_seg, p["segments"], empty_means_all=False)
+        & member(g_lang, p["languages"], empty_means_all=False)
+        & member(g_reg, p["regions"], empty_means_all=True)
+    )
+    # E4: digital
+    dig = mode_ok["digital"][:, None]
+    return sp.csr_matrix(np.hstack([csm, pool, dig]))
+
+
+def _exception_text(acc: pd.Series, csm: pd.Series, utc: float, policy) -> str:
+    """Which of today's rules (E1-E2) the current CSM fails for this account, in words."""
+    why = []
+    seg = acc["segment"]
+    if "csm" not in policy.modes[seg]:
+        why.append(f"{seg} accounts are not covered by named CSMs")
+    if len(csm["segments"]) and seg not in csm["segments"]:
+        why.append(f"CSM does not cover {seg}")
+    if acc["language"] not in csm["languages"]:
+        why.append(f"CSM does not speak {acc['language']!r}")
+    gap = float(tz_gap(np.array([utc]), np.array([csm["utc_offset"]]))[0])
+    if not np.isnan(gap) and gap > policy.tz_max_gap_hours[seg] + 1e-9:
+        why.append(f"time-zone gap {gap:g} h > {policy.tz_max_gap_hours[seg]:g} h")
+    if seg in policy.region_csm_must_match and csm["region"] != acc["region"]:
+        why.append(f"CSM region {csm['region']} ≠ account region {acc['region']}")
+    return "current CSM kept although " + "; ".join(why) if why else ""
+
+
+# ---------------------------------------------------------------------------
+# the build
+# ---------------------------------------------------------------------------
+
+
+def build_coverage(book) -> CoverageModel:
+    pol = book.policy
+    acc = book.accounts
+    n = len(acc)
+    owners = build_owners(book)
+    idx = owners.index
+    n_csm = len(book.csms)
+    h = account_hours(acc, pol)
+    utc = account_utc(acc, pol)
+    arr = acc["arr"].to_numpy(float)
+
+    cur = np.array([idx.get(o, -1) if o else -1 for o in acc["current_owner"]], dtype=np.int64)
+    cur_active_csm = (cur >= 0) & (cur < n_csm) & owners.active[np.maximum(cur, 0)]
+
+    # E1-E4 on groups, expanded to accounts with one sparse product.
+    keyed = acc[["segment", "region", "language"]].assign(_utc=np.nan_to_num(utc, nan=99.0))
+    group_of, groups = _factorize_rows(keyed)
+    groups = groups.assign(_utc=groups["_utc"].replace(99.0, np.nan))
+    member = sp.csr_matrix((np.ones(n), (np.arange(n), group_of)), shape=(n, len(groups)))
+    elig = (member @ _group_eligibility(groups, book)).tocoo()
+    rows, cols = elig.row.astype(np.int64), elig.col.astype(np.int64)
+    rule = np.full(len(rows), "", dtype=object)
+
+    # E6 freeze and E7 pin: such accounts keep only their forced arc.
+    renew = pd.to_datetime(acc["renewal_date"]).to_numpy("datetime64[D]")
+    as_of = np.datetime64(book.as_of, "D")
+    frozen = cur_active_csm & (renew >= as_of) & (renew <= as_of + np.timedelta64(pol.freeze_days, "D"))
+    pin = np.array([idx.get(o, -2) if o else -1 for o in acc["pin_owner"]], dtype=np.int64)
+    pinned = pin != -1
+    pin_ok = pinned & (pin >= 0) & owners.active[np.maximum(pin, 0)]
+    frozen &= ~pinned
+    forced = frozen | pinned
+    keep = ~forced[rows]
+    rows, cols, rule = rows[keep], cols[keep], rule[keep]
+
+    # E5 keep-current: add (a, cur[a]) where rules E1-E2 dropped it.
+    has_cur = np.zeros(n, bool)
+    has_cur[rows[cols == cur[rows]]] = True
+    add_keep = cur_active_csm & ~has_cur & ~forced
+    extra_rows = [np.flatnonzero(add_keep), np.flatnonzero(frozen), np.flatnonzero(pin_ok)]
+    extra_cols = [cur[add_keep], cur[frozen], pin[pin_ok]]
+    extra_rule = ["keep_current", "freeze", "pin"]
+    rows = np.concatenate([rows] + extra_rows)
+    cols = np.concatenate([cols] + extra_cols)
+    rule = np.concatenate([rule] + [np.full(len(r), t, dtype=object) for r, t in zip(extra_rows, extra_rule)])
+    order = np.lexsort((cols, rows))  # deterministic arc order: by account, then owner
+    rows, cols, rule = rows[order], cols[order], rule[order]
+
+    # Exceptions: a forced or kept arc to the current CSM that today's rules would not allow.
+    rule_ok = elig.tocsr()
+    exception = np.full(len(rows), "", dtype=object)
+    csms = book.csms
+    for e in np.flatnonzero((rule == "keep_current") | (rule == "freeze")):
+        a, o = rows[e], cols[e]
+        if rule[e] == "keep_current" or not rule_ok[a, o]:
+            exception[e] = _exception_text(acc.iloc[a], csms.iloc[o], utc[a], pol)
+
+    # Cost terms per arc.
+    kind = owners.kind[cols]
+    modes = ("csm", "pool", "digital")
+    seg_code = acc["segment"].map({s: i for i, s in enumerate(pol.segments)}).to_numpy(np.int64)[rows]
+    mode_code = pd.Series(owners.kind).map({m: i for i, m in enumerate(modes)}).to_numpy(np.int64)[cols]
+    # Per (segment, mode) tables, so no Python loop runs per arc.
+    uplift_t = np.array([[pol.uplift(s, m) for m in modes] for s in pol.segments])
+    tier_t = np.array([[pol.modes[s].index(m) if m in pol.modes[s] else len(pol.modes[s]) for m in modes] for s in pol.segments])
+    handoff_t = np.array([pol.handoff_hours[s] for s in pol.segments])
+    arc_h = h[rows] * owners.hours_factor[cols]
+    rate = owners.rate[cols]
+    serving = 12.0 * arc_h * rate
+    digital = np.where(kind == "digital", pol.digital_cost_per_account, 0.0)
+    risk = uplift_t[seg_code, mode_code] * arr[rows]
+    changes = (cur[rows] >= 0) & (cols != cur[rows])
+    disruption = np.where(changes, pol.disruption_arr_share * arr[rows] + handoff_t[seg_code] * rate, 0.0)
+    is_csm = kind == "csm"
+    gap = np.nan_to_num(tz_gap(utc[rows], owners.utc[cols]), nan=0.0)
+    region_diff = owners.region[cols] != acc["region"].to_numpy(object)[rows]
+    mismatch = np.where(
+        is_csm,
+        pol.tz_cost_per_gap_hour * np.maximum(0.0, gap - pol.tz_free_gap_hours)
+        + pol.region_mismatch_cost * region_diff,
+        0.0,
+    )
+    terms = dict(zip(COST_TERMS, (serving, digital, risk, disruption, mismatch)))
+    cost = serving + digital + risk + disruption + mismatch
+
+    # (2)-(4) resources.
+    n_own = len(owners.ids)
+    resources = (
+        Resource("hours", arc_h, owners.cap_hours),
+        Resource("accounts", np.where(is_csm, 1.0, 0.0), owners.cap_accounts),
+        Resource("arr", np.where(is_csm, arr[rows], 0.0), owners.cap_arr),
+    )
+    # (5) changed-ARR cap.
+    side = ()
+    if pol.max_changed_arr_share < 1.0:
+        in_cur = cur >= 0
+        total = float(arr[in_cur].sum())
+        stay = np.flatnonzero(cols == cur[rows])
+        side = (SideRow("changed_arr", stay, arr[rows[stay]], lo=(1.0 - pol.max_changed_arr_share) * total),)
+
+    # Warm start: the current owner where that arc exists.
+    start = np.full(n, -1, dtype=np.int64)
+    stay = np.flatnonzero(cols == cur[rows])
+    start[rows[stay]] = stay
+    tier = tier_t[seg_code, mode_code]
+
+    problem = AssignmentProblem(
+        n_items=n,
+        n_agents=n_own,
+        arc_item=rows,
+        arc_agent=cols,
+        arc_cost=cost,
+        resources=resources,
+        side_rows=side,
+        start=start,
+        arc_tier=tier,
+        # Greedy order, as rule-based tools do it: locked accounts first, then by ARR.
+        item_priority=np.lexsort((np.arange(n), -arr, ~forced)),
+        item_names=tuple(acc["account_id"]),
+        agent_names=tuple(owners.ids),
+        name="coverage",
+    )
+    return CoverageModel(
+        problem=problem,
+        owners=owners,
+        account_ids=acc["account_id"].to_numpy(object),
+        account_hours=h,
+        current=cur,
+        arc_hours=arc_h,
+        arc_terms=terms,
+        arc_rule=rule,
+        arc_exception=exception,
+    )
+
+
+def _factorize_rows(df: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group id per row and the distinct rows, in first-seen order (deterministic)."""
+    codes = df.groupby(list(df.columns), sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    return codes, df.drop_duplicates().reset_index(drop=True)

@@ -1,0 +1,76 @@
+"""What every backend shares: one status vocabulary, the options, the answer.
+
+A backend is a module in this package with a ``solve(problem, options)``
+function taking a :class:`planner.models.core.AssignmentProblem` and returning
+a :class:`BackendSolution`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+
+class Status(str, Enum):
+    """The one status vocabulary of every backend and of the plan."""
+
+    OPTIMAL = "optimal"  # proven optimal (gap <= the solver's tolerance)
+    FEASIBLE = "feasible"  # a plan whose proven gap is within the requested --gap
+    TIME_LIMITED = "time_limited"  # stopped by the time limit with a plan; gap above --gap
+    INFEASIBLE = "infeasible"  # proven: no plan satisfies every constraint
+    NO_SOLUTION = "no_solution"  # stopped (time limit, heuristic failure) without any plan
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMITED)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float | None = None  # seconds; None = no limit
+    gap: float = 1e-4  # relative MIP gap at which to stop
+    threads: int = 1
+    seed: int = 0
+    verbose: bool = False
+    warm_start: bool = True  # use problem.start where the backend supports it
+    extra: dict = field(default_factory=dict)  # backend-specific, e.g. {"pulp_solver": "GUROBI_CMD"}
+
+
+@dataclass
+class BackendSolution:
+    status: Status
+    choice: np.ndarray  # chosen arc per item, -1 where none
+    objective: float | None  # Σ c x + offset of `choice`, recomputed from the problem
+    bound: float | None  # best proven lower bound on the objective (incl. offset)
+    backend: str
+    build_s: float = 0.0
+    solve_s: float = 0.0
+    message: str = ""
+    solver_objective: float | None = None  # what the solver itself reported
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (objective - bound) / max(|objective|, 1e-9); 0 when optimal."""
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None or not np.isfinite(bound):
+        return None
+    g = (objective - bound) / max(abs(objective), 1e-9)
+    return max(0.0, float(g))
+
+
+def classify(has_solution: bool, proven_optimal: bool, infeasible: bool, gap: float | None, options: SolveOptions) -> Status:
+    """Map a solver's outcome onto the shared vocabulary."""
+    if infeasible:
+        return Status.INFEASIBLE
+    if not has_solution:
+        return Status.NO_SOLUTION
+    if proven_optimal or (gap is not None and gap <= 1e-9):
+        return Status.OPTIMAL
+    if gap is not None and gap <= options.gap + 1e-12:
+        return Status.FEASIBLE
+    return Status.TIME_LIMITED

@@ -1,0 +1,26 @@
+"""The `planner` command: one file per command, heavy imports inside them."""
+
+from __future__ import annotations
+
+import typer
+
+from planner.cli.demo import demo
+from planner.cli.generate import generate
+from planner.cli.solve import solve
+from planner.cli.validate import validate
+
+app = typer.Typer(
+    name="planner",
+    help="Territory planner for Customer Success teams: optimal account coverage plans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(demo)
+app.command()(validate)
+app.command()(solve)
+app.command()(generate)
+
+
+def main() -> None:
+    app()

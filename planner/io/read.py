@@ -1,0 +1,322 @@
+"""Read a book's tables as text, exactly as the user wrote them.
+
+Nothing is typed here: "NA" stays the region NA (not a missing value), "00123"
+keeps its zeros, and every cell is a string ('' when blank). Typed cells of an
+.xlsx workbook or a Parquet file are turned into the text a user would have
+typed in a CSV, so the three formats then go through the same checks.
+
+Every problem that stops a table from being read becomes a Finding naming the
+file and, where there is one, the row a spreadsheet shows (header = 1, first
+record = 2). A frame's index *is* that row number, so later checks can name
+rows without bookkeeping. Surrounding spaces are dropped from the columns the
+planner reads; extra columns are carried exactly.
+
+CSV files are parsed with the csv module rather than pandas.read_csv because
+read_csv stops at the first over-long row, silently pads short ones and drops
+blank lines (shifting every later row number); here each ragged row is
+reported with its own row number and the text still reaches pandas unchanged
+(dtype=str, blanks as '').
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pyarrow
+import pyarrow.parquet as pq
+from openpyxl.utils.exceptions import InvalidFileException
+
+from planner.errors import Finding
+from planner.io.schema import TABLE_SPECS
+
+DELIMITER_NAMES = {";": "';'-separated", "\t": "tab-separated", "|": "'|'-separated"}
+FOLDER_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table as read: text cells ('' = blank), index = spreadsheet row number."""
+
+    name: str
+    label: str  # how findings name it: accounts.csv, book.xlsx[accounts]
+    path: Path
+    sha256: str
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RawBook:
+    """The tables that could be read, and which tables are present but not read in full.
+
+    A table in `incomplete` (unreadable, or rows dropped as ragged) cannot serve as
+    a reference: checking owners against half a roster would only add false findings.
+    """
+
+    name: str
+    tables: dict[str, RawTable]
+    incomplete: frozenset[str]
+
+
+class _Unreadable(Exception):
+    """A table that cannot be read at all; carries the one finding that says why."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def read_book(path: str | Path) -> tuple[RawBook, list[Finding]]:
+    """Read every table of the book at `path` (a folder or an .xlsx workbook)."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_folder(path)
+    if path.suffix.lower() == ".xlsx" and path.is_file():
+        return _read_workbook(path)
+    return RawBook(path.stem or "book", {}, frozenset()), [_not_a_book(path)]
+
+
+def _not_a_book(path: Path) -> Finding:
+    if not path.exists():
+        got = "but it does not exist"
+    elif path.suffix.lower() in FOLDER_SUFFIXES:
+        got = f"got a single {path.suffix} file; put it in a folder as {path.parent.name or '.'}/accounts{path.suffix.lower()} etc."
+    else:
+        got = f"got {path.name!r}"
+    message = f"Expected a folder of CSV or Parquet files, or an .xlsx workbook, {got}"
+    return Finding("error", str(path), None, None, message, "not_a_book")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- a folder of CSV / Parquet files ---------------------------------------------
+
+
+def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
+    tables: dict[str, RawTable] = {}
+    incomplete: set[str] = set()
+    findings: list[Finding] = []
+    for name, spec in TABLE_SPECS.items():
+        files = [folder / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+        if not files:
+            if spec.required:
+                message = f"Expected {name}.csv (or {name}.parquet) in the folder {folder.name!r}, but there is none"
+                findings.append(Finding("error", f"{name}.csv", None, None, message, "missing_table"))
+            continue
+        if len(files) > 1:
+            message = f"Expected one file for the {name} table, found {files[0].name} and {files[1].name}"
+            findings.append(Finding("error", files[0].name, None, None, message, "ambiguous_table"))
+            incomplete.add(name)
+            continue
+        file = files[0]
+        data = file.read_bytes()
+        try:
+            rows = _csv_rows(data, file.name) if file.suffix == ".csv" else _parquet_rows(data, file.name)
+        except _Unreadable as exc:
+            findings.append(exc.finding)
+            incomplete.add(name)
+            continue
+        frame, table_findings = table_from_rows(name, file.name, rows)
+        findings += table_findings
+        if frame is None or table_findings:
+            incomplete.add(name)
+        if frame is not None:
+            tables[name] = RawTable(name, file.name, file, sha256(data), frame)
+    return RawBook(folder.name, tables, frozenset(incomplete)), findings
+
+
+def _csv_rows(data: bytes, label: str) -> list[list[str]]:
+    text = _decode(data, label)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        message = f"Expected readable CSV text; line {reader.line_num} could not be parsed ({exc})"
+        raise _Unreadable(Finding("error", label, reader.line_num, None, message, "unreadable_file")) from None
+
+
+def _decode(data: bytes, label: str) -> str:
+    """UTF-8 text with or without a byte-order mark; anything else names the line with bad bytes."""
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        bad = body[exc.start:exc.end]
+        shown = bad.decode("cp1252", errors="replace")
+        message = (
+            f"Expected UTF-8 text, e.g. re-save as 'CSV UTF-8'; line {line} has bytes that are not UTF-8: "
+            f"{bad.hex(' ').upper()} (Windows-1252 would read them as {shown!r})"
+        )
+        raise _Unreadable(Finding("error", label, line, None, message, "bad_encoding")) from None
+
+
+def _parquet_rows(data: bytes, label: str) -> list[list[str]]:
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pyarrow.ArrowException, OSError) as exc:
+        message = f"Expected a Parquet file, but it could not be read ({exc})"
+        raise _Unreadable(Finding("error", label, None, None, message, "unreadable_file")) from None
+    index_columns = _pandas_index_columns(table)
+    keep = [i for i, n in enumerate(table.column_names) if n not in index_columns]
+    header = [str(table.column_names[i]) for i in keep]
+    columns = [table.column(i).to_pylist() for i in keep]
+    return [header] + [[cell_text(v) for v in record] for record in zip(*columns)]
+
+
+def _pandas_index_columns(table: pyarrow.Table) -> set[str]:
+    """Columns pandas stored only to rebuild a DataFrame index (not user data)."""
+    meta = table.schema.pandas_metadata or {}
+    return {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+
+
+# -- an .xlsx workbook -------------------------------------------------------------
+
+
+def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
+    data = path.read_bytes()
+    digest = sha256(data)
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        message = f"Expected an Excel .xlsx workbook, but it could not be opened ({exc})"
+        return RawBook(path.stem, {}, frozenset()), [Finding("error", path.name, None, None, message, "unreadable_file")]
+    try:
+        sheets = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
+        tables: dict[str, RawTable] = {}
+        incomplete: set[str] = set()
+        findings: list[Finding] = []
+        for name, spec in TABLE_SPECS.items():
+            label = f"{path.name}[{name}]"
+            if name not in sheets:
+                if spec.required:
+                    message = f"Expected a sheet named {name!r} in {path.name}, but there is none"
+                    findings.append(Finding("error", label, None, None, message, "missing_table"))
+                continue
+            rows = [[cell_text(v) for v in row] for row in sheets[name].iter_rows(min_row=1, values_only=True)]
+            frame, table_findings = table_from_rows(name, label, rows)
+            findings += table_findings
+            if frame is None or table_findings:
+                incomplete.add(name)
+            if frame is not None:
+                tables[name] = RawTable(name, label, path, digest, frame)
+    finally:
+        workbook.close()
+    return RawBook(path.stem, tables, frozenset(incomplete)), findings
+
+
+def cell_text(value: Any) -> str:
+    """The text a user would have typed for a typed cell (xlsx, Parquet): 1200.0 -> '1200', dates ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        midnight = value.time() == dt.time() and value.tzinfo is None
+        return value.date().isoformat() if midnight else value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# -- rows of text -> a frame --------------------------------------------------------
+
+
+def table_from_rows(table: str, label: str, rows: list[list[str]]) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """A text frame from a header row and records; None when there is no usable header."""
+    header = [h.strip() for h in rows[0]] if rows else []
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        return None, [_empty_file(table, label, bool(rows))]
+    if len(header) == 1:
+        delimiter = next((d for d in DELIMITER_NAMES if d in header[0]), None)
+        if delimiter:
+            message = (f"Expected comma-separated values; this file looks {DELIMITER_NAMES[delimiter]} "
+                       "(re-save it as 'CSV UTF-8 (Comma delimited)')")
+            return None, [Finding("error", label, 1, None, message, "wrong_delimiter")]
+    keep = _kept_positions(header)
+    records, numbers, ragged = [], [], []
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        got = _ragged_width(cells, len(header))
+        if got is not None:
+            message = f"Expected {len(header)} values (one per header column), got {got}"
+            ragged.append(Finding("error", label, number, None, message, "ragged_row"))
+            continue
+        records.append([cells[i] for i in keep])
+        numbers.append(number)
+    findings = _header_findings(label, header) + ragged
+    spec = TABLE_SPECS[table]
+    if spec.required and not records and not ragged:
+        message = f"Expected at least one {spec.noun}, got only a header row"
+        findings.append(Finding("error", label, None, None, message, "no_records"))
+    frame = pd.DataFrame(records, columns=[header[i] for i in keep], index=pd.Index(numbers, name="row"), dtype=str)
+    return _strip_spec_columns(table, frame), findings
+
+
+def _strip_spec_columns(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop surrounding spaces in the columns the planner reads (' csm_1' is csm_1); extras stay exact."""
+    known = [c for c in frame.columns if c in TABLE_SPECS[table].names]
+    return frame.assign(**{c: frame[c].str.strip() for c in known})
+
+
+def _ragged_width(cells: list[str], expected: int) -> int | None:
+    """The value count to report when a row does not fit the header, else None.
+
+    Blank cells beyond the header are padding (spreadsheets export them), not data.
+    """
+    if len(cells) < expected:
+        return len(cells)
+    width = len(cells)
+    while width > expected and not cells[width - 1].strip():
+        width -= 1
+    return width if width > expected else None
+
+
+def _empty_file(table: str, label: str, has_rows: bool) -> Finding:
+    example = ", ".join(c.name for c in TABLE_SPECS[table].columns if c.required)
+    got = "got a blank first row" if has_rows else "got an empty file"
+    message = f"Expected a header row naming the columns (e.g. {example}), {got}"
+    return Finding("error", label, 1 if has_rows else None, None, message, "empty_file")
+
+
+def _header_findings(label: str, header: list[str]) -> list[Finding]:
+    """Blank and repeated column names; the frame keeps only the first of each name."""
+    findings = []
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if not name:
+            message = f"Expected a name in every header cell, got a blank one in column {position}"
+            findings.append(Finding("error", label, 1, None, message, "blank_column_name"))
+        elif name in seen:
+            message = f"Expected each column name once, got {name!r} in columns {seen[name]} and {position}"
+            findings.append(Finding("error", label, 1, name, message, "duplicate_column"))
+        else:
+            seen[name] = position
+    return findings
+
+
+def _kept_positions(header: list[str]) -> list[int]:
+    first: dict[str, int] = {}
+    for position, name in enumerate(header):
+        if name:
+            first.setdefault(name, position)
+    return sorted(first.values())

@@ -1,0 +1,204 @@
+"""The coverage pipeline on books small enough to check by hand (fixtures/tiny/README.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import backends
+from planner.backends.base import Status
+from planner.evaluate import evaluate
+from planner.io import load_book
+from planner.policy import load_policy
+from planner.solve import solve
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+AS_OF = dt.date(2026, 11, 1)
+EXACT = [b for b in backends.available() if b != "greedy"]
+
+TINY_PLAN = {
+    "acc_1": "csm_a",
+    "acc_2": "csm_b",
+    "acc_3": "pool_1",
+    "acc_4": "digital",
+    "acc_5": "csm_a",
+    "acc_6": "csm_a",
+}
+
+
+def policy_with(tmp_path: Path, toml: str):
+    p = tmp_path / "policy.toml"
+    p.write_text(toml)
+    return load_policy(p)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_book(FIX / "tiny", as_of=AS_OF)
+
+
+def edit(book, table: str, key: str, row_id: str, **values):
+    """A copy of `book` with some cells of one row changed."""
+    df = getattr(book, table).copy()
+    for col, v in values.items():
+        df.loc[df[key] == row_id, col] = v
+    return book.with_(**{table: df})
+
+
+@pytest.mark.parametrize("backend", EXACT)
+def test_tiny_reaches_the_hand_computed_optimum(tiny, backend):
+    r = solve(tiny, backend, baseline=False)
+    assert r.status == Status.OPTIMAL
+    assert r.objective == pytest.approx(19380, abs=1e-3)
+    assert r.plan() == TINY_PLAN
+    assert r.summary["evaluation"] == {"objective": pytest.approx(19380, abs=1e-3), "agrees_with_solver": True, "violations": []}
+
+
+def test_tiny_cost_terms_and_columns(tiny):
+    r = solve(tiny, "highs")
+    a = r.assignments.set_index("account_id")
+    assert a.loc["acc_2", "annual_cost"] == pytest.approx(2100)
+    assert a.loc["acc_2", "mismatch_cost"] == pytest.approx(900)  # 4 tz hours x 100 + region 500
+    assert a.loc["acc_3", "serving_cost"] == pytest.approx(180)
+    assert a.loc["acc_4", "digital_cost"] == pytest.approx(300)
+    assert a.loc["acc_4", "revenue_at_risk"] == pytest.approx(300)
+    assert a.loc["acc_6", "workload_hours"] == pytest.approx(3.0)
+    assert a.loc["acc_5", "reason"] == "renewal freeze"
+    assert a.loc["acc_3", "reason"] == "new account"
+    assert a.loc["acc_1", "notes"] == "flagship"  # the user's extra column rides along
+    assert r.summary["objective_terms"]["disruption"] == pytest.approx(0)
+    assert r.summary["baseline"]["objective"] == pytest.approx(20080)
+    owners = r.owners.set_index("owner_id")
+    assert owners.loc["csm_c", "accounts"] == 0  # leaving: gets nothing
+    assert owners.loc["csm_a", "hours"] == pytest.approx(13.0)
+    assert owners.loc["csm_a", "utilization"] == pytest.approx(0.65)
+
+
+def test_every_backend_agrees_with_the_evaluator_on_the_small_book():
+    book = load_book(FIX / "small", as_of=AS_OF)
+    objectives = {}
+    for backend in EXACT:
+        r = solve(book, backend, baseline=False)
+        assert r.status == Status.OPTIMAL, backend
+        ev = evaluate(book, r.plan())
+        assert ev.violations == []
+        assert ev.objective == pytest.approx(r.objective, rel=1e-9)
+        objectives[backend] = r.objective
+    assert max(objectives.values()) - min(objectives.values()) <= 1e-6 * max(objectives.values()), objectives
+
+
+def test_without_the_freeze_acc5_moves_to_the_pool(tiny, tmp_path):
+    book = tiny.with_(policy=policy_with(tmp_path, "[continuity]\nfreeze_days = 0\n"))
+    r = solve(book, "highs")
+    assert r.objective == pytest.approx(19080)
+    assert r.plan()["acc_5"] == "pool_1"
+
+
+def test_changed_arr_cap_keeps_acc5(tiny, tmp_path):
+    book = tiny.with_(
+        policy=policy_with(tmp_path, "[continuity]\nfreeze_days = 0\nmax_changed_arr_share = 0.0\n")
+    )
+    r = solve(book, "highs")
+    assert r.objective == pytest.approx(19380)
+    assert r.plan()["acc_5"] == "csm_a"
+    assert evaluate(book, r.plan()).violations == []
+    # The evaluator sees the cap: moving acc_5 breaks it by name.
+    moved = dict(r.plan(), acc_5="pool_1")
+    assert [v.rule for v in evaluate(book, moved).violations] == ["changed_arr_within_cap"]
+
+
+def test_pin_wins(tiny):
+    book = edit(tiny, "accounts", "account_id", "acc_6", pin_owner="pool_1")
+    r = solve(book, "highs")
+    assert r.plan()["acc_6"] == "pool_1"
+    assert r.objective == pytest.approx(19380 - 3600 + 3720)
+    assert r.assignments.set_index("account_id").loc["acc_6", "reason"] == "pinned"
+
+
+def test_frozen_account_keeps_its_csm_against_todays_rules_and_is_listed(tiny):
+    book = edit(tiny, "accounts", "account_id", "acc_3", current_owner="csm_b", renewal_date=pd.Timestamp("2026-11-20"))
+    book = edit(book, "csms", "csm_id", "csm_b", max_accounts=2)
+    r = solve(book, "highs")
+    assert r.plan()["acc_3"] == "csm_b"
+    [exc] = [e for e in r.summary["exceptions"] if e["account_id"] == "acc_3"]
+    assert "smb accounts are not covered by named CSMs" in exc["detail"]
+    ev = evaluate(book, r.plan())
+    assert ev.violations == [] and [e.subject for e in ev.exceptions] == ["acc_3"]
+
+
+def test_infeasible_capacity_is_explained_in_words(tiny):
+    book = edit(tiny, "csms", "csm_id", "csm_a", capacity_hours=5.0)
+    r = solve(book, "highs")
+    assert r.status == Status.INFEASIBLE and r.assignments is None
+    text = "\n".join(r.diagnosis)
+    assert "NA enterprise accounts need 8.0 h/month" in text
+    assert "have 5.0 h/month" in text
+
+
+def test_account_nobody_may_cover_names_the_rule(tiny):
+    book = edit(tiny, "accounts", "account_id", "acc_6", language="ja")  # new account: no current CSM to keep
+    r = solve(book, "highs")
+    assert r.status == Status.INFEASIBLE
+    assert r.diagnosis == (
+        "acc_6: mid_market accounts may use csm, pool, but 2 active CSMs, 2 covering mid_market, 0 speaking 'ja'; "
+        "1 pools, 1 covering mid_market, 0 speaking 'ja'",
+    )
+
+
+def test_current_csm_stays_eligible_against_todays_rules(tiny):
+    book = edit(tiny, "accounts", "account_id", "acc_1", language="ja")  # csm_a speaks no Japanese
+    r = solve(book, "highs")
+    assert r.plan()["acc_1"] == "csm_a"
+    assert "CSM does not speak 'ja'" in r.assignments.set_index("account_id").loc["acc_1", "exception"]
+
+
+def test_cap_taken_by_forced_accounts_is_explained(tiny):
+    book = edit(tiny, "csms", "csm_id", "csm_a", max_accounts=1)  # acc_5 (frozen) takes the only slot
+    r = solve(book, "highs")
+    assert r.status == Status.INFEASIBLE
+    assert "cannot be covered within the caps: acc_1" in r.diagnosis[0]
+    assert r.diagnosis[1].startswith("acc_1: every eligible owner is full: csm_a (2.0 of 20.0 h, 1 of 1 accounts")
+
+
+def test_leaving_owner_forces_a_move_with_its_reason(tiny):
+    book = edit(tiny, "csms", "csm_id", "csm_b", status="leaving")
+    r = solve(book, "highs")
+    a = r.assignments.set_index("account_id")
+    assert a.loc["acc_2", "owner_id"] != "csm_b"
+    assert a.loc["acc_2", "reason"] == "previous owner leaving"
+    assert not evaluate(book, r.plan()).violations
+
+
+def test_same_input_same_plan(tiny, tmp_path):
+    r1, r2 = solve(tiny, "highs"), solve(tiny, "highs")
+    assert r1.plan_id == r2.plan_id
+    r1.write(tmp_path / "p1")
+    r2.write(tmp_path / "p2")
+    for name in ("assignments.csv", "owners.csv"):
+        assert (tmp_path / "p1" / name).read_bytes() == (tmp_path / "p2" / name).read_bytes()
+
+
+def test_plan_folder_contract(tiny, tmp_path):
+    r = solve(tiny, "highs")
+    out = r.write(tmp_path / "plan")
+    a = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    assert list(a.columns[:8]) == [
+        "account_id", "owner_type", "owner_id", "owner_name", "owner_email", "owner_crm_user_id",
+        "previous_owner", "previous_owner_type",
+    ]
+    for col in ("changed", "workload_hours", "annual_cost", "revenue_at_risk", "crm_id", "notes"):
+        assert col in a.columns
+    assert set(a["changed"]) <= {"true", "false"}
+    o = pd.read_csv(out / "owners.csv")
+    assert {"owner_id", "accounts", "arr", "hours", "capacity_hours", "utilization"} <= set(o.columns)
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("plan_id", "status", "objective", "objective_terms", "bound", "gap", "timings", "backend", "policy", "inputs"):
+        assert key in s
+    assert set(s["timings"]) == {"load_s", "build_s", "solve_s"}
+    assert {i["table"] for i in s["inputs"]} >= {"accounts", "csms", "pools", "locations"}
+    with pytest.raises(FileExistsError):
+        r.write(tmp_path / "plan")
