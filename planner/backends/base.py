@@ -63,14 +63,25 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return max(0.0, float(g))
 
 
+# A plan is called optimal when its proven gap is at most this (HiGHS's and
+# CBC's default relative MIP gap); a looser --gap gives "feasible" plans.
+OPTIMAL_GAP = 1e-4
+
+
 def classify(has_solution: bool, proven_optimal: bool, infeasible: bool, gap: float | None, options: SolveOptions) -> Status:
-    """Map a solver's outcome onto the shared vocabulary."""
+    """Map a solver's outcome onto the shared vocabulary, trusting the measured gap over the solver's word.
+
+    Solvers report "optimal" once they reach *their* gap tolerance (which is
+    our --gap), so a run stopped at 0.4% would otherwise be called optimal.
+    """
     if infeasible:
         return Status.INFEASIBLE
     if not has_solution:
         return Status.NO_SOLUTION
-    if proven_optimal or (gap is not None and gap <= 1e-9):
+    if gap is None:
+        return Status.OPTIMAL if proven_optimal else Status.TIME_LIMITED
+    if gap <= OPTIMAL_GAP + 1e-12:
         return Status.OPTIMAL
-    if gap is not None and gap <= options.gap + 1e-12:
+    if gap <= options.gap + 1e-12:
         return Status.FEASIBLE
     return Status.TIME_LIMITED

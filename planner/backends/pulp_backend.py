@@ -1,0 +1,200 @@
+"""PuLP backend: the same matrix as the other backends, any solver PuLP drives.
+
+Rows come from :func:`to_matrix` and each becomes one ``LpAffineExpression``
+built from a ``(variable, coefficient)`` list (a ranged row becomes two
+constraints: PuLP has no ranged rows). The default solver is the CBC binary
+bundled with PuLP 3.x (``PULP_CBC_CMD``), so this backend works out of the
+box; ``options.extra["pulp_solver"]`` names any other available PuLP solver
+(``"GUROBI_CMD"``, ``"CPLEX_CMD"``, ``"HiGHS_CMD"``, ...).
+
+PuLP does not expose the best bound. For CBC we send the solver log to a
+temporary file and read CBC's final summary ("Result - ...", "Objective
+value:", "Lower bound:"); CBC prints the bound with 3 decimals. For other
+solvers, and when the log has no bound, the bound is None unless the solver
+reports optimality, in which case it is the objective (optimal within the
+solver's gap tolerance, which is ``options.gap``).
+
+PuLP maps CBC's "stopped on time with a plan" to ``LpStatusOptimal``, so the
+solution status (``sol_status``) is what tells a proven optimum
+(``LpSolutionOptimal``) from a plan (``LpSolutionIntegerFeasible``), and a
+proven infeasibility (``LpStatusInfeasible``) from stopping without a plan.
+
+CBC 2.10 (the bundled binary) can also answer "Integer infeasible" when the
+time limit expires inside its preprocessing ("Pre-processing says infeasible
+or unbounded"), on perfectly feasible models. So a CBC infeasibility counts as
+a proof only when CBC's own wall clock stayed below the time limit; otherwise
+the result is NO_SOLUTION and the message says why.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from planner.backends import complete_start, finish
+from planner.backends.base import BackendSolution, SolveOptions
+from planner.models.core import AssignmentProblem, to_matrix
+
+NAME = "pulp"
+DEFAULT_SOLVER = "PULP_CBC_CMD"
+_CBC_SOLVERS = ("PULP_CBC_CMD", "COIN_CMD")
+
+
+@dataclass(frozen=True)
+class CbcSummary:
+    """What CBC's final summary says; any field may be missing from the log."""
+
+    result: str | None  # the text after "Result - ", e.g. "Stopped on time limit"
+    objective: float | None
+    lower_bound: float | None
+    wall_seconds: float | None  # CBC's "Total time ... (Wallclock seconds):"
+
+
+def parse_cbc_log(text: str) -> CbcSummary:
+    """Read the final summary of a CBC log (the last match of each line wins)."""
+
+    def last(pattern: str) -> str | None:
+        found = re.findall(pattern, text, flags=re.MULTILINE)
+        return found[-1].strip() if found else None
+
+    def number(pattern: str) -> float | None:
+        found = last(pattern)
+        return float(found) if found is not None else None
+
+    return CbcSummary(
+        result=last(r"^Result - (.*)$"),
+        objective=number(r"^Objective value:\s+(\S+)"),
+        lower_bound=number(r"^Lower bound:\s+(\S+)"),
+        wall_seconds=number(r"^Total time.*\(Wallclock seconds\):\s+(\S+)"),
+    )
+
+
+def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """min c x subject to the rows of ``to_matrix``; x binary, one variable per arc."""
+    m = to_matrix(problem)
+    prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
+    # PuLP writes columns sorted by name; zero-padding keeps them in arc order.
+    x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
+    prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist()))))
+    A = m.A
+    for row in range(A.shape[0]):
+        span = slice(A.indptr[row], A.indptr[row + 1])
+        terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist()))
+        for sense, rhs, suffix in _sides(float(m.row_lo[row]), float(m.row_hi[row])):
+            prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{row}{suffix}", rhs))
+    return prob, x
+
+
+def _sides(lo: float, hi: float) -> list[tuple[int, float, str]]:
+    """(sense, rhs, name suffix) of the constraints for lo <= row <= hi."""
+    if lo == hi:
+        return [(pulp.LpConstraintEQ, lo, "")]
+    sides = []
+    if np.isfinite(lo):
+        sides.append((pulp.LpConstraintGE, lo, "_lo"))
+    if np.isfinite(hi):
+        sides.append((pulp.LpConstraintLE, hi, "_hi"))
+    return sides
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name) or "assignment"
+
+
+def make_solver(name: str, options: SolveOptions, warm_start: bool, log_path: Path | None) -> pulp.LpSolver:
+    """Instantiate PuLP solver ``name`` with the options it accepts.
+
+    Solvers differ in which keyword arguments they take, and some pass unknown
+    ones straight to the solver as options, so only the ones named in the
+    solver's signature are given.
+    """
+    available = pulp.listSolvers(onlyAvailable=True)
+    if name not in available:
+        raise ValueError(f"Expected an available PuLP solver: {', '.join(available)}; got {name!r}")
+    wanted = {
+        "msg": bool(options.verbose) and log_path is None,
+        "timeLimit": options.time_limit,
+        "gapRel": float(options.gap),
+        "threads": int(options.threads),
+        "warmStart": warm_start,
+        "logPath": str(log_path) if log_path is not None else None,
+    }
+    with warnings.catch_warnings():
+        # PuLP 3.x flags PULP_CBC_CMD as going away in 4.0; pyproject pins pulp<4.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        accepted = inspect.signature(type(pulp.getSolver(name, msg=False)).__init__).parameters
+        kwargs = {k: v for k, v in wanted.items() if k in accepted and v is not None}
+        return pulp.getSolver(name, **kwargs)
+
+
+def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
+    """Solve with PuLP (CBC unless ``options.extra["pulp_solver"]`` says otherwise)."""
+    solver_name = options.extra.get("pulp_solver", DEFAULT_SOLVER)
+    t0 = time.perf_counter()
+    prob, x = build_model(problem)
+    start = complete_start(problem, options)
+    if start is not None:
+        for var, value in zip(x, problem.choice_to_x(start)):
+            var.setInitialValue(value)
+    with tempfile.TemporaryDirectory(prefix="planner-pulp-") as tmp:
+        log_path = Path(tmp) / "solver.log" if solver_name in _CBC_SOLVERS else None
+        solver = make_solver(solver_name, options, start is not None, log_path)
+        t1 = time.perf_counter()
+        prob.solve(solver)
+        t2 = time.perf_counter()
+        log = log_path.read_text() if log_path is not None and log_path.exists() else None
+    if options.verbose and log is not None:
+        print(log)  # msg=True and logPath exclude each other in PuLP, so echo the log
+    summary = parse_cbc_log(log) if log is not None else None
+    has_x = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in x]) if has_x else None
+    optimal = prob.sol_status == pulp.LpSolutionOptimal
+    solver_objective = pulp.value(prob.objective) if has_x else None
+    infeasible, note = _infeasible(prob, summary, options.time_limit, t2 - t1)
+    message = f"{solver_name}: {pulp.LpSolution[prob.sol_status]}"
+    if summary is not None and summary.result:
+        message += f" ({summary.result})"
+    return finish(
+        problem,
+        options,
+        NAME,
+        values,
+        proven_optimal=optimal,
+        infeasible=infeasible,
+        bound=_bound(summary, optimal, solver_objective, problem.offset),
+        build_s=t1 - t0,
+        solve_s=t2 - t1,
+        solver_objective=solver_objective + problem.offset if solver_objective is not None else None,
+        message="; ".join(filter(None, [message, note])),
+    )
+
+
+def _infeasible(
+    prob: pulp.LpProblem, summary: CbcSummary | None, time_limit: float | None, solve_s: float
+) -> tuple[bool, str]:
+    """Whether the solver proved infeasibility, and a note when a CBC claim is not taken as proof."""
+    if prob.status != pulp.LpStatusInfeasible:
+        return False, ""
+    if summary is None or time_limit is None:
+        return True, ""
+    wall = summary.wall_seconds if summary.wall_seconds is not None else solve_s
+    if wall < time_limit:
+        return True, ""
+    return False, "CBC said infeasible after reaching its time limit (it does when the limit cuts preprocessing); not a proof"
+
+
+def _bound(summary: CbcSummary | None, optimal: bool, objective: float | None, offset: float) -> float | None:
+    """CBC's lower bound from its log; else the objective when the solver proved optimality; else None."""
+    if summary is not None and summary.lower_bound is not None:
+        return summary.lower_bound + offset
+    if optimal and objective is not None:
+        return objective + offset
+    return None
