@@ -68,6 +68,7 @@ class Book:
     sources: tuple[Source, ...] = ()
     warnings: tuple[Finding, ...] = ()
     extra_columns: dict = field(default_factory=dict)  # table -> list of user's extra columns
+    row_numbers: dict = field(default_factory=dict)  # table -> spreadsheet row number of each record
     name: str = "book"
 
     @cached_property

@@ -94,7 +94,7 @@ def test_blank_cells_take_the_policy_and_location_defaults():
     assert p1["efficiency"] == POLICY.pool_efficiency
 
     assert list(book.locations["cost_index"]) == [1.0, 0.7]
-    assert list(book.relationships["strength"]) == [1.0, 0.5]
+    assert list(book.relationships["strength"]) == [1.0, 0.5, 1.0]
 
 
 def test_csm_utc_offset_falls_back_to_the_region_default(tmp_path):
@@ -269,7 +269,7 @@ def test_header_only_accounts_needs_at_least_one_account(tmp_path):
 def test_each_ragged_row_is_reported_and_trailing_blank_cells_are_padding(tmp_path):
     folder = edited_base(tmp_path, {
         "locations.csv": [("Boston,NA,-5,", "Boston,NA,-5,,,"), ("Lisbon,EMEA,0,0.7", "Lisbon,EMEA,0,0.7,x")],
-        "relationships.csv": [("A1,A2,parent,", "A1,A2")],
+        "relationships.csv": [("C2,A1,backup,", "C2,A1")],
     })
     assert [(f.file, f.row, f.rule, f.message) for f in findings(folder)] == [
         ("locations.csv", 3, "ragged_row", "Expected 4 values (one per header column), got 5"),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from planner.book import Book, Source
 from planner.errors import BookError, Finding
+from planner.graph import relationship_findings
 from planner.io.normalize import normalize
 from planner.io.read import RawBook, read_book
 from planner.io.validate import validate_tables
@@ -44,11 +45,15 @@ def validate_book(
         policy=policy,
         as_of=as_of,
         sources=_sources(raw),
-        warnings=tuple(f for f in findings if f.severity == "warning"),
         extra_columns=extras,
+        row_numbers={name: tuple(t.frame.index) for name, t in raw.tables.items()},
         name=raw.name,
     )
-    return book, findings
+    # The relationship graph's checks need the typed roster (which ids are CSMs, accounts).
+    findings += relationship_findings(book)
+    if any(f.severity == "error" for f in findings):
+        return None, findings
+    return book.with_(warnings=tuple(f for f in findings if f.severity == "warning")), findings
 
 
 def load_book(path: str | Path, policy: Policy | None = None, as_of: dt.date | None = None) -> Book:

@@ -16,6 +16,17 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp make private 0600/0700 entries; give the usual umask-based mode instead."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 class OutputExistsError(FileExistsError):
     def __init__(self, path: Path):
         super().__init__(f"{path} already exists. Expected a new path, or pass --force to replace it.")
@@ -33,6 +44,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Pa
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _as_if_created(Path(tmp), directory=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -57,6 +69,7 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
         raise OutputExistsError(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _as_if_created(tmp, directory=True)
     try:
         yield tmp
     except BaseException:

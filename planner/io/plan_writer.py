@@ -6,21 +6,31 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from planner.io.atomic import atomic_dir
+from planner.io.csvtext import csv_text
+
+
+def _cell(value) -> str:
+    """A cell as text: booleans true/false, dates ISO, lists ';'-joined, floats to 10 digits, blanks empty."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ";".join(value)
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.10g}"
+    return str(value)
 
 
 def _csv(df: pd.DataFrame) -> str:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == bool:
-            out[col] = out[col].map({True: "true", False: "false"})
-        elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d").fillna("")
-        elif out[col].dtype == object and len(out) and isinstance(out[col].iloc[0], tuple):
-            out[col] = out[col].map(";".join)
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    rows = ([_cell(v) for v in row] for row in df.itertuples(index=False, name=None))
+    return csv_text([str(c) for c in df.columns], rows)
 
 
 def _clean(obj):
@@ -37,13 +47,15 @@ def _clean(obj):
 
 
 def write_plan(result, out: str | Path, force: bool = False) -> Path:
-    """PLAN/assignments.csv, owners.csv, summary.json; all or nothing."""
+    """PLAN/assignments.csv, owners.csv, any extra tables (handoffs.csv), summary.json; all or nothing."""
     if result.assignments is None:
         raise ValueError(f"Expected a plan to write, but the status is {result.status.value}")
     out = Path(out)
     with atomic_dir(out, force=force) as tmp:
         (tmp / "assignments.csv").write_text(_csv(result.assignments), encoding="utf-8", newline="")
         (tmp / "owners.csv").write_text(_csv(result.owners), encoding="utf-8", newline="")
+        for name, table in result.extra_tables.items():
+            (tmp / name).write_text(_csv(table), encoding="utf-8", newline="")
         (tmp / "summary.json").write_text(
             json.dumps(_clean(result.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8", newline=""
         )

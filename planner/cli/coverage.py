@@ -1,0 +1,109 @@
+"""planner coverage BOOK [--out DIR]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err, load_book_or_exit, money, out
+
+SHOWN = 15  # rows of each table printed; --out has them all
+
+
+def coverage(
+    book: Path = typer.Argument(..., help="Folder of CSV/Parquet files, or one .xlsx workbook."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="TOML file merged over the default policy."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Plan date (ISO), default today; dates former roles."),
+    min_arr: float = typer.Option(0.0, "--min-arr", min=0.0, help="Suggest backups for single-threaded accounts from this ARR up."),
+    threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Knowledge score that makes someone a holder (0 < t <= 1)."),
+    pairs: int = typer.Option(10, "--pairs", min=0, help="Two-departure scenarios: every pair among this many CSMs with the most hours."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder to write bus_factor.csv, csm_risk.csv, backups.csv, floaters.json."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
+) -> None:
+    """Who holds each customer's knowledge, where it rests on one person, and how many floaters departures need."""
+    from planner.coverage_report import coverage_report
+    from planner.io.atomic import OutputExistsError
+
+    if out_dir is not None and out_dir.exists() and not force:
+        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
+        raise typer.Exit(EXIT_OUTPUT)
+    b = load_book_or_exit(book, policy, as_of)
+    try:
+        with err.status(f"Scoring knowledge on {len(b.accounts):,} accounts..."):
+            report = coverage_report(b, min_arr=min_arr, threshold=threshold, pair_limit=pairs)
+    except ValueError as exc:  # a threshold of 0, or a bad [knowledge] table in the policy
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    print_report(report)
+    if out_dir is not None:
+        try:
+            write_report(report, out_dir, force)
+        except OutputExistsError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(EXIT_OUTPUT) from None
+        out.print(f"Report written to {out_dir}/ (bus_factor.csv, csm_risk.csv, backups.csv, floaters.json)")
+
+
+def write_report(report, out_dir: Path, force: bool) -> None:
+    """The report's CSVs and floaters.json, all or nothing."""
+    import json
+
+    from planner.io.atomic import atomic_dir
+
+    frames = report.to_frames()
+    with atomic_dir(out_dir, force=force) as tmp:
+        for name in ("bus_factor", "csm_risk", "backups"):
+            frames[name].to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+        (tmp / "floaters.json").write_text(json.dumps(report.to_dict()["floaters"], indent=2) + "\n", encoding="utf-8")
+
+
+def print_report(report) -> None:
+    from rich.table import Table
+
+    single = report.single_threaded
+    out.print(
+        f"[bold]{len(single):,}[/bold] single-threaded accounts ({money(single['arr'].sum())} ARR): "
+        f"one person with knowledge score >= {report.threshold:g}."
+    )
+    if len(single):
+        t = Table(title="Single-threaded accounts, largest ARR first", title_justify="left")
+        for col in ("account", "ARR", "only holder"):
+            t.add_column(col)
+        for r in single.head(SHOWN).itertuples():
+            t.add_row(r.account_id, money(r.arr), r.holders)
+        out.print(t)
+
+    risk = report.csm_risk[report.csm_risk["accounts_alone"] > 0]
+    if len(risk):
+        t = Table(title="ARR that loses all knowledge if the CSM leaves", title_justify="left")
+        for col in ("CSM", "status", "accounts", "ARR"):
+            t.add_column(col)
+        for r in risk.head(SHOWN).itertuples():
+            t.add_row(r.csm_id, r.status, f"{r.accounts_alone:,}", money(r.arr_alone))
+        out.print(t)
+
+    b = report.backups
+    if len(b):
+        t = Table(title=f"Suggested backups (ARR >= {money(report.min_arr)})", title_justify="left")
+        for col in ("account", "ARR", "holder", "backup", "score", "why"):
+            t.add_column(col)
+        for r in b.head(SHOWN).itertuples():
+            why = r.explanation if r.backup else f"[yellow]{r.note}[/yellow]"
+            t.add_row(r.account_id, money(r.arr), r.holder, r.backup or "-", f"{r.knowledge_score:.2f}", why)
+        out.print(t)
+        missing = int((b["backup"] == "").sum())
+        if missing:
+            out.print(f"[yellow]{missing:,} account(s) have no backup with spare hours.[/yellow]")
+
+    d = report.departures
+    for size, figure in ((1, report.floaters_one), (2, report.floaters_two)):
+        worst = d[d["size"] == size].head(1)
+        detail = ""
+        if len(worst):
+            w = worst.iloc[0]
+            detail = f"; worst: {w['departed'].replace(';', ' + ')}, {w['overflow_hours']:,.1f} h of {w['hours']:,.1f} h unabsorbed"
+        out.print(f"Floating CSMs to absorb {'one departure' if size == 1 else 'two departures'}: [bold]{figure}[/bold]{detail}")
+    out.print(f"(fractional bound: hours may split across CSMs; one floater = {report.floater_hours:g} h; "
+              f"pairs among the {report.pair_limit} CSMs with the most hours)")
