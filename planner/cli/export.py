@@ -1,0 +1,107 @@
+"""`planner export PLAN --format F --out DIR`: CRM load files, rollback, exceptions, ledger record.
+
+Heavy imports happen inside the command so `planner --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from planner.cli.common import LedgerOption
+
+
+class ExportFormat(str, Enum):
+    salesforce = "salesforce"
+    hubspot = "hubspot"
+    gainsight = "gainsight"
+    csv = "csv"
+    json = "json"
+
+
+class HubspotOwnerBy(str, Enum):
+    id = "id"
+    email = "email"
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the planner's refusals into `error: ...` on stderr and the CLI's exit codes (no traceback)."""
+    from rich.markup import escape
+
+    from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err
+    from planner.export import ExportError
+    from planner.io.atomic import OutputExistsError
+    from planner.ledger import LedgerError
+    from planner.plans import PlanError
+
+    try:
+        yield
+    except OutputExistsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    except (PlanError, ExportError, LedgerError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+def print_result(result) -> None:
+    """The export (or rollback) folder's files, counts and warnings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{result.kind} of {result.plan_id} ({result.format}) -> {result.out_dir}")
+    for column in ("file", "role", "rows", "sha256"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for f in result.files:
+        table.add_row(f["name"], f["role"], str(f["rows"]), f["sha256"][:16])
+    console.print(table)
+    console.print(", ".join(f"{k}={v}" for k, v in result.counts.items()))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    console.print(f"checksum {result.checksum}; ledger export #{result.export_id}; plan is now {result.state}")
+
+
+def export(
+    plan: Annotated[Path, typer.Argument(help="Plan folder written by `planner solve`.")],
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Target CRM format.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create.")],
+    only_changes: Annotated[bool, typer.Option("--only-changes", help="Only accounts whose owner changed.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing export folder.")] = False,
+    allow_draft: Annotated[bool, typer.Option("--allow-draft", help="Export a plan nobody approved.")] = False,
+    digital_owner: Annotated[
+        Optional[str], typer.Option("--digital-owner", help="CRM user id or email that owns digital-touch accounts.")
+    ] = None,
+    hubspot_owner_by: Annotated[
+        Optional[HubspotOwnerBy], typer.Option("--hubspot-owner-by", help="HubSpot: set the owner by owner id (default) or email.")
+    ] = None,
+    max_records: Annotated[
+        Optional[int], typer.Option("--max-records", min=1, help="Split load files at this many records (e.g. 10000).")
+    ] = None,
+    max_bytes: Annotated[
+        Optional[int], typer.Option("--max-bytes", min=1, help="Split load files below this size (default 100 MB).")
+    ] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Export config TOML file (its export table sets defaults).")] = None,
+    ledger: LedgerOption = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Who exports (default: your user name).")] = None,
+) -> None:
+    """Write CRM load files for a plan, with a rollback file and an exceptions list."""
+    with user_errors():
+        from planner.export import DEFAULT_MAX_BYTES, export_plan
+        from planner.export.config import load_export_config
+
+        settings = load_export_config(config, format.value) if config else {}
+        result = export_plan(
+            plan, format.value, out, only_changes=only_changes, force=force, allow_draft=allow_draft, ledger=ledger,
+            digital_owner=digital_owner or settings.get("digital_owner"),
+            hubspot_owner_by=hubspot_owner_by.value if hubspot_owner_by else settings.get("hubspot_owner_by", "id"),
+            max_records=max_records or settings.get("max_records"),
+            max_bytes=max_bytes or settings.get("max_bytes", DEFAULT_MAX_BYTES),
+            by=by,
+        )  # fmt: skip
+    print_result(result)

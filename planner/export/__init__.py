@@ -1,0 +1,265 @@
+"""Export a plan to the CRM: load files the CRM's own tools accept, plus what undoes them.
+
+``export_plan`` writes one folder, atomically (nothing appears unless all of
+it is complete, and an existing folder is replaced only with ``force``):
+
+- the load file(s) of the chosen format (parts when split),
+- ``rollback.<ext>``: the previous owners in the same format -- loading it undoes the export,
+- ``exceptions.csv``: every selected account that is not in the load (no CRM id,
+  an owner without CRM user, ...) and every exported account whose rollback
+  cannot restore its previous owner,
+- ``export_summary.json``: counts, sha256 per file, the export checksum, warnings.
+
+The ledger must say the plan is approved (or already exported) unless
+``allow_draft``; the export is recorded there, and moves the plan to
+``exported``, in the same transaction that puts the folder in place (the
+folder is renamed into place just before the ledger commits).
+``rollback_plan`` writes the rollback of a plan's last export again and
+marks the plan rolled back. Formats are documented in docs/crm_export.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from planner.export import gainsight, generic, hubspot, salesforce
+from planner.export.build import Built, ExceptionRow, build
+from planner.export.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
+from planner.export.model import CrmFormat, ExportError
+from planner.io.atomic import atomic_dir, atomic_write_bytes
+from planner.ledger import Ledger, LedgerError, current_user, resolve_ledger_path, utc_now
+from planner.plans import Plan, load_plan
+
+FORMATS = ("salesforce", "hubspot", "gainsight", "csv", "json")
+
+__all__ = ["FORMATS", "DEFAULT_MAX_BYTES", "ExportError", "ExportResult", "export_plan", "make_format", "rollback_plan"]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    plan_id: str
+    kind: str  # export | rollback
+    format: str
+    out_dir: Path
+    files: tuple[dict, ...]  # {name, role, rows, bytes, sha256}
+    counts: dict
+    warnings: tuple[str, ...]
+    checksum: str
+    export_id: int  # the ledger's id of this export
+    draft: bool  # exported without approval (--allow-draft)
+    state: str  # the plan's ledger state afterwards
+
+
+def make_format(fmt: str, hubspot_owner_by: str = "id") -> CrmFormat:
+    if fmt == "salesforce":
+        return salesforce.make()
+    if fmt == "hubspot":
+        return hubspot.make(hubspot_owner_by)
+    if fmt == "gainsight":
+        return gainsight.make()
+    if fmt in ("csv", "json"):
+        return generic.make(fmt)
+    raise ExportError(f"Expected --format to be one of {list(FORMATS)}, got {fmt!r}")
+
+
+@contextlib.contextmanager
+def _open_ledger(ledger: Ledger | str | Path | None, plan_dir: Path | None, create: bool) -> Iterator[Ledger]:
+    """A Ledger given by the caller (left open), or one opened from a path / the default location."""
+    if isinstance(ledger, Ledger):
+        yield ledger
+        return
+    with Ledger(resolve_ledger_path(ledger, plan_dir), create=create) as opened:
+        yield opened
+
+
+def _check_coverage(built: Built) -> None:
+    """Every selected account is exactly once in the load or in the export exceptions."""
+    seen = Counter(c.account_id for c in built.export)
+    seen.update(e.account_id for e in built.exceptions if e.file == "export")
+    if seen != Counter(built.selected):
+        raise ExportError("Internal check failed: the export does not cover every selected account exactly once")
+
+
+def _require_loadable(built: Built) -> None:
+    """Refuse an export in which no selected account can be loaded: the ids do not fit the format at all."""
+    if built.selected and not built.export:
+        examples = "; ".join(e.reason for e in built.exceptions[:3])
+        raise ExportError(
+            f"None of the {len(built.selected)} selected accounts can be loaded in this format; expected at least one. "
+            f"For example: {examples}"
+        )
+
+
+def _counts(kind: str, plan: Plan, built: Built, files: Sequence[OutFile]) -> dict:
+    """The numbers of the files written: an export reports its load and rollback, a rollback only itself."""
+    exceptions = Counter(e.file for e in built.exceptions)
+    counts = {
+        "plan_accounts": len(plan.assignments),
+        "plan_changed": sum(r["changed"] == "true" for r in plan.assignments),
+        "selected": len(built.selected),
+        "exported": len(built.export),
+        "exported_changed": sum(c.changed for c in built.export),
+        "export_exceptions": exceptions["export"],
+        "export_parts": sum(f.role == "export" for f in files),
+        "rollback_rows": len(built.rollback),
+        "rollback_exceptions": exceptions["rollback"],
+        "rollback_parts": sum(f.role == "rollback" for f in files),
+    }
+    if kind == "rollback":
+        counts = {k: v for k, v in counts.items() if not k.startswith("export")}
+    return counts
+
+
+def _warnings(fmt: CrmFormat, exceptions: Sequence[ExceptionRow], draft: bool, plan_id: str) -> list[str]:
+    """The format's own warnings, then what the user must look at: a draft, and the exceptions written."""
+    warnings = list(fmt.warnings)
+    if draft:
+        warnings.append(f"Plan {plan_id} is not approved: exported as a draft (--allow-draft).")
+    by_file = Counter(e.file for e in exceptions)
+    if by_file["export"]:
+        warnings.append(f"{by_file['export']} account(s) are not in the load file; see exceptions.csv.")
+    if by_file["rollback"]:
+        warnings.append(f"{by_file['rollback']} exported account(s) cannot be restored by the rollback file; see exceptions.csv.")
+    return warnings
+
+
+def _options(only_changes: bool, digital_owner: str | None, hubspot_owner_by: str, max_records: int | None, max_bytes: int) -> dict:
+    return {"only_changes": only_changes, "digital_owner": digital_owner, "hubspot_owner_by": hubspot_owner_by,
+            "max_records": max_records, "max_bytes": max_bytes}  # fmt: skip
+
+
+def _write_folder(folder: Path, files: Sequence[OutFile], summary: dict) -> None:
+    for file in files:
+        atomic_write_bytes(folder / file.name, file.data)
+    atomic_write_bytes(folder / SUMMARY_FILE, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _approve_hint(plan: Plan, ref: str) -> str:
+    return f"Approve it with `planner plans approve {ref} --by NAME`, or pass --allow-draft."
+
+
+def _exportable_state(ledger: Ledger, plan: Plan, allow_draft: bool, by: str) -> str:
+    """The plan's ledger state if it may be exported (recording it first when it is new and drafts are allowed)."""
+    record = ledger.find(plan.plan_id)
+    if record is None:
+        if not allow_draft:
+            raise LedgerError(f"Expected plan {plan.plan_id} to be approved, it is not in the ledger {ledger.path}. {_approve_hint(plan, str(plan.path))}")
+        ledger.record_plan(plan.path, by)
+        return "draft"
+    ledger.verify_files(plan.plan_id, plan.file_sha256, plan.path)
+    if record.state in ("approved", "exported") or (record.state == "draft" and allow_draft):
+        return record.state
+    if record.state == "draft":
+        raise LedgerError(f"Expected plan {plan.plan_id} to be approved, it is draft. {_approve_hint(plan, plan.plan_id)}")
+    raise LedgerError(f"Expected plan {plan.plan_id} to be approved or exported, it is {record.state}")
+
+
+def export_plan(
+    plan_dir: str | Path,
+    fmt: str,
+    out_dir: str | Path,
+    only_changes: bool = False,
+    force: bool = False,
+    allow_draft: bool = False,
+    ledger: Ledger | str | Path | None = None,
+    *,
+    digital_owner: str | None = None,
+    hubspot_owner_by: str = "id",
+    max_records: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    by: str | None = None,
+) -> ExportResult:
+    """Write the export folder `out_dir` for the plan in `plan_dir` and record it in the ledger.
+
+    `ledger`: a Ledger, a path, or None for $PLANNER_LEDGER / the plan folder's parent.
+    Raises PlanError, ExportError, LedgerError or OutputExistsError, having written nothing.
+    """
+    by = by or current_user()
+    plan = load_plan(plan_dir)
+    crm = make_format(fmt, hubspot_owner_by)
+    built = build(plan, crm, only_changes, digital_owner)
+    _check_coverage(built)
+    _require_loadable(built)
+    files = render(crm, built, plan.plan_id, max_records, max_bytes)
+    options = _options(only_changes, digital_owner, hubspot_owner_by, max_records, max_bytes)
+    if not allow_draft and not isinstance(ledger, Ledger):
+        ledger_path = resolve_ledger_path(ledger, plan.path)
+        if not ledger_path.is_file():  # checked here so a refused export does not create an empty ledger
+            raise LedgerError(f"Expected plan {plan.plan_id} to be approved, but there is no ledger at {ledger_path}. {_approve_hint(plan, str(plan.path))}")
+    with _open_ledger(ledger, plan.path, create=True) as led, led.transaction():
+        state = _exportable_state(led, plan, allow_draft, by)
+        return _commit(
+            led, plan, crm, "export", Path(out_dir), force, files, built.exceptions, built, options, by,
+            draft=state == "draft", to_state="exported" if state == "approved" else None,
+        )  # fmt: skip
+
+
+def _commit(
+    led: Ledger, plan: Plan, crm: CrmFormat, kind: str, out_dir: Path, force: bool, files: list[OutFile],
+    exceptions: Sequence[ExceptionRow], built: Built, options: dict, by: str, draft: bool, to_state: str | None,
+) -> ExportResult:  # fmt: skip
+    """Write the folder and its ledger rows (and move the plan to `to_state`); the caller's transaction makes them one step."""
+    counts = _counts(kind, plan, built, files)
+    warnings = _warnings(crm, exceptions, draft, plan.plan_id)
+    infos = [f.info() for f in files]
+    digest = checksum(files)
+    summary = {
+        "kind": kind, "plan_id": plan.plan_id, "format": crm.name, "created_at": utc_now(), "by": by,
+        "plan_dir": str(plan.path.resolve()), "ledger": str(led.path.resolve()), "draft": draft,
+        "options": options, "counts": counts, "files": infos, "checksum": digest, "warnings": warnings,
+    }  # fmt: skip
+    with atomic_dir(out_dir, force=force) as tmp:
+        _write_folder(tmp, files, summary)
+        export_id = led.record_export(
+            plan.plan_id, kind=kind, fmt=crm.name, out_dir=out_dir, files=infos, counts=counts,
+            options=options, checksum=digest, by=by, draft=draft,
+        )  # fmt: skip
+        if to_state is not None:
+            led.transition(plan.plan_id, to_state, by, note=f"{crm.name} -> {out_dir.resolve()}")
+    state = led.get(plan.plan_id).state
+    return ExportResult(plan.plan_id, kind, crm.name, out_dir, tuple(infos), counts, tuple(warnings), digest, export_id, draft, state)
+
+
+def rollback_plan(
+    plan_id: str,
+    out_dir: str | Path,
+    ledger: Ledger | str | Path | None = None,
+    *,
+    fmt: str | None = None,
+    force: bool = False,
+    by: str | None = None,
+) -> ExportResult:
+    """Write the rollback of the plan's last export (of format `fmt`, default: the last one) and mark it rolled back.
+
+    The rollback is rebuilt from the plan folder with the options that export
+    used, after checking the plan files are still the ones the ledger
+    recorded, so it restores exactly the owners that export replaced. A plan
+    exported in several formats can be rolled back once per format.
+    """
+    by = by or current_user()
+    with _open_ledger(ledger, None, create=False) as led, led.transaction():
+        record = led.require_state(plan_id, "exported", "applied", "rolled_back")
+        exports = [e for e in led.exports(plan_id) if e.kind == "export" and (fmt is None or e.format == fmt)]
+        if not exports:
+            what = f"{fmt} export" if fmt else "export"
+            raise LedgerError(f"Expected plan {plan_id} to have a recorded {what} to roll back, it has none")
+        last = exports[-1]
+        plan = load_plan(record.path)
+        led.verify_files(plan_id, plan.file_sha256, plan.path)
+        crm = make_format(last.format, last.options["hubspot_owner_by"])
+        opts = last.options
+        built = build(plan, crm, opts["only_changes"], opts["digital_owner"])
+        exceptions = [e for e in built.exceptions if e.file == "rollback"]
+        files = [
+            *load_files(crm, "rollback", "rollback", built.rollback, plan_id, opts["max_records"], opts["max_bytes"]),
+            exceptions_file(exceptions),
+        ]
+        return _commit(
+            led, plan, crm, "rollback", Path(out_dir), force, files, exceptions, built, opts, by,
+            draft=False, to_state=None if record.state == "rolled_back" else "rolled_back",
+        )  # fmt: skip

@@ -1,0 +1,152 @@
+"""The bytes of an export folder: CSV parts, JSON, exceptions, and their checks.
+
+CSV is UTF-8 without BOM, comma-separated, LF line endings, quoted only where
+needed, every text cell neutralized against spreadsheet formulas. A load file
+is split into parts that stay below `max_bytes` (Bulk API 2.0 takes at most
+100 MB per upload) and, when asked, at most `max_records` records each; every
+part repeats the header so each loads on its own. Nothing here depends on the
+clock: the same plan gives the same bytes.
+
+Before anything is written, every file is parsed back and compared with the
+rows it should hold, so the counts recorded in the summary and the ledger are
+those of the actual files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from planner.export.build import EXCEPTION_COLUMNS, Built, ExceptionRow
+from planner.export.model import Change, CrmFormat, ExportError
+from planner.io.csvtext import csv_record
+from planner.export.safety import neutralize
+
+DEFAULT_MAX_BYTES = 100_000_000  # Salesforce: "upload data that doesn't exceed 100 MB"
+EXCEPTIONS_FILE = "exceptions.csv"
+SUMMARY_FILE = "export_summary.json"
+
+
+@dataclass(frozen=True)
+class OutFile:
+    name: str
+    role: str  # export | rollback | exceptions
+    data: bytes
+    rows: int  # records, header excluded
+
+    def info(self) -> dict:
+        return {"name": self.name, "role": self.role, "rows": self.rows, "bytes": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest()}
+
+
+def cell_text(value: object) -> str:
+    """A cell as written to CSV: booleans as true/false, text neutralized."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return neutralize(str(value))
+
+
+def csv_line(cells: Iterable[object]) -> bytes:
+    """One CSV record ending in LF (see planner.io.csvtext for why it is not plain csv.writer)."""
+    return csv_record(cell_text(c) for c in cells).encode("utf-8")
+
+
+def _part_names(stem: str, extension: str, count: int) -> list[str]:
+    if count == 1:
+        return [f"{stem}.{extension}"]
+    width = max(3, len(str(count)))
+    return [f"{stem}_part{i:0{width}d}.{extension}" for i in range(1, count + 1)]
+
+
+def split_lines(header: bytes, lines: Sequence[bytes], max_records: int | None, max_bytes: int) -> list[list[bytes]]:
+    """Group record lines into parts: each part, header included, below max_bytes and at most max_records lines.
+
+    Always at least one part, so an export with no rows still writes a
+    header-only file (the loader then reports 0 records, not a missing file).
+    """
+    if max_records is not None and max_records < 1:
+        raise ExportError(f"Expected --max-records to be at least 1, got {max_records}")
+    parts: list[list[bytes]] = [[]]
+    size = len(header)
+    for line in lines:
+        if len(header) + len(line) >= max_bytes:
+            raise ExportError(f"A record of {len(line)} bytes cannot fit in a part below {max_bytes} bytes; expected a larger --max-bytes")
+        full = max_records is not None and len(parts[-1]) >= max_records
+        if parts[-1] and (full or size + len(line) >= max_bytes):
+            parts.append([])
+            size = len(header)
+        parts[-1].append(line)
+        size += len(line)
+    return parts
+
+
+def csv_files(stem: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], max_records: int | None, max_bytes: int) -> list[OutFile]:
+    head = csv_line(header)
+    parts = split_lines(head, [csv_line(r) for r in rows], max_records, max_bytes)
+    names = _part_names(stem, "csv", len(parts))
+    return [OutFile(name, role, head + b"".join(part), len(part)) for name, part in zip(names, parts)]
+
+
+def json_file(name: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], plan_id: str) -> OutFile:
+    """One JSON document: {"plan_id", "kind", "records": [{column: value}]} (no neutralization, see generic.py)."""
+    doc = {"plan_id": plan_id, "kind": role, "records": [dict(zip(header, r)) for r in rows]}
+    return OutFile(name, role, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), len(rows))
+
+
+def exceptions_file(exceptions: Sequence[ExceptionRow]) -> OutFile:
+    rows = [[getattr(e, c) for c in EXCEPTION_COLUMNS] for e in exceptions]
+    return OutFile(EXCEPTIONS_FILE, "exceptions", csv_line(EXCEPTION_COLUMNS) + b"".join(csv_line(r) for r in rows), len(rows))
+
+
+def load_files(fmt: CrmFormat, role: str, stem: str, changes: Sequence[Change], plan_id: str, max_records: int | None, max_bytes: int) -> list[OutFile]:
+    """The file(s) of one load (the export or its rollback), checked against `changes`."""
+    rows = [fmt.cells(c) for c in changes]
+    if fmt.extension == "json":
+        files = [json_file(f"{stem}.json", role, fmt.header, rows, plan_id)]
+    else:
+        files = csv_files(stem, role, fmt.header, rows, max_records, max_bytes)
+    _check_round_trip(fmt, files, rows)
+    return files
+
+
+def render(fmt: CrmFormat, built: Built, plan_id: str, max_records: int | None, max_bytes: int) -> list[OutFile]:
+    """Every data file of an export folder: the load, its rollback, the exceptions."""
+    return [
+        *load_files(fmt, "export", fmt.stem, built.export, plan_id, max_records, max_bytes),
+        *load_files(fmt, "rollback", "rollback", built.rollback, plan_id, max_records, max_bytes),
+        exceptions_file(built.exceptions),
+    ]
+
+
+def read_back(file: OutFile) -> tuple[list[str], list[list]]:
+    """(header, records) of a written load file, as a loader would read it."""
+    if file.name.endswith(".json"):
+        records = json.loads(file.data.decode("utf-8"))["records"]
+        header = list(records[0]) if records else []
+        return header, [list(r.values()) for r in records]
+    rows = list(csv.reader(io.StringIO(file.data.decode("utf-8"), newline="")))
+    return rows[0], rows[1:]
+
+
+def _check_round_trip(fmt: CrmFormat, files: Sequence[OutFile], rows: Sequence[Sequence[object]]) -> None:
+    """Parse the files back; they must hold exactly `rows`, once each, in order, under the format's header."""
+    parsed: list[list] = []
+    for file in files:
+        header, records = read_back(file)
+        if records and header != list(fmt.header):
+            raise ExportError(f"Internal check failed: {file.name}: header {header} is not {list(fmt.header)}")
+        if len(records) != file.rows:
+            raise ExportError(f"Internal check failed: {file.name}: {len(records)} records read back, {file.rows} written")
+        parsed += records
+    expected = [list(r) if fmt.extension == "json" else [cell_text(c) for c in r] for r in rows]
+    if parsed != expected:
+        raise ExportError(f"Internal check failed: {fmt.name} export: the files do not read back as the {len(rows)} rows written")
+
+
+def checksum(files: Sequence[OutFile]) -> str:
+    """One sha256 for the whole export: over the sorted `sha256  name` lines of its data files."""
+    manifest = "".join(f"{f.info()['sha256']}  {f.name}\n" for f in sorted(files, key=lambda f: f.name))
+    return hashlib.sha256(manifest.encode("utf-8")).hexdigest()
