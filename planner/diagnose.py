@@ -22,8 +22,11 @@ def _fmt_h(x: float) -> str:
 
 def accounts_nobody_may_cover(book, model) -> Iterable[str]:
     """Accounts left with no eligible owner, with the rule that removed the last candidate."""
-    p = model.problem
-    missing = p.items_without_arcs()
+    return explain_no_owner(book, model.problem.items_without_arcs())
+
+
+def explain_no_owner(book, missing: np.ndarray) -> Iterable[str]:
+    """One sentence per account (book row index) that no owner may cover."""
     acc = book.accounts
     utc = account_utc(acc, book.policy)
     for i in missing[:25]:
@@ -222,3 +225,86 @@ def diagnose(book, model) -> list[str]:
     if len(model.problem.items_without_arcs()) == 0:
         found += list(uncovered_at_best(book, model))
     return found or ["the model is infeasible, but no single rule explains it; try `planner validate` and relax caps"]
+
+
+def shortage_options(book, rmodel) -> Iterable[str]:
+    """A reassignment with too little capacity: why, and the options, in words.
+
+    Re-solves the reassignment with two escape hatches for the accounts that
+    must be placed: overflow to any pool (capacity permitting) or the digital
+    program outside the segment's modes, at the policy's overflow churn
+    uplift, and 'uncovered' at a prohibitive price. The answer names the
+    overflow, the extra hours needed to avoid it, and what stays uncovered.
+    """
+    from dataclasses import replace
+
+    from planner import backends
+    from planner.backends.base import SolveOptions
+    from planner.models.core import Resource
+
+    pol = book.policy
+    p = rmodel.problem
+    cov = rmodel.coverage
+    owners = cov.owners
+    yield from explain_no_owner(book, rmodel.item_account[p.items_without_arcs()])
+    acc_of = rmodel.item_account
+    must = np.flatnonzero(rmodel.must_move[acc_of] | (cov.current[acc_of] < 0))
+    arr = book.accounts["arr"].to_numpy(float)
+    h = cov.account_hours
+    spare_agents = np.flatnonzero(np.isin(owners.kind, ["pool", "digital"]))
+    have = set(zip(p.arc_item.tolist(), p.arc_agent.tolist()))
+    new_i, new_k, new_c, new_h = [], [], [], []
+    for i in must:
+        a = acc_of[i]
+        for k in spare_agents:
+            if (i, k) in have:
+                continue
+            hours = h[a] * owners.hours_factor[k]
+            digital = pol.digital_cost_per_account if owners.kind[k] == "digital" else 0.0
+            cost = 12 * hours * owners.rate[k] + digital + (pol.handoff_overflow_churn_uplift + pol.disruption_arr_share) * arr[a]
+            new_i.append(i), new_k.append(k), new_c.append(cost), new_h.append(hours)
+    n_over = len(new_i)
+    dummy = p.n_agents
+    big = 1e3 * (1.0 + float(np.abs(p.arc_cost).sum()))
+    m = len(must)
+    elastic = replace(
+        p,
+        n_agents=p.n_agents + 1,
+        arc_item=np.concatenate([p.arc_item, np.array(new_i, dtype=np.int64), must]),
+        arc_agent=np.concatenate([p.arc_agent, np.array(new_k, dtype=np.int64), np.full(m, dummy)]),
+        arc_cost=np.concatenate([p.arc_cost, np.array(new_c), np.full(m, big)]),
+        resources=tuple(
+            Resource(
+                r.name,
+                np.concatenate([r.weight, np.array(new_h) if r.name == "hours" else np.zeros(n_over), np.zeros(m)]),
+                np.append(r.capacity, np.inf),
+            )
+            for r in p.resources
+        ),
+        start=None,
+        arc_tier=None,
+        agent_names=None,
+    )
+    sol = backends.solve(elastic, "highs", SolveOptions(time_limit=60, gap=1e-3))
+    if not sol.status.has_plan:
+        yield "no plan exists even with overflow to pools and digital: the cascade limit (--max-moves) or a pin blocks it"
+        return
+    chosen = sol.choice
+    over = [e for e in chosen if p.n_arcs <= e < p.n_arcs + n_over]
+    lost = np.flatnonzero(elastic.arc_agent[chosen] == dummy)
+    short_items = [elastic.arc_item[e] for e in over] + list(lost)
+    need = float(h[acc_of[short_items]].sum()) if short_items else 0.0
+    yield (
+        f"capacity is short: {len(short_items)} of the {m} accounts to place do not fit with eligible owners; "
+        f"they need about {_fmt_h(need)} more of eligible CSM or pool time "
+        f"(≈ {need / pol.csm_default_capacity_hours:.1f} CSMs at {pol.csm_default_capacity_hours:g} h)"
+    )
+    if over:
+        by_owner: dict[str, list[str]] = {}
+        for e in over:
+            by_owner.setdefault(owners.ids[elastic.arc_agent[e]], []).append(p.item_names[elastic.arc_item[e]])
+        parts = "; ".join(f"{o}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}" for o, ids in sorted(by_owner.items()))
+        yield f"option: overflow {len(over)} accounts outside their segment's coverage ({parts})"
+    if len(lost):
+        ids = ", ".join(p.item_names[i] for i in lost[:15])
+        yield f"uncovered even with overflow: {len(lost)} accounts (${arr[acc_of[lost]].sum():,.0f} ARR): {ids}"

@@ -91,6 +91,10 @@ class Policy:
     region_csm_must_match: tuple[str, ...]
     region_mismatch_cost: float
     region_default_utc_offset: dict[str, float]
+    handoff_cold_threshold: float
+    handoff_cold_penalty_arr_share: float
+    handoff_knowledge_gap_arr_share: float
+    handoff_overflow_churn_uplift: float
     raw: dict = field(repr=False, compare=False, default_factory=dict)
     source: str = "default"
 
@@ -179,6 +183,7 @@ def policy_from_dict(d: Mapping, source: str = "dict") -> Policy:
     cont = _table(d.get("continuity"), "continuity")
     tz = _table(d.get("timezone"), "timezone")
     reg = _table(d.get("region"), "region")
+    hand = _table(d.get("handoff"), "handoff")
 
     def langs(raw: Any, where: str) -> tuple[str, ...]:
         if not isinstance(raw, list) or not raw:
@@ -227,6 +232,10 @@ def policy_from_dict(d: Mapping, source: str = "dict") -> Policy:
             str(k): _num(v, f"region.default_utc_offset.{k}", -12, 14)
             for k, v in _table(reg.get("default_utc_offset", {}), "region.default_utc_offset").items()
         },
+        handoff_cold_threshold=_num(hand.get("cold_threshold"), "handoff.cold_threshold", 0, 1),
+        handoff_cold_penalty_arr_share=_num(hand.get("cold_penalty_arr_share"), "handoff.cold_penalty_arr_share", 0, 1),
+        handoff_knowledge_gap_arr_share=_num(hand.get("knowledge_gap_arr_share"), "handoff.knowledge_gap_arr_share", 0, 1),
+        handoff_overflow_churn_uplift=_num(hand.get("overflow_churn_uplift"), "handoff.overflow_churn_uplift", 0, 1),
         raw=dict(d),
         source=source,
     )

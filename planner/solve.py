@@ -32,6 +32,7 @@ class Result:
     summary: dict  # PLAN/summary.json
     diagnosis: tuple[str, ...] = ()  # why there is no plan, in words
     model: object = field(default=None, repr=False, compare=False)
+    extra_tables: dict = field(default_factory=dict)  # file name -> DataFrame (e.g. handoffs.csv)
 
     @property
     def plan_id(self) -> str:

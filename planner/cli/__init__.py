@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from planner.cli.coverage import coverage
 from planner.cli.demo import demo
+from planner.cli.export import export
 from planner.cli.generate import generate
+from planner.cli.plans import plans_app
+from planner.cli.reassign import reassign
 from planner.cli.solve import solve
 from planner.cli.validate import validate
 
@@ -20,6 +24,10 @@ app.command()(demo)
 app.command()(validate)
 app.command()(solve)
 app.command()(generate)
+app.command()(reassign)
+app.command()(coverage)
+app.command()(export)
+app.add_typer(plans_app, name="plans", help="The plan ledger: list, show, diff, approve, mark applied, roll back.")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,6 +20,26 @@ err = Console(stderr=True)
 EXIT_INPUT = 1  # the book or policy is invalid
 EXIT_NO_PLAN = 3  # infeasible, or the solver stopped without a plan
 EXIT_OUTPUT = 4  # the output exists (use --force) or cannot be written
+
+
+LedgerOption = Annotated[
+    Optional[Path],
+    typer.Option("--ledger", envvar="PLANNER_LEDGER", help="Ledger file (default: planner-ledger.sqlite next to the plan folders)."),
+]
+
+
+def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
+    """Record a freshly written plan as a draft in the ledger, and say where."""
+    from planner.ledger import Ledger, LedgerError, resolve_ledger_path
+
+    path = resolve_ledger_path(ledger, plan_dir)
+    try:
+        with Ledger(path) as book_of_plans:
+            plan_id = book_of_plans.record_plan(plan_dir)
+    except LedgerError as exc:
+        err.print(f"[yellow]warning:[/yellow] the plan was written but not recorded in {path}: {exc}")
+        return
+    out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
 
 
 def parse_date(value: str | None) -> dt.date | None:

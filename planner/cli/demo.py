@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli.common import EXIT_NO_PLAN, EXIT_OUTPUT, err, out, summary_table
+from planner.cli.common import EXIT_NO_PLAN, EXIT_OUTPUT, err, out, record_in_ledger, summary_table
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}
 
@@ -43,4 +43,6 @@ def demo(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_OUTPUT) from None
     out.print(summary_table(result.summary))
-    out.print(f"Demo book in {out_dir}/book/, plan in {out_dir}/plan/. Try: planner validate {out_dir}/book")
+    out.print(f"Demo book in {out_dir}/book/, plan in {out_dir}/plan/.")
+    record_in_ledger(out_dir / "plan", None)
+    out.print(f"Next: planner plans list --ledger {out_dir}/planner-ledger.sqlite; planner export {out_dir}/plan --format salesforce --allow-draft --out {out_dir}/export")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import EXIT_NO_PLAN, EXIT_OUTPUT, err, load_book_or_exit, out, summary_table
+from planner.cli.common import LedgerOption, record_in_ledger, EXIT_NO_PLAN, EXIT_OUTPUT, err, load_book_or_exit, out, summary_table
 
 BACKEND_HELP = "highs (default), cpsat, pulp (CBC, or --pulp-solver), greedy (today's rule-based baseline)"
 
@@ -28,6 +28,7 @@ def solve(
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the greedy baseline for comparison."),
     force: bool = typer.Option(False, "--force", help="Replace an existing plan folder."),
     verbose: bool = typer.Option(False, "--verbose", help="Show the solver's log."),
+    ledger: LedgerOption = None,
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
     from planner.io.atomic import OutputExistsError
@@ -58,3 +59,4 @@ def solve(
         raise typer.Exit(EXIT_OUTPUT) from None
     out.print(summary_table(result.summary))
     out.print(f"Plan written to {out_dir}/ (assignments.csv, owners.csv, summary.json)")
+    record_in_ledger(out_dir, ledger)

@@ -1,0 +1,205 @@
+r"""Reassignment model: who inherits the accounts of CSMs who leave (or go on leave).
+
+It stands on the coverage model (models/coverage.py): the same eligible arcs,
+the same cost terms, the same caps, built on the book with the leavers made
+inactive, then cut down to the accounts that may move.
+
+Sets
+----
+    L                 leaving CSMs (for good, or on leave until a return date)
+    A_L               accounts owned by a leaver: must move
+    A_0               accounts with no owner that can keep them (new, owner on no
+                      roster, owner inactive, or the owner's arc is gone): must be placed
+    S                 owners with an arc to some account of A_L ∪ A_0 (possible successors)
+    A_c               cascade candidates: accounts now owned by S (empty when max_moves = 0)
+    A_f               every other account: stays with its current owner (fixed)
+    A_z ⊆ A_L         leaver accounts renewing within the freeze window of the effective date
+    E                 the coverage arcs of A_L ∪ A_0 ∪ A_c (leavers have none: they are inactive)
+
+Data
+----
+    c[a,o]            the coverage cost (serving + digital + risk + disruption + mismatch)
+    k[a,o] ∈ [0,1]    knowledge score of o for a (planner/knowledge.py); 0 for pools and digital
+    risk_h[a,o]       handoff risk, if o ≠ cur[a]:
+                      arr[a] · (knowledge_gap_arr_share · (1 − k[a,o]) + cold_penalty_arr_share · [k[a,o] < cold_threshold])
+    b'[r,o]           residual cap: max(b[r,o], now[r,o]) − fixed[r,o], where fixed is the load of
+                      A_f on o and now the load o carries today outside A_L (so nobody already over a
+                      cap is forced to shed load, and nobody is pushed further over)
+
+Rules applied before the model
+------------------------------
+    R1  freeze: each a ∈ A_z, in order of renewal date then ARR, goes to the eligible successor
+        with the highest k[a,o] that still has room in every cap (ties: lower cost, then id);
+        it is then fixed like A_f (the issue's hard rule: "the strongest-knowledge successor
+        with capacity")
+    R2  pins come from the coverage model (E7): a pinned account has one arc
+
+Variables
+---------
+    x[a,o] ∈ {0,1}
+
+Model
+-----
+    min  Σ_{(a,o) ∈ E} (c[a,o] + risk_h[a,o]) x[a,o]
+    (1) assign[a]:       Σ_o x[a,o] = 1                              ∀ a ∈ A_L ∪ A_0 ∪ A_c
+    (2)-(4) cap[r, o]:   Σ_a w[r,a,o] x[a,o] ≤ b'[r,o]                ∀ r ∈ {hours, accounts, arr}, o
+    (5) side[moves]:     Σ_{a ∈ A_c} x[a,cur[a]] ≥ |A_c| − max_moves   (at most max_moves cascades)
+
+The coverage model's changed-ARR cap does not apply: the leavers' accounts
+must change owner whatever the cap says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from planner.models.core import AssignmentProblem, Resource, SideRow
+from planner.models.coverage import CoverageModel, build_coverage
+
+
+@dataclass(frozen=True)
+class Leave:
+    csm_id: str
+    until: dt.date | None = None  # on leave until this date (temporary cover); None = leaving for good
+
+
+@dataclass(frozen=True)
+class ReassignModel:
+    coverage: CoverageModel  # of the book with the leavers inactive
+    problem: AssignmentProblem  # items: the in-scope accounts only
+    item_account: np.ndarray  # book account index of each problem item
+    item_arc: np.ndarray  # coverage arc index of each problem arc
+    base_choice: np.ndarray  # coverage arc per account for fixed and frozen accounts, -1 in scope
+    must_move: np.ndarray  # bool per book account: owned by a leaver
+    frozen_moved: np.ndarray  # bool per book account: placed by rule R1
+    knowledge: dict  # (account_id, owner_id) -> Knowledge, for the arcs that change owner
+    leaves: tuple[Leave, ...]
+
+    def full_choice(self, choice: np.ndarray) -> np.ndarray:
+        """Coverage arc per book account from the problem's choice."""
+        out = self.base_choice.copy()
+        out[self.item_account] = self.item_arc[choice]
+        return out
+
+
+def book_without(book, leaves: tuple[Leave, ...], effective: dt.date):
+    """The book as of the effective date, with every leaver inactive."""
+    csms = book.csms.copy()
+    status = {l.csm_id: ("on_leave" if l.until else "leaving") for l in leaves}
+    mask = csms["csm_id"].isin(list(status))
+    csms.loc[mask, "status"] = csms.loc[mask, "csm_id"].map(status)
+    return book.with_(csms=csms, as_of=effective)
+
+
+def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_moves: int, knowledge_of) -> ReassignModel:
+    """The reduced reassignment problem. `knowledge_of(pairs)` scores (account_id, csm_id) pairs."""
+    pol = book.policy
+    b = book_without(book, leaves, effective)
+    cov = build_coverage(b)
+    p = cov.problem
+    n = p.n_items
+    ids = cov.owners.ids
+    leaver_idx = {i for i, o in enumerate(ids) if o in {l.csm_id for l in leaves}}
+    cur = cov.current
+    must_move = np.isin(cur, list(leaver_idx))
+    stay_arc = np.full(n, -1, dtype=np.int64)
+    stays = np.flatnonzero(p.arc_agent == cur[p.arc_item])
+    stay_arc[p.arc_item[stays]] = stays
+    place = must_move | (stay_arc < 0)  # A_L ∪ A_0
+    in_place = place[p.arc_item]
+    successors = np.unique(p.arc_agent[in_place])
+    cascade = ~place & np.isin(cur, successors) if max_moves > 0 else np.zeros(n, bool)
+    fixed = ~place & ~cascade
+
+    # Knowledge and the handoff risk, for every arc that changes an owner in scope.
+    scope = place | cascade
+    changing = scope[p.arc_item] & (p.arc_agent != cur[p.arc_item])
+    acc_ids = cov.account_ids
+    csm_arc = changing & (cov.owners.kind[p.arc_agent] == "csm")
+    pairs = list(zip(acc_ids[p.arc_item[csm_arc]], ids[p.arc_agent[csm_arc]]))
+    know = knowledge_of(pairs)
+    score = np.zeros(p.n_arcs)
+    score[csm_arc] = [know[pair].score for pair in pairs]
+    arr = b.accounts["arr"].to_numpy(float)
+    penalty = np.where(changing, handoff_risk(pol, arr[p.arc_item], score), 0.0)
+
+    # Residual caps: b' = max(b, today's load outside A_L) − fixed load.
+    base_choice = np.where(fixed, stay_arc, -1)
+    today = np.where(~must_move & (stay_arc >= 0), stay_arc, -1)
+    caps = []
+    for r in p.resources:
+        now = _load(p, r, today)
+        fixed_load = _load(p, r, base_choice)
+        caps.append(np.maximum(r.capacity, now) - fixed_load)
+
+    # R1: frozen leaver accounts go to the strongest-knowledge successor with room.
+    renew = pd.to_datetime(b.accounts["renewal_date"]).to_numpy("datetime64[D]")
+    start = np.datetime64(effective, "D")
+    frozen = must_move & (renew >= start) & (renew <= start + np.timedelta64(pol.freeze_days, "D"))
+    frozen &= np.array([not x for x in b.accounts["pin_owner"]])
+    order = np.lexsort((np.arange(n), -arr, renew.astype("int64")))
+    frozen_moved = np.zeros(n, bool)
+    for a in order[frozen[order]]:
+        arcs = np.flatnonzero(p.arc_item == a)
+        best = _strongest_with_room(p, arcs, score, penalty, caps)
+        if best is None:
+            continue  # no successor has room: the model (and its diagnosis) decides
+        base_choice[a] = best
+        frozen_moved[a] = True
+        for r, cap in zip(p.resources, caps):
+            cap[p.arc_agent[best]] -= r.weight[best]
+
+    in_scope = scope & ~frozen_moved
+    items = np.flatnonzero(in_scope)
+    keep = np.flatnonzero(in_scope[p.arc_item])
+    new_item = np.full(n, -1, dtype=np.int64)
+    new_item[items] = np.arange(len(items))
+    resources = tuple(Resource(r.name, r.weight[keep], cap) for r, cap in zip(p.resources, caps))
+    side = ()
+    casc = cascade[p.arc_item[keep]] & (p.arc_agent[keep] == cur[p.arc_item[keep]])
+    if cascade.any():
+        n_c = int(cascade.sum())
+        side = (SideRow("moves", np.flatnonzero(casc), np.ones(int(casc.sum())), lo=float(n_c - max_moves)),)
+    start_choice = np.full(len(items), -1, dtype=np.int64)
+    local = np.flatnonzero(casc)
+    start_choice[new_item[p.arc_item[keep][local]]] = local
+    problem = AssignmentProblem(
+        n_items=len(items),
+        n_agents=p.n_agents,
+        arc_item=new_item[p.arc_item[keep]],
+        arc_agent=p.arc_agent[keep],
+        arc_cost=p.arc_cost[keep] + penalty[keep],
+        resources=resources,
+        side_rows=side,
+        start=start_choice,
+        arc_tier=None if p.arc_tier is None else p.arc_tier[keep],
+        item_priority=new_item[p.item_priority[in_scope[p.item_priority]]],
+        item_names=tuple(acc_ids[items]),
+        agent_names=p.agent_names,
+        offset=float(p.arc_cost[base_choice[base_choice >= 0]].sum() + penalty[base_choice[base_choice >= 0]].sum()),
+        name="reassign",
+    )
+    knowledge = {pair: know[pair] for pair in pairs}
+    return ReassignModel(cov, problem, items, keep, base_choice, must_move, frozen_moved, knowledge, tuple(leaves))
+
+
+def handoff_risk(pol, arr: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """risk_h: churn risk of a new owner who knows the customer this well (score in [0, 1])."""
+    cold = score < pol.handoff_cold_threshold
+    return arr * (pol.handoff_knowledge_gap_arr_share * (1.0 - score) + pol.handoff_cold_penalty_arr_share * cold)
+
+
+def _load(p: AssignmentProblem, r: Resource, choice: np.ndarray) -> np.ndarray:
+    on = choice[choice >= 0]
+    return np.bincount(p.arc_agent[on], weights=r.weight[on], minlength=p.n_agents)
+
+
+def _strongest_with_room(p, arcs, score, penalty, caps) -> int | None:
+    fits = [e for e in arcs if all(r.weight[e] <= cap[p.arc_agent[e]] + 1e-9 for r, cap in zip(p.resources, caps))]
+    if not fits:
+        return None
+    return min(fits, key=lambda e: (-score[e], p.arc_cost[e] + penalty[e], p.agent_names[p.arc_agent[e]]))

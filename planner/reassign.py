@@ -1,0 +1,219 @@
+"""When CSMs leave: Book + leavers -> reassign() -> Result with handoffs.
+
+Builds the reassignment model (models/reassign.py) on the relationship graph's
+knowledge scores, solves it, and returns the same plan tables as `solve`
+plus ``handoffs`` (one row per account that changes owner) and, when the
+team is short of capacity, the options in words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pandas as pd
+
+from planner.backends.base import SolveOptions, Status
+from planner.book import Book
+from planner.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _TERMS, plan_id, plan_tables
+
+
+class LeaverError(ValueError):
+    """A --leaving / --on-leave id that cannot be used."""
+
+
+def resolve_leaves(book: Book, leaving=(), on_leave=(), until: dt.date | None = None):
+    """The Leave list: named ids, or else every roster CSM marked leaving / on leave who owns accounts."""
+    from planner.models.reassign import Leave
+
+    csms = book.csms.set_index("csm_id")
+    named = list(leaving) + list(on_leave)
+    for cid in named:
+        if cid not in csms.index:
+            raise LeaverError(f"{cid}: expected a csm_id from the roster (csms table)")
+    if not named:
+        owners = set(book.accounts["current_owner"])
+        leaving = [c for c in csms.index if csms.at[c, "status"] == "leaving" and c in owners]
+        on_leave = [c for c in csms.index if csms.at[c, "status"] == "on_leave" and c in owners]
+        if not leaving and not on_leave:
+            raise LeaverError("no leaver: expected --leaving CSM_ID, --on-leave CSM_ID, or a roster CSM with status leaving/on_leave who owns accounts")
+    leaves = [Leave(c) for c in leaving]
+    for c in on_leave:
+        back = until or _date(csms.at[c, "return_date"])
+        if back is None:
+            raise LeaverError(f"{c}: on leave, expected a return date (--until DATE or the roster's return_date)")
+        leaves.append(Leave(c, back))
+    return tuple(leaves)
+
+
+def _date(v) -> dt.date | None:
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+def knowledge_scorer(book: Book):
+    """pairs -> {(account_id, csm_id): Knowledge}, scoring only CSMs connected to each account."""
+    from planner.graph import build_graph
+    from planner.knowledge import knowledge_matrix, weights_from_policy
+
+    G = build_graph(book)
+    weights = weights_from_policy(book.policy)
+    owner = dict(zip(book.accounts["account_id"], book.accounts["current_owner"]))
+
+    def score(pairs):
+        by_account: dict[str, list[str]] = {}
+        for a, c in pairs:
+            by_account.setdefault(a, []).append(c)
+        out = {}
+        for a, cands in by_account.items():
+            leaver = owner.get(a) if book.owner_kind(owner.get(a, "")) == "csm" else None
+            out.update(knowledge_matrix(G, [a], cands, {a: leaver} if leaver else None, weights))
+        return out
+
+    return G, score
+
+
+def reassign(
+    book: Book,
+    leaving=(),
+    on_leave=(),
+    *,
+    until: dt.date | None = None,
+    effective: dt.date | None = None,
+    max_moves: int = 0,
+    backend: str = "highs",
+    time_limit: float | None = None,
+    gap: float = 1e-4,
+    threads: int = 1,
+    seed: int = 0,
+    load_s: float = 0.0,
+) -> Result:
+    """Reassign the leavers' accounts; everything else stays unless max_moves allows cascades."""
+    from planner import backends
+    from planner.models.reassign import book_without, build_reassign
+
+    effective = effective or book.as_of
+    leaves = resolve_leaves(book, leaving, on_leave, until)
+    options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed)
+    t0 = time.perf_counter()
+    G, scorer = knowledge_scorer(book)
+    model = build_reassign(book, leaves, effective, max_moves, scorer)
+    build_s = time.perf_counter() - t0
+    p = model.problem
+    after = book_without(book, leaves, effective)
+    if len(p.items_without_arcs()):
+        sol, status = None, Status.INFEASIBLE
+    else:
+        sol = backends.solve(p, backend, options)
+        status = sol.status
+    timings = {
+        "load_s": round(load_s, 4),
+        "build_s": round(build_s + (sol.build_s if sol else 0.0), 4),
+        "solve_s": round(sol.solve_s if sol else 0.0, 4),
+    }
+    summary = _summary_head(after, backend, options, timings)
+    summary.update(
+        kind="reassign",
+        status=status.value,
+        effective=effective.isoformat(),
+        max_moves=max_moves,
+        leavers=[{"csm_id": l.csm_id, "temporary_until": l.until.isoformat() if l.until else None} for l in leaves],
+        model={"accounts_in_scope": p.n_items, "arcs": p.n_arcs, "frozen_placed": int(model.frozen_moved.sum())},
+    )
+    if not status.has_plan:
+        from planner.diagnose import shortage_options
+
+        reasons = tuple(shortage_options(after, model)) if status == Status.INFEASIBLE else (sol.message,)
+        summary.update(plan_id=None, objective=None, bound=None, gap=None, diagnosis=list(reasons))
+        return Result(after, status, None, None, summary, reasons, model)
+
+    choice = model.full_choice(sol.choice)
+    assignments, owners = plan_tables(after, model.coverage, choice)
+    handoffs = handoff_table(after, G, model, assignments, leaves)
+    risk_total = float(handoffs["handoff_risk"].sum())
+    check = _reassign_check(after, assignments, leaves, sol.objective - risk_total)
+    moved_arr = float(handoffs["arr"].sum())
+    warm_arr = float(handoffs.loc[handoffs["warm"], "arr"].sum())
+    summary.update(
+        plan_id=plan_id(after, assignments),
+        objective=_round(sol.objective),
+        objective_terms={
+            **{k: _round(float(assignments[_term_col(k)].sum())) for k in _TERMS},
+            "handoff_risk": _round(risk_total),
+        },
+        bound=_round(sol.bound),
+        gap=sol.gap,
+        counts=_counts(assignments),
+        moves=int(len(handoffs)),
+        cascade_moves=int((handoffs["reason"] == "cascade").sum()),
+        arr_moved=moved_arr,
+        warm_arr_share=round(warm_arr / moved_arr, 4) if moved_arr else None,
+        exceptions=_exceptions(assignments),
+        evaluation=check,
+    )
+    return Result(after, status, assignments, owners, summary, (), model, extra_tables={"handoffs.csv": handoffs})
+
+
+def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd.DataFrame:
+    """One row per account that changes owner: who, how well they know it, who can introduce them."""
+    from planner.knowledge import COLD, find_introducer
+    from planner.models.reassign import handoff_risk
+
+    pol = book.policy
+    until = {l.csm_id: l.until for l in leaves}
+    a = assignments
+    moved = a[a["changed"] & (a["previous_owner"] != "")].copy()
+    leavers = set(until)
+    rows = []
+    for r in moved.itertuples(index=False):
+        k = model.knowledge.get((r.account_id, r.owner_id), COLD)
+        from_leaver = r.previous_owner in leavers
+        intro = None
+        if r.owner_type == "csm" and r.owner_id in G:
+            intro = find_introducer(G, r.account_id, r.owner_id, leaver=r.previous_owner if from_leaver else None)
+        back = until.get(r.previous_owner)
+        warm = k.score >= pol.handoff_cold_threshold
+        rows.append(
+            {
+                "account_id": r.account_id,
+                "account_name": r.account_name,
+                "arr": r.arr,
+                "renewal_date": r.renewal_date,
+                "from": r.previous_owner,
+                "to": r.owner_id,
+                "to_type": r.owner_type,
+                "knowledge_score": round(k.score, 4),
+                "explanation": k.explanation,
+                "warm": warm,
+                "introducer": intro or "",
+                "reason": "leaver" if from_leaver else ("cascade" if r.previous_owner_type != "unknown" else "previous owner unknown"),
+                "temporary_until": back.isoformat() if back else "",
+                "handoff_risk": float(handoff_risk(pol, np.array([r.arr]), np.array([k.score]))[0]),
+            }
+        )
+    h = pd.DataFrame(rows, columns=[
+        "account_id", "account_name", "arr", "renewal_date", "from", "to", "to_type", "knowledge_score",
+        "explanation", "warm", "introducer", "reason", "temporary_until", "handoff_risk",
+    ])
+    # Priority 1 = hand off first: soonest renewal, then largest ARR.
+    order = h.assign(_r=pd.to_datetime(h["renewal_date"])).sort_values(["_r", "arr", "account_id"], ascending=[True, False, True], na_position="last").index
+    h.loc[order, "priority"] = np.arange(1, len(h) + 1)
+    h["priority"] = h["priority"].astype("Int64")
+    cols = ["account_id", "from", "to", "knowledge_score", "explanation", "introducer", "priority", "temporary_until"]
+    return h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
+
+
+def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> dict:
+    """Evaluator verdict: the independent evaluator plus 'the leavers own nothing'."""
+    from planner.evaluate import evaluate
+
+    plan = dict(zip(assignments["account_id"], assignments["owner_id"]))
+    ev = evaluate(book, plan)
+    gone = {l.csm_id for l in leaves}
+    violations = [str(v) for v in ev.violations]
+    violations += [f"leaver_owns_nothing: {a}: still with {o}" for a, o in plan.items() if o in gone]
+    return {
+        "objective": _round(ev.objective),
+        "agrees_with_solver": bool(abs(ev.objective - coverage_objective) <= 1e-6 * max(1.0, abs(ev.objective))),
+        "violations": violations,
+    }
