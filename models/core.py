@@ -36,7 +36,7 @@ The arrays are plain numpy so a backend can build its matrix in one pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -211,3 +211,34 @@ def to_matrix(p: AssignmentProblem) -> Matrix:
         (np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(cols))), shape=(next_row, n)
     )
     return Matrix(A, np.concatenate(lo), np.concatenate(hi), names, np.asarray(p.arc_cost, dtype=float))
+
+
+def restrict_arcs(p: AssignmentProblem, arcs: np.ndarray) -> tuple[AssignmentProblem, np.ndarray]:
+    """The same problem over a subset of its arcs (sorted indices); returns it and the kept arc indices.
+
+    A plan of the restricted problem maps back as ``arcs[choice]`` and is a
+    plan of the original; the restricted optimum is an upper bound only.
+    """
+    arcs = np.asarray(arcs, dtype=np.int64)
+    new_arc = np.full(p.n_arcs, -1, dtype=np.int64)
+    new_arc[arcs] = np.arange(len(arcs))
+    side = []
+    for s in p.side_rows:
+        keep = new_arc[s.arcs] >= 0
+        side.append(SideRow(s.name, new_arc[s.arcs[keep]], s.coef[keep], s.lo, s.hi))
+    start = None
+    if p.start is not None:
+        start = np.asarray(p.start, dtype=np.int64)
+        start = np.where(start >= 0, new_arc[np.maximum(start, 0)], -1)
+    restricted = replace(
+        p,
+        arc_item=p.arc_item[arcs],
+        arc_agent=p.arc_agent[arcs],
+        arc_cost=p.arc_cost[arcs],
+        resources=tuple(Resource(r.name, r.weight[arcs], r.capacity) for r in p.resources),
+        side_rows=tuple(side),
+        start=start,
+        arc_tier=None if p.arc_tier is None else p.arc_tier[arcs],
+        name=p.name + "/core",
+    )
+    return restricted, arcs

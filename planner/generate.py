@@ -682,8 +682,10 @@ def _draw_csm_segments(slots: pd.DataFrame, rng: np.random.Generator) -> np.ndar
 def _draw_status(slots: pd.DataFrame, rng: np.random.Generator, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """A couple of CSMs leaving or on leave, never protected ones.
 
-    The protected CSMs alone cover every enterprise language and time zone
-    with capacity to spare, so an absence never strands an account.
+    The protected CSMs alone cover every enterprise language and time zone,
+    each language with room for its enterprise hours, so an absence never
+    strands an account; _keep_capacity takes back absences a small team
+    cannot spare.
     """
     n = len(slots)
     status = np.full(n, "active", dtype=object)
@@ -710,6 +712,8 @@ def _keep_capacity(slots: pd.DataFrame, acc: pd.DataFrame, caps: np.ndarray, seg
     if named_hours > MAX_PLANNED_UTILIZATION * caps[status == "active"].sum():
         status[:] = "active"
         return_date[:] = ""
+    if named_hours > MAX_PLANNED_UTILIZATION * caps.sum():  # _require_enough_csms estimated with the mean capacity
+        raise ValueError(f"{len(acc)} accounts need {named_hours:,.0f} enterprise and mid-market hours a month: expected more than {len(caps)} CSMs")
     ent_hours = acc.loc[acc["_segment"] == ENT].groupby("region")["_hours"].sum()
     for r in REGIONS:
         rows = (slots["region"] == r).to_numpy()
