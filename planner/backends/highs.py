@@ -131,6 +131,7 @@ def _solution(h: highspy._Highs) -> np.ndarray | None:
 CORE_ARCS_PER_ITEM = 2  # arcs per item kept by smallest reduced cost, besides those the LP uses
 CORE_TIME_SHARE = 0.8  # share of the time left that the core MIP may use
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
+CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
 
 
 def lp_and_core(problem: AssignmentProblem, lp: highspy.HighsLp, options: SolveOptions, deadline: float | None):
@@ -159,7 +160,9 @@ def lp_and_core(problem: AssignmentProblem, lp: highspy.HighsLp, options: SolveO
     core, arcs = restrict_arcs(problem, np.flatnonzero(keep))
     left = _left(deadline)
     budget = CORE_TIME_DEFAULT if left is None else CORE_TIME_SHARE * left
-    core_options = SolveOptions(gap=options.gap, threads=options.threads, seed=options.seed, verbose=options.verbose)
+    # A core plan within 0.1% is start enough when the run must prove optimality (--gap 0).
+    core_gap = max(options.gap, CORE_MIN_GAP)
+    core_options = SolveOptions(gap=core_gap, threads=options.threads, seed=options.seed, verbose=options.verbose)
     # Stop the core search as soon as its plan is within --gap of the *full* LP bound.
     target = bound + options.gap * abs(bound) / max(1e-12, 1.0 - options.gap) if options.gap > 0 else None
     h2, _, _ = _run(build_lp(core), core_options, budget, integer=True, objective_target=target)
