@@ -8,9 +8,12 @@ Sets
 ----
     L                 leaving CSMs (for good, or on leave until a return date)
     A_L               accounts owned by a leaver: must move
-    A_0               accounts with no owner that can keep them (new, owner on no
-                      roster, owner inactive, or the owner's arc is gone): must be placed
-    S                 owners with an arc to some account of A_L ∪ A_0 (possible successors)
+    A_0               accounts whose roster owner cannot keep them (the owner is inactive, or
+                      no longer eligible): must be placed
+    A_n               accounts with no owner (new, or an id on no roster): left alone, unassigned
+                      (placing new business is `planner solve`'s job, not a handoff's)
+    S                 CSMs with an arc to some account of A_L (possible successors; pools and
+                      digital need no room made: the first has its own hours, the second no cap)
     A_c               cascade candidates: accounts now owned by S (empty when max_moves = 0)
     A_f               every other account: stays with its current owner (fixed)
     A_z ⊆ A_L         leaver accounts renewing within the freeze window of the effective date
@@ -26,6 +29,10 @@ Data
                       A_f on o and now the load o carries today outside A_L (so nobody already over a
                       cap is forced to shed load, and nobody is pushed further over)
 
+    u[a]              a prohibitive price for leaving a ∈ A_0 unplaced: 1 + Σ_e |c_e| over the
+                      model's arcs, more than any plan's whole cost, so it is used only when no
+                      owner can take the account (the plan then lists it; solve will say why)
+
 Rules applied before the model
 ------------------------------
     R1  freeze: each a ∈ A_z, in order of renewal date then ARR, goes to the eligible successor
@@ -40,8 +47,10 @@ Variables
 
 Model
 -----
-    min  Σ_{(a,o) ∈ E} (c[a,o] + risk_h[a,o]) x[a,o]
-    (1) assign[a]:       Σ_o x[a,o] = 1                              ∀ a ∈ A_L ∪ A_0 ∪ A_c
+    x[a,∅] ∈ {0,1}    1 when a ∈ A_0 is left unplaced
+
+    min  Σ_{(a,o) ∈ E} (c[a,o] + risk_h[a,o]) x[a,o] + Σ_{a ∈ A_0} u x[a,∅]
+    (1) assign[a]:       Σ_o x[a,o] (+ x[a,∅] for a ∈ A_0) = 1       ∀ a ∈ A_L ∪ A_0 ∪ A_c
     (2)-(4) cap[r, o]:   Σ_a w[r,a,o] x[a,o] ≤ b'[r,o]                ∀ r ∈ {hours, accounts, arr}, o
     (5) side[moves]:     Σ_{a ∈ A_c} x[a,cur[a]] ≥ |A_c| − max_moves   (at most max_moves cascades)
 
@@ -74,16 +83,23 @@ class ReassignModel:
     item_account: np.ndarray  # book account index of each problem item
     item_arc: np.ndarray  # coverage arc index of each problem arc
     base_choice: np.ndarray  # coverage arc per account for fixed and frozen accounts, -1 in scope
-    must_move: np.ndarray  # bool per book account: owned by a leaver
+    must_move: np.ndarray  # bool per book account: owned by a leaver (A_L)
+    must_place: np.ndarray  # bool per book account: A_L ∪ A_0, the accounts that cannot stay where they are
+    outside: np.ndarray  # bool per book account: A_n, no owner today, left alone
     frozen_moved: np.ndarray  # bool per book account: placed by rule R1
     knowledge: dict  # (account_id, owner_id) -> Knowledge, for the arcs that change owner
     leaves: tuple[Leave, ...]
+    unplaced_cost: float = 0.0  # u: the price of one unplaced account
 
     def full_choice(self, choice: np.ndarray) -> np.ndarray:
-        """Coverage arc per book account from the problem's choice."""
+        """Coverage arc per book account from the problem's choice; -1 for an unplaced account."""
         out = self.base_choice.copy()
-        out[self.item_account] = self.item_arc[choice]
+        out[self.item_account] = np.where(choice < len(self.item_arc), self.item_arc[np.minimum(choice, len(self.item_arc) - 1)], -1)
         return out
+
+    def unplaced(self, choice: np.ndarray) -> np.ndarray:
+        """Book account indices the plan leaves unplaced."""
+        return self.item_account[choice >= len(self.item_arc)]
 
 
 def book_without(book, leaves: tuple[Leave, ...], effective: dt.date):
@@ -109,11 +125,12 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
     stay_arc = np.full(n, -1, dtype=np.int64)
     stays = np.flatnonzero(p.arc_agent == cur[p.arc_item])
     stay_arc[p.arc_item[stays]] = stays
-    place = must_move | (stay_arc < 0)  # A_L ∪ A_0
-    in_place = place[p.arc_item]
-    successors = np.unique(p.arc_agent[in_place])
-    cascade = ~place & np.isin(cur, successors) if max_moves > 0 else np.zeros(n, bool)
-    fixed = ~place & ~cascade
+    outside = cur < 0  # A_n
+    place = must_move | ((stay_arc < 0) & ~outside)  # A_L ∪ A_0
+    to_successor = must_move[p.arc_item] & (cov.owners.kind[p.arc_agent] == "csm")
+    successors = np.unique(p.arc_agent[to_successor])
+    cascade = ~place & ~outside & np.isin(cur, successors) if max_moves > 0 else np.zeros(n, bool)
+    fixed = ~place & ~cascade & ~outside
 
     # Knowledge and the handoff risk, for every arc that changes an owner in scope.
     scope = place | cascade
@@ -167,24 +184,32 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
     start_choice = np.full(len(items), -1, dtype=np.int64)
     local = np.flatnonzero(casc)
     start_choice[new_item[p.arc_item[keep][local]]] = local
+    # Unplaced arcs (to one extra agent, index n_agents) for A_0, after every real arc.
+    open_items = new_item[np.flatnonzero(place & ~must_move & in_scope)]
+    unplaced_cost = 1.0 + float(np.abs(p.arc_cost[keep] + penalty[keep]).sum())
+    n_open = len(open_items)
     problem = AssignmentProblem(
         n_items=len(items),
-        n_agents=p.n_agents,
-        arc_item=new_item[p.arc_item[keep]],
-        arc_agent=p.arc_agent[keep],
-        arc_cost=p.arc_cost[keep] + penalty[keep],
-        resources=resources,
+        n_agents=p.n_agents + 1,
+        arc_item=np.concatenate([new_item[p.arc_item[keep]], open_items]),
+        arc_agent=np.concatenate([p.arc_agent[keep], np.full(n_open, p.n_agents)]),
+        arc_cost=np.concatenate([p.arc_cost[keep] + penalty[keep], np.full(n_open, unplaced_cost)]),
+        resources=tuple(
+            Resource(r.name, np.concatenate([r.weight, np.zeros(n_open)]), np.append(r.capacity, np.inf)) for r in resources
+        ),
         side_rows=side,
         start=start_choice,
-        arc_tier=None if p.arc_tier is None else p.arc_tier[keep],
+        arc_tier=None if p.arc_tier is None else np.concatenate([p.arc_tier[keep], np.full(n_open, 99)]),
         item_priority=new_item[p.item_priority[in_scope[p.item_priority]]],
         item_names=tuple(acc_ids[items]),
-        agent_names=p.agent_names,
+        agent_names=None if p.agent_names is None else p.agent_names + ("(unplaced)",),
         offset=float(p.arc_cost[base_choice[base_choice >= 0]].sum() + penalty[base_choice[base_choice >= 0]].sum()),
         name="reassign",
     )
     knowledge = {pair: know[pair] for pair in pairs}
-    return ReassignModel(cov, problem, items, keep, base_choice, must_move, frozen_moved, knowledge, tuple(leaves))
+    return ReassignModel(
+        cov, problem, items, keep, base_choice, must_move, place, outside, frozen_moved, knowledge, tuple(leaves), unplaced_cost
+    )
 
 
 def handoff_risk(pol, arr: np.ndarray, score: np.ndarray) -> np.ndarray:

@@ -248,7 +248,7 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     owners = cov.owners
     yield from explain_no_owner(book, rmodel.item_account[p.items_without_arcs()])
     acc_of = rmodel.item_account
-    must = np.flatnonzero(rmodel.must_move[acc_of] | (cov.current[acc_of] < 0))
+    must = np.flatnonzero(rmodel.must_place[acc_of])
     arr = book.accounts["arr"].to_numpy(float)
     h = cov.account_hours
     spare_agents = np.flatnonzero(np.isin(owners.kind, ["pool", "digital"]))
@@ -265,7 +265,10 @@ def shortage_options(book, rmodel) -> Iterable[str]:
             new_i.append(i), new_k.append(k), new_c.append(cost), new_h.append(hours)
     n_over = len(new_i)
     dummy = p.n_agents
-    big = 1e3 * (1.0 + float(np.abs(p.arc_cost).sum()))
+    # Lexicographic: fewest uncovered, then fewest overflows, then cost.
+    unit = 1.0 + float(np.abs(p.arc_cost).sum()) + float(np.abs(new_c).sum())
+    big = 1e3 * unit
+    new_c = [c + unit for c in new_c]
     m = len(must)
     elastic = replace(
         p,
@@ -297,7 +300,7 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     yield (
         f"capacity is short: {len(short_items)} of the {m} accounts to place do not fit with eligible owners; "
         f"they need about {_fmt_h(need)} more of eligible CSM or pool time "
-        f"(≈ {need / pol.csm_default_capacity_hours:.1f} CSMs at {pol.csm_default_capacity_hours:g} h)"
+        f"(≈ {need / pol.csm_default_capacity_hours:.2g} FTE at {pol.csm_default_capacity_hours:g} h)"
     )
     if over:
         by_owner: dict[str, list[str]] = {}
@@ -308,3 +311,11 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     if len(lost):
         ids = ", ".join(p.item_names[i] for i in lost[:15])
         yield f"uncovered even with overflow: {len(lost)} accounts (${arr[acc_of[lost]].sum():,.0f} ARR): {ids}"
+    # Name the full caps in whole-book terms: fixed accounts plus the elastic plan's placements.
+    kept = rmodel.item_arc[chosen[chosen < len(rmodel.item_arc)]]
+    base = rmodel.base_choice
+    covered = np.concatenate([base[base >= 0], kept])
+    for i in short_items[:10]:
+        a = acc_of[i]
+        if np.any(cov.problem.arc_item == a):
+            yield f"{p.item_names[i]}: every eligible owner is full: {_full_owners(cov.problem, cov, a, covered)}"

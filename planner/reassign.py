@@ -128,22 +128,27 @@ def reassign(
         return Result(after, status, None, None, summary, reasons, model)
 
     choice = model.full_choice(sol.choice)
+    unplaced = model.unplaced(sol.choice)
     assignments, owners = plan_tables(after, model.coverage, choice)
     handoffs = handoff_table(after, G, model, assignments, leaves)
     risk_total = float(handoffs["handoff_risk"].sum())
-    check = _reassign_check(after, assignments, leaves, sol.objective - risk_total)
+    objective = sol.objective - model.unplaced_cost * len(unplaced)  # the plan's real cost
+    check = _reassign_check(after, assignments, leaves, objective - risk_total)
     moved_arr = float(handoffs["arr"].sum())
     warm_arr = float(handoffs.loc[handoffs["warm"], "arr"].sum())
     summary.update(
         plan_id=plan_id(after, assignments),
-        objective=_round(sol.objective),
+        objective=_round(objective),
         objective_terms={
             **{k: _round(float(assignments[_term_col(k)].sum())) for k in _TERMS},
             "handoff_risk": _round(risk_total),
         },
-        bound=_round(sol.bound),
-        gap=sol.gap,
+        # With an account left unplaced the solver's bound prices it at u, so it says nothing of the real cost.
+        bound=_round(sol.bound) if not len(unplaced) else None,
+        gap=sol.gap if not len(unplaced) else None,
         counts=_counts(assignments),
+        unplaced=[_unplaced_row(after, i) for i in unplaced],
+        left_unassigned=int(model.outside.sum()),  # new or ownerless accounts: planner solve places them
         moves=int(len(handoffs)),
         cascade_moves=int((handoffs["reason"] == "cascade").sum()),
         arr_moved=moved_arr,
@@ -162,12 +167,13 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     pol = book.policy
     until = {l.csm_id: l.until for l in leaves}
     a = assignments
-    moved = a[a["changed"] & (a["previous_owner"] != "")].copy()
+    moved = a[a["changed"] & (a["previous_owner"] != "") & (a["owner_type"] != "unassigned")].copy()
     leavers = set(until)
+    status = dict(zip(book.csms["csm_id"], book.csms["status"]))  # the leavers are already inactive here
     rows = []
     for r in moved.itertuples(index=False):
         k = model.knowledge.get((r.account_id, r.owner_id), COLD)
-        from_leaver = r.previous_owner in leavers
+        from_leaver = r.previous_owner in leavers or status.get(r.previous_owner, "active") != "active"
         intro = None
         if r.owner_type == "csm" and r.owner_id in G:
             intro = find_introducer(G, r.account_id, r.owner_id, leaver=r.previous_owner if from_leaver else None)
@@ -186,7 +192,7 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
                 "explanation": k.explanation,
                 "warm": warm,
                 "introducer": intro or "",
-                "reason": "leaver" if from_leaver else ("cascade" if r.previous_owner_type != "unknown" else "previous owner unknown"),
+                "reason": _handoff_reason(r.previous_owner, r.previous_owner_type, status),
                 "temporary_until": back.isoformat() if back else "",
                 "handoff_risk": float(handoff_risk(pol, np.array([r.arr]), np.array([k.score]))[0]),
             }
@@ -203,14 +209,34 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     return h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
 
 
+def _unplaced_row(book: Book, i: int) -> dict:
+    a = book.accounts.iloc[i]
+    return {
+        "account_id": a["account_id"],
+        "arr": float(a["arr"]),
+        "current_owner": a["current_owner"],
+        "detail": "no eligible owner has room for it while everyone else keeps their accounts; run `planner solve` to see why",
+    }
+
+
+def _handoff_reason(previous: str, previous_type: str, status: dict) -> str:
+    """leaving / on leave (the owner cannot keep it), cascade (moved to make room), previous owner unknown."""
+    if previous_type == "unknown":
+        return "previous owner unknown"
+    st = status.get(previous, "active")
+    return {"leaving": "leaving", "on_leave": "on leave"}.get(st, "cascade")
+
+
 def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> dict:
     """Evaluator verdict: the independent evaluator plus 'the leavers own nothing'."""
     from planner.evaluate import evaluate
 
-    plan = dict(zip(assignments["account_id"], assignments["owner_id"]))
+    placed = assignments[assignments["owner_type"] != "unassigned"]
+    plan = dict(zip(placed["account_id"], placed["owner_id"]))
     ev = evaluate(book, plan)
     gone = {l.csm_id for l in leaves}
-    violations = [str(v) for v in ev.violations]
+    left = set(assignments.loc[assignments["owner_type"] == "unassigned", "account_id"])  # reported as unplaced
+    violations = [str(v) for v in ev.violations if not (v.rule == "every_account_assigned_once" and v.subject in left)]
     violations += [f"leaver_owns_nothing: {a}: still with {o}" for a, o in plan.items() if o in gone]
     return {
         "objective": _round(ev.objective),

@@ -168,37 +168,39 @@ def _summary_head(book: Book, backend: str, options: SolveOptions, timings: dict
 
 
 def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """assignments.csv and owners.csv from the chosen arc of every account."""
+    """assignments.csv and owners.csv from the chosen arc of every account (-1: left unplaced)."""
     acc = book.accounts
     owners = model.owners
-    o = model.problem.arc_agent[choice]
-    owner_ids = owners.ids[o]
-    kinds = owners.kind[o]
+    placed = choice >= 0
+    arc = np.where(placed, choice, 0)
+    o = model.problem.arc_agent[arc]
+    owner_ids = np.where(placed, owners.ids[o], "")
+    kinds = np.where(placed, owners.kind[o], "unassigned")
     roster = _roster(book)
     prev = acc["current_owner"].to_numpy(object)
     prev_kind = np.array([(book.owner_kind(p) or "unknown") if p else "" for p in prev], dtype=object)
     changed = owner_ids != prev
-    rule = model.arc_rule[choice]
+    rule = np.where(placed, model.arc_rule[arc], "")
     reason = np.select(
-        [rule == "pin", rule == "freeze", ~changed, prev == "", prev_kind == "unknown", _leaving(book, prev)],
-        ["pinned", "renewal freeze", "kept", "new account", "previous owner unknown", "previous owner leaving"],
+        [~placed & (prev_kind != "unknown") & (prev != ""), ~placed, rule == "pin", rule == "freeze", ~changed, prev == "", prev_kind == "unknown", _leaving(book, prev)],
+        ["not placed", "not in this plan (no owner today)", "pinned", "renewal freeze", "kept", "new account", "previous owner unknown", "previous owner leaving"],
         default="rebalanced",
     )
-    terms = {k: model.arc_terms[k][choice] for k in _TERMS}
+    terms = {k: np.where(placed, model.arc_terms[k][arc], 0.0) for k in _TERMS}
     head = pd.DataFrame(
         {
             "account_id": acc["account_id"].to_numpy(object),
             "owner_type": kinds,
             "owner_id": owner_ids,
-            "owner_name": [roster[i]["name"] for i in owner_ids],
-            "owner_email": [roster[i]["email"] for i in owner_ids],
-            "owner_crm_user_id": [roster[i]["crm_user_id"] for i in owner_ids],
+            "owner_name": [roster[i]["name"] if i else "" for i in owner_ids],
+            "owner_email": [roster[i]["email"] if i else "" for i in owner_ids],
+            "owner_crm_user_id": [roster[i]["crm_user_id"] if i else "" for i in owner_ids],
             "previous_owner": prev,
             "previous_owner_type": prev_kind,
             "changed": changed,
             "reason": reason,
-            "exception": model.arc_exception[choice],
-            "workload_hours": model.arc_hours[choice],
+            "exception": np.where(placed, model.arc_exception[arc], ""),
+            "workload_hours": np.where(placed, model.arc_hours[arc], 0.0),
             "annual_cost": sum(terms.values()),
             **{_term_col(k): v for k, v in terms.items()},
         }
