@@ -86,7 +86,7 @@ def test_every_backend_agrees_with_the_evaluator_on_the_small_book():
         assert r.status == Status.OPTIMAL, backend
         ev = evaluate(book, r.plan())
         assert ev.violations == []
-        assert ev.objective == pytest.approx(r.objective, rel=1e-9)
+        assert ev.objective == pytest.approx(r.objective, abs=1e-3)  # summary.json keeps 4 decimals
         objectives[backend] = r.objective
     assert max(objectives.values()) - min(objectives.values()) <= 1e-6 * max(objectives.values()), objectives
 

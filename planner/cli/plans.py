@@ -49,8 +49,8 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def _moved(counts: dict) -> str:
-    """Accounts whose owner changes: summary.json's counts.changed (the contract) or counts.moved."""
-    return str(counts.get("changed", counts.get("moved", "")))
+    """Accounts that move to another owner: summary.json's counts.moved."""
+    return str(counts.get("moved", ""))
 
 
 @plans_app.command("list")
@@ -64,12 +64,14 @@ def list_plans(ledger: LedgerOption = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="plans")
-    for column in ("plan_id", "state", "created_at", "kind", "book", "status", "objective", "gap", "moved", "path"):
+    # The id is what users copy into approve/export, so it never wraps; `plans show` has the path.
+    table = Table(title="plans (planner plans show ID for details)", title_justify="left")
+    table.add_column("plan_id", no_wrap=True)
+    for column in ("state", "created", "kind", "book", "status", "cost", "moved"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.plan_id, r.state, r.created_at or "", r.kind or "", r.book or "", r.status or "",
-                      _fmt(r.objective), _fmt(r.gap, 6), _moved(r.counts), r.path)  # fmt: skip
+        table.add_row(r.plan_id, r.state, (r.created_at or "")[:10], r.kind or "", r.book or "", r.status or "",
+                      _fmt(r.objective), _moved(r.counts))  # fmt: skip
     Console().print(table)
 
 
