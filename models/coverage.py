@@ -56,7 +56,6 @@ This is the assignment core of ``models/core.py``: (1) is its assign row,
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np

@@ -153,29 +153,14 @@ CHECKS: tuple[Callable, ...] = (
 
 def uncovered_at_best(book, model) -> Iterable[str]:
     """Elastic re-solve: every account may go to an 'uncovered' slot at a large price."""
-    from dataclasses import replace
-
     from planner import backends
     from planner.backends.base import SolveOptions
-    from planner.models.core import Resource
 
     p = model.problem
     n = p.n_items
     big = 1e3 * (1.0 + float(np.abs(p.arc_cost).sum()))
     dummy = p.n_agents
-    elastic = replace(
-        p,
-        n_agents=p.n_agents + 1,
-        arc_item=np.concatenate([p.arc_item, np.arange(n)]),
-        arc_agent=np.concatenate([p.arc_agent, np.full(n, dummy)]),
-        arc_cost=np.concatenate([p.arc_cost, np.full(n, big)]),
-        resources=tuple(
-            Resource(r.name, np.concatenate([r.weight, np.zeros(n)]), np.append(r.capacity, np.inf)) for r in p.resources
-        ),
-        start=None,
-        arc_tier=None,
-        agent_names=None,
-    )
+    elastic = with_arcs(p, np.arange(n), np.full(n, dummy), np.full(n, big), np.zeros(n), new_agents=1)
     sol = backends.solve(elastic, "highs", SolveOptions(time_limit=60, gap=1e-3))
     if not sol.status.has_plan:
         yield "even with accounts left uncovered no plan exists: a continuity rule (changed-ARR cap) cannot be met"
@@ -219,6 +204,33 @@ def _full_owners(p, model, item: int, covered: np.ndarray) -> str:
     return ", ".join(said)
 
 
+def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
+    """`p` plus escape arcs (item -> agent, cost, hours of the "hours" resource), with `new_agents` uncapped agents added."""
+    from dataclasses import replace
+
+    from planner.models.core import Resource
+
+    k = len(items)
+    return replace(
+        p,
+        n_agents=p.n_agents + new_agents,
+        arc_item=np.concatenate([p.arc_item, np.asarray(items, dtype=np.int64)]),
+        arc_agent=np.concatenate([p.arc_agent, np.asarray(agents, dtype=np.int64)]),
+        arc_cost=np.concatenate([p.arc_cost, np.asarray(costs, dtype=float)]),
+        resources=tuple(
+            Resource(
+                r.name,
+                np.concatenate([r.weight, np.asarray(hours, dtype=float) if r.name == "hours" else np.zeros(k)]),
+                np.append(r.capacity, np.full(new_agents, np.inf)),
+            )
+            for r in p.resources
+        ),
+        start=None,
+        arc_tier=None,
+        agent_names=None,
+    )
+
+
 def diagnose(book, model) -> list[str]:
     """Sentences that explain why the coverage model is infeasible."""
     found = [s for check in CHECKS for s in check(book, model)]
@@ -236,11 +248,8 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     uplift, and 'uncovered' at a prohibitive price. The answer names the
     overflow, the extra hours needed to avoid it, and what stays uncovered.
     """
-    from dataclasses import replace
-
     from planner import backends
     from planner.backends.base import SolveOptions
-    from planner.models.core import Resource
 
     pol = book.policy
     p = rmodel.problem
@@ -270,23 +279,13 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     big = 1e3 * unit
     new_c = [c + unit for c in new_c]
     m = len(must)
-    elastic = replace(
+    elastic = with_arcs(
         p,
-        n_agents=p.n_agents + 1,
-        arc_item=np.concatenate([p.arc_item, np.array(new_i, dtype=np.int64), must]),
-        arc_agent=np.concatenate([p.arc_agent, np.array(new_k, dtype=np.int64), np.full(m, dummy)]),
-        arc_cost=np.concatenate([p.arc_cost, np.array(new_c), np.full(m, big)]),
-        resources=tuple(
-            Resource(
-                r.name,
-                np.concatenate([r.weight, np.array(new_h) if r.name == "hours" else np.zeros(n_over), np.zeros(m)]),
-                np.append(r.capacity, np.inf),
-            )
-            for r in p.resources
-        ),
-        start=None,
-        arc_tier=None,
-        agent_names=None,
+        np.concatenate([np.array(new_i, dtype=np.int64), must]),
+        np.concatenate([np.array(new_k, dtype=np.int64), np.full(m, dummy)]),
+        np.concatenate([np.array(new_c), np.full(m, big)]),
+        np.concatenate([np.array(new_h), np.zeros(m)]),
+        new_agents=1,
     )
     sol = backends.solve(elastic, "highs", SolveOptions(time_limit=60, gap=1e-3))
     if not sol.status.has_plan:

@@ -9,7 +9,6 @@ Each business rule is a small named function; a violation names its rule.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping

@@ -8,7 +8,6 @@ so they test what a loader would see, not the generator's private columns.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import numpy as np

@@ -42,6 +42,30 @@ def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
     out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
 
 
+def refuse_existing(out_dir: Path, force: bool) -> None:
+    """Exit 4 before any work when the output exists and --force was not given."""
+    if out_dir.exists() and not force:
+        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
+        raise typer.Exit(EXIT_OUTPUT)
+
+
+def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> None:
+    """Print the reasons and exit 3 when there is no plan; else write it atomically (exit 4 if it appeared meanwhile)."""
+    from planner.io.atomic import OutputExistsError
+
+    if result.assignments is None:
+        err.print(f"[red]No {what}[/red] ({result.status.value}). Why:")
+        for reason in result.diagnosis:
+            err.print(f"  - {reason}", highlight=False)
+        err.print("Nothing was written.")
+        raise typer.Exit(EXIT_NO_PLAN)
+    try:
+        result.write(out_dir, force=force)
+    except OutputExistsError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_OUTPUT) from None
+
+
 def parse_date(value: str | None) -> dt.date | None:
     if value is None:
         return None

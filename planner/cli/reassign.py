@@ -9,8 +9,8 @@ from typing import List, Optional
 import typer
 
 from planner.cli.common import (
-    LedgerOption, record_in_ledger,
-    EXIT_INPUT, EXIT_NO_PLAN, EXIT_OUTPUT, err, load_book_or_exit, money, out, parse_date, summary_table,
+    EXIT_INPUT, LedgerOption, err, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing,
+    summary_table, write_or_exit,
 )
 
 
@@ -30,12 +30,9 @@ def reassign(
     ledger: LedgerOption = None,
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
-    from planner.io.atomic import OutputExistsError
     from planner.reassign import LeaverError, reassign as run
 
-    if out_dir.exists() and not force:
-        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
-        raise typer.Exit(EXIT_OUTPUT)
+    refuse_existing(out_dir, force)
     t0 = time.perf_counter()
     b = load_book_or_exit(book, policy, as_of)
     load_s = time.perf_counter() - t0
@@ -48,17 +45,7 @@ def reassign(
     except LeaverError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_INPUT) from None
-    if result.assignments is None:
-        err.print(f"[red]No reassignment plan[/red] ({result.status.value}). Why, and the options:")
-        for reason in result.diagnosis:
-            err.print(f"  - {reason}", highlight=False)
-        err.print("Nothing was written.")
-        raise typer.Exit(EXIT_NO_PLAN)
-    try:
-        result.write(out_dir, force=force)
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_OUTPUT) from None
+    write_or_exit(result, out_dir, force, what="reassignment plan")
     out.print(handoff_table(result.extra_tables["handoffs.csv"]))
     out.print(summary_table(result.summary))
     s = result.summary

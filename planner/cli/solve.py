@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import LedgerOption, record_in_ledger, EXIT_NO_PLAN, EXIT_OUTPUT, err, load_book_or_exit, out, summary_table
+from planner.cli.common import (
+    LedgerOption, err, load_book_or_exit, out, record_in_ledger, refuse_existing, summary_table, write_or_exit,
+)
 
 BACKEND_HELP = "highs (default), cpsat, pulp (CBC, or --pulp-solver), greedy (today's rule-based baseline)"
 
@@ -31,12 +33,9 @@ def solve(
     ledger: LedgerOption = None,
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
-    from planner.io.atomic import OutputExistsError
     from planner.solve import solve as run
 
-    if out_dir.exists() and not force:
-        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
-        raise typer.Exit(EXIT_OUTPUT)
+    refuse_existing(out_dir, force)
     t0 = time.perf_counter()
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of)
@@ -46,17 +45,7 @@ def solve(
             b, backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed, warm_start=warm_start,
             baseline=baseline, verbose=verbose, pulp_solver=pulp_solver, load_s=load_s,
         )
-    if result.assignments is None:
-        err.print(f"[red]No plan[/red] ({result.status.value}). Why:")
-        for reason in result.diagnosis:
-            err.print(f"  - {reason}", highlight=False)
-        err.print("Nothing was written.")
-        raise typer.Exit(EXIT_NO_PLAN)
-    try:
-        result.write(out_dir, force=force)
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_OUTPUT) from None
+    write_or_exit(result, out_dir, force)
     out.print(summary_table(result.summary))
     out.print(f"Plan written to {out_dir}/ (assignments.csv, owners.csv, summary.json)")
     record_in_ledger(out_dir, ledger)
