@@ -43,8 +43,12 @@ fi
 stamp=.venv/.planner-installed
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing the planner and its dependencies into .venv ..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" >&2
+  echo "Installing the planner and its dependencies into .venv (log: .venv/install.log) ..." >&2
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
+         && .venv/bin/python -m pip install --disable-pip-version-check -e ".[test]"; } > .venv/install.log 2>&1; then
+    tail -n 40 .venv/install.log >&2
+    echo "error: installing the planner failed; the full log is .venv/install.log" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
