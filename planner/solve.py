@@ -122,10 +122,13 @@ def solve(
         summary["solver_message"] = sol.message
     if baseline and backend != "greedy":
         base = backends.solve(problem, "greedy", options)
+        complete = bool((base.choice >= 0).all())
         summary["baseline"] = {
             "backend": "greedy",
             "status": base.status.value,
-            "objective": _round(base.objective) if base.status.has_plan else None,
+            # A greedy plan that breaks caps still has a cost; broken_caps says how unusable it is.
+            "objective": _round(problem.objective(base.choice)) if complete else None,
+            "broken_caps": len(problem.violations(base.choice)) if complete else None,
             "message": base.message,
         }
     return Result(book, status, assignments, owners, summary, (), model)

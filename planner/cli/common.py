@@ -137,7 +137,8 @@ def summary_table(summary: dict) -> Table:
     base = summary.get("baseline")
     if base and base.get("objective") is not None and summary.get("objective"):
         saving = base["objective"] - summary["objective"]
-        t.add_row("greedy baseline", f"{money(base['objective'])} (optimum saves {money(saving)}, {saving / base['objective']:.1%})")
+        broken = f"; breaks {base['broken_caps']} caps" if base.get("broken_caps") else ""
+        t.add_row("greedy baseline", f"{money(base['objective'])} (optimum saves {money(saving)}, {saving / base['objective']:.1%}{broken})")
     c = summary.get("counts") or {}
     if c:
         t.add_row("accounts", f"{c['accounts']:,} ({', '.join(f'{k} {v:,}' for k, v in c['by_owner_type'].items())})")
