@@ -150,3 +150,19 @@ def test_build_is_deterministic(book):
     a, b = build_graph(book), build_graph(book)
     assert list(a.nodes(data=True)) == list(b.nodes(data=True))
     assert list(a.edges(keys=True, data=True)) == list(b.edges(keys=True, data=True))
+
+
+def test_load_book_refuses_a_dangling_relationship_and_names_the_row(tmp_path):
+    import shutil
+
+    from planner.errors import BookError
+
+    book = tmp_path / "book"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "handoff", book)
+    rel = book / "relationships.csv"
+    rel.write_text(rel.read_text() + "csm_ghost,acc_alpha,backup,1,,\ncsm_ann,acc_alpha,mentor,1,,\n")
+    with pytest.raises(BookError) as info:
+        load_book(book)
+    found = {(f.severity, f.file, f.row, f.column, f.rule) for f in info.value.findings}
+    assert ("error", "relationships.csv", 23, "source", "dangling_id") in found
+    assert any(f.severity == "warning" and f.row == 24 and f.column == "kind" for f in info.value.findings)
