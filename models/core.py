@@ -119,7 +119,10 @@ class AssignmentProblem:
         return np.flatnonzero(~has)
 
     def objective(self, choice: np.ndarray) -> float:
-        """Σ c x + offset for a choice vector (arc index per item)."""
+        """Σ c x + offset for a complete choice vector (arc index per item)."""
+        choice = np.asarray(choice)
+        if np.any(choice < 0):
+            raise ValueError(f"Expected an arc for every item, but {int(np.sum(choice < 0))} have none")
         return float(self.arc_cost[choice].sum() + self.offset)
 
     def choice_to_x(self, choice: np.ndarray) -> np.ndarray:
