@@ -90,6 +90,8 @@ def solve(
         status = Status.INFEASIBLE
     else:
         sol = backends.solve(problem, backend, options)
+        if sol.status == Status.NO_SOLUTION and backend != "greedy":
+            sol = _fall_back_to_greedy(problem, options, sol)
         status = sol.status
     timings = {
         "load_s": round(load_s, 4),
@@ -132,6 +134,30 @@ def solve(
             "message": base.message,
         }
     return Result(book, status, assignments, owners, summary, (), model)
+
+
+def _fall_back_to_greedy(problem, options: SolveOptions, sol):
+    """The solver stopped without a plan: never hand back less than today's rule-based plan.
+
+    The greedy plan, when it breaks no rule, is returned as a time-limited
+    plan with the solver's bound (if any); otherwise the solver's answer stands.
+    """
+    from dataclasses import replace
+
+    from planner import backends
+
+    base = backends.solve(problem, "greedy", options)
+    if not base.status.has_plan:
+        return sol
+    return replace(
+        base,
+        status=Status.TIME_LIMITED,
+        bound=sol.bound,
+        backend=sol.backend,
+        build_s=sol.build_s,
+        solve_s=sol.solve_s + base.solve_s,
+        message=f"{sol.backend} found no plan within the time limit ({sol.message}); this is the greedy baseline's plan",
+    )
 
 
 _TERMS = ("serving", "digital", "revenue_at_risk", "disruption", "mismatch")

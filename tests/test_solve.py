@@ -202,3 +202,21 @@ def test_plan_folder_contract(tiny, tmp_path):
     assert {i["table"] for i in s["inputs"]} >= {"accounts", "csms", "pools", "locations"}
     with pytest.raises(FileExistsError):
         r.write(tmp_path / "plan")
+
+
+def test_a_solver_stopped_without_a_plan_falls_back_to_the_greedy_plan(tiny, monkeypatch):
+    import numpy as np
+
+    from planner.backends.base import BackendSolution
+
+    def no_plan(problem, backend, options):
+        if backend == "greedy":
+            return real(problem, backend, options)
+        return BackendSolution(Status.NO_SOLUTION, np.full(problem.n_items, -1), None, None, backend, message="Time limit reached")
+
+    real = backends.solve
+    monkeypatch.setattr(backends, "solve", no_plan)
+    r = solve(tiny, "highs")
+    assert r.status == Status.TIME_LIMITED and r.objective == pytest.approx(20080)
+    assert "greedy baseline's plan" in r.summary["solver_message"]
+    assert r.summary["evaluation"]["violations"] == []
