@@ -175,7 +175,6 @@ class Matrix:
     A: sp.csr_matrix
     row_lo: np.ndarray
     row_hi: np.ndarray
-    row_names: list[str]
     cost: np.ndarray
 
 
@@ -188,7 +187,6 @@ def to_matrix(p: AssignmentProblem) -> Matrix:
     vals = [np.ones(n)]
     lo = [np.ones(p.n_items)]
     hi = [np.ones(p.n_items)]
-    names = [f"assign[{p._item(i)}]" for i in range(p.n_items)]
     next_row = p.n_items
     for r in p.resources:
         agents = r.rows(p.arc_agent)
@@ -200,7 +198,6 @@ def to_matrix(p: AssignmentProblem) -> Matrix:
         vals.append(r.weight[keep])
         lo.append(np.full(len(agents), -np.inf))
         hi.append(r.capacity[agents].astype(float))
-        names += [f"cap[{r.name}, {p._agent(k)}]" for k in agents]
         next_row += len(agents)
     for s in p.side_rows:
         rows_i.append(np.full(len(s.arcs), next_row, dtype=np.int64))
@@ -208,12 +205,11 @@ def to_matrix(p: AssignmentProblem) -> Matrix:
         vals.append(np.asarray(s.coef, dtype=float))
         lo.append(np.array([s.lo]))
         hi.append(np.array([s.hi]))
-        names.append(f"side[{s.name}]")
         next_row += 1
     A = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(cols))), shape=(next_row, n)
     )
-    return Matrix(A, np.concatenate(lo), np.concatenate(hi), names, np.asarray(p.arc_cost, dtype=float))
+    return Matrix(A, np.concatenate(lo), np.concatenate(hi), np.asarray(p.arc_cost, dtype=float))
 
 
 def restrict_arcs(p: AssignmentProblem, arcs: np.ndarray) -> tuple[AssignmentProblem, np.ndarray]:

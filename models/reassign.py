@@ -78,7 +78,8 @@ class Leave:
 
 @dataclass(frozen=True)
 class ReassignModel:
-    coverage: CoverageModel  # of the book with the leavers inactive
+    book: object  # the book as of the effective date, leavers inactive (what the plan is about)
+    coverage: CoverageModel  # of that book
     problem: AssignmentProblem  # items: the in-scope accounts only
     item_account: np.ndarray  # book account index of each problem item
     item_arc: np.ndarray  # coverage arc index of each problem arc
@@ -208,7 +209,7 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
     )
     knowledge = {pair: know[pair] for pair in pairs}
     return ReassignModel(
-        cov, problem, items, keep, base_choice, must_move, place, outside, frozen_moved, knowledge, tuple(leaves), unplaced_cost
+        b, cov, problem, items, keep, base_choice, must_move, place, outside, frozen_moved, knowledge, tuple(leaves), unplaced_cost
     )
 
 

@@ -90,7 +90,7 @@ def reassign(
 ) -> Result:
     """Reassign the leavers' accounts; everything else stays unless max_moves allows cascades."""
     from planner import backends
-    from planner.models.reassign import book_without, build_reassign
+    from planner.models.reassign import build_reassign
 
     effective = effective or book.as_of
     leaves = resolve_leaves(book, leaving, on_leave, until)
@@ -100,7 +100,7 @@ def reassign(
     model = build_reassign(book, leaves, effective, max_moves, scorer)
     build_s = time.perf_counter() - t0
     p = model.problem
-    after = book_without(book, leaves, effective)
+    after = model.book
     if len(p.items_without_arcs()):
         sol, status = None, Status.INFEASIBLE
     else:

@@ -85,13 +85,15 @@ def solve(
     model = build_coverage(book)
     model_s = time.perf_counter() - t0
     problem = model.problem
+    base = None  # the greedy baseline, run at most once
     if len(problem.items_without_arcs()):
         sol = None
         status = Status.INFEASIBLE
     else:
         sol = backends.solve(problem, backend, options)
         if sol.status == Status.NO_SOLUTION and backend != "greedy":
-            sol = _fall_back_to_greedy(problem, options, sol)
+            base = backends.solve(problem, "greedy", options)
+            sol = _fall_back_to_greedy(sol, base)
         status = sol.status
     timings = {
         "load_s": round(load_s, 4),
@@ -113,7 +115,7 @@ def solve(
     summary.update(
         plan_id=plan_id(book, assignments),
         objective=_round(sol.objective),
-        objective_terms={k: _round(float(assignments[f"{_term_col(k)}"].sum())) for k in _TERMS},
+        objective_terms={k: _round(float(assignments[_term_col(k)].sum())) for k in _TERMS},
         bound=_round(sol.bound),
         gap=sol.gap,
         counts=_counts(assignments),
@@ -123,7 +125,7 @@ def solve(
     if sol.message:
         summary["solver_message"] = sol.message
     if baseline and backend != "greedy":
-        base = backends.solve(problem, "greedy", options)
+        base = base or backends.solve(problem, "greedy", options)
         complete = bool((base.choice >= 0).all())
         summary["baseline"] = {
             "backend": "greedy",
@@ -136,17 +138,15 @@ def solve(
     return Result(book, status, assignments, owners, summary, (), model)
 
 
-def _fall_back_to_greedy(problem, options: SolveOptions, sol):
+def _fall_back_to_greedy(sol, base):
     """The solver stopped without a plan: never hand back less than today's rule-based plan.
 
-    The greedy plan, when it breaks no rule, is returned as a time-limited
-    plan with the solver's bound (if any); otherwise the solver's answer stands.
+    The greedy plan `base`, when it breaks no rule, is returned as a
+    time-limited plan with the solver's bound (if any); otherwise the
+    solver's answer stands.
     """
     from dataclasses import replace
 
-    from planner import backends
-
-    base = backends.solve(problem, "greedy", options)
     if not base.status.has_plan:
         return sol
     return replace(

@@ -1,8 +1,11 @@
-"""HiGHS backend: the model goes in as arrays, one ``passModel`` call.
+"""HiGHS backend: the model goes in as arrays, LP bound and core MIP first.
 
 The constraint matrix from :func:`to_matrix` is handed over column-wise (CSC
-start/index/value) in a ``HighsLp`` with every column integer in [0, 1]; no
+start/index/value) in a ``HighsLp`` with every column in [0, 1]; no
 per-variable or per-expression API is used, so building costs one numpy pass.
+A solve is up to three HiGHS runs of that one model (see :func:`solve`): its
+LP relaxation (the bound), a MIP over the core arcs (the plan), and the full
+MIP only when the core plan is not yet within --gap of the bound.
 
 We drive the raw binding ``highspy._Highs`` rather than the ``highspy.Highs``
 wrapper: the wrapper installs a Python log callback in its constructor, which
@@ -78,7 +81,7 @@ def _set_options(h: highspy._Highs, options: SolveOptions) -> None:
 
 
 def _warm_start(h: highspy._Highs, problem: AssignmentProblem, options: SolveOptions, start: np.ndarray | None) -> str:
-    """Pass a complete start (the LP-and-fix plan, else ``problem.start``) as the MIP start."""
+    """Pass a complete start (the core-MIP plan, else ``problem.start``) as the MIP start."""
     start = start if start is not None else complete_start(problem, options)
     if start is None:
         return ""

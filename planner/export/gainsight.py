@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.model import Change, CrmFormat, owner_label, require_email, require_key_text
+from planner.export.model import CrmFormat, owner_label, require_email, require_key_text
 
 
 def record_key(account: Mapping[str, str]) -> str:
@@ -21,10 +21,6 @@ def owner_key(owner: Mapping[str, str]) -> str:
     return require_email(owner["email"], f"email for {owner_label(owner)}")
 
 
-def cells(change: Change) -> tuple[str, str]:
-    return change.record_key, change.new.key
-
-
 def make() -> CrmFormat:
     return CrmFormat(
         name="gainsight",
@@ -33,5 +29,4 @@ def make() -> CrmFormat:
         header=("Company External ID", "CSM Email"),
         record_key=record_key,
         owner_key=owner_key,
-        cells=cells,
     )

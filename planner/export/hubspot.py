@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.model import Change, CrmFormat, ExportError, owner_label, require_digits, require_email
+from planner.export.model import CrmFormat, ExportError, owner_label, require_digits, require_email
 
 OWNER_BY = ("id", "email")
 
@@ -31,10 +31,6 @@ def owner_email_key(owner: Mapping[str, str]) -> str:
     return require_email(owner["email"], f"email for {owner_label(owner)}")
 
 
-def cells(change: Change) -> tuple[str, str]:
-    return change.record_key, change.new.key
-
-
 def make(owner_by: str = "id") -> CrmFormat:
     if owner_by not in OWNER_BY:
         raise ExportError(f"Expected --hubspot-owner-by to be one of {list(OWNER_BY)}, got {owner_by!r}")
@@ -46,5 +42,4 @@ def make(owner_by: str = "id") -> CrmFormat:
         header=("Record ID", "Company owner" if by_email else "hubspot_owner_id"),
         record_key=record_key,
         owner_key=owner_email_key if by_email else owner_id_key,
-        cells=cells,
     )

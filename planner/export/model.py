@@ -63,6 +63,11 @@ class Change:
         return replace(self, new=self.old, old=self.new, reason="rollback")
 
 
+def key_pair(change: Change) -> tuple[str, str]:
+    """The usual two-column load row: the record's key, the new owner's key."""
+    return change.record_key, change.new.key
+
+
 @dataclass(frozen=True)
 class CrmFormat:
     """One export format. The key functions raise RowSkipped with a reason."""
@@ -73,7 +78,7 @@ class CrmFormat:
     header: tuple[str, ...]
     record_key: Callable[[Mapping[str, str]], str]  # assignments row -> record key
     owner_key: Callable[[Mapping[str, str]], str]  # owners.csv row -> CRM owner identity
-    cells: Callable[[Change], tuple]
+    cells: Callable[[Change], tuple] = key_pair
     warnings: tuple[str, ...] = ()
 
 

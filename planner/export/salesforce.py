@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from planner.export.ids import ACCOUNT_PREFIX, USER_PREFIX, SalesforceIdError, require_prefix, to18
-from planner.export.model import Change, CrmFormat, RowSkipped, owner_label
+from planner.export.model import CrmFormat, RowSkipped, owner_label
 
 ACCOUNT_TEAM_WARNING = (
     "Salesforce: changing Account owner through the API (Data Loader, Bulk API 2.0) deletes the account team "
@@ -43,10 +43,6 @@ def owner_key(owner: Mapping[str, str]) -> str:
     return _sf_id(owner["crm_user_id"], USER_PREFIX, f"Salesforce User id (crm_user_id) for {owner_label(owner)}")
 
 
-def cells(change: Change) -> tuple[str, str]:
-    return change.record_key, change.new.key
-
-
 def make() -> CrmFormat:
     return CrmFormat(
         name="salesforce",
@@ -55,6 +51,5 @@ def make() -> CrmFormat:
         header=("Id", "OwnerId"),
         record_key=record_key,
         owner_key=owner_key,
-        cells=cells,
         warnings=(ACCOUNT_TEAM_WARNING,),
     )
