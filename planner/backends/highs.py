@@ -27,17 +27,16 @@ which fails silently on a mismatch) start from a clean slate.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
-from planner.backends import complete_start, finish
+from planner.backends import complete_start, finish, lns
 from planner.backends.base import BackendSolution, SolveOptions, relative_gap
 from planner.models.core import AssignmentProblem, restrict_arcs, to_matrix
 
 NAME = "highs"
-# Every column is bounded, so "unbounded or infeasible" can only mean infeasible.
-_PROVEN_INFEASIBLE = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
 def build_lp(problem: AssignmentProblem) -> highspy.HighsLp:
@@ -96,33 +95,43 @@ def _left(deadline: float | None) -> float | None:
 
 def _run(
     lp: highspy.HighsLp, options: SolveOptions, time_left: float | None, integer: bool, problem=None, start=None,
-    objective_target: float | None = None,
+    extra: dict | None = None, reset_scheduler: bool = True,
 ):
-    """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note)."""
+    """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note).
+
+    ``extra`` holds further HiGHS options (e.g. ``objective_target``, ``mip_max_nodes``).
+    ``reset_scheduler=False`` is for runs made concurrently from several
+    threads (the LNS): they must not reset the scheduler under each other,
+    so the caller resets it around the whole batch and all use one thread count.
+    """
     h = highspy._Highs()
     run_opts = SolveOptions(
         time_limit=time_left, gap=options.gap, threads=options.threads, seed=options.seed, verbose=options.verbose
     )
     _set_options(h, run_opts)
-    if objective_target is not None:
-        h.setOptionValue("objective_target", float(objective_target))
+    for key, value in (extra or {}).items():
+        if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
+            raise ValueError(f"HiGHS rejected option {key}={value!r}")
     if not integer:
         h.setOptionValue("solver", "simplex")  # deterministic, and far faster than IPM on these LPs
     lp.integrality_ = [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model passed by passModel")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
-    highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
+    if reset_scheduler:
+        highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
     try:
         run_status = h.run()
     finally:
-        highspy._Highs.resetGlobalScheduler(True)  # and the next HiGHS user (e.g. PuLP's) can set its own
+        if reset_scheduler:
+            highspy._Highs.resetGlobalScheduler(True)  # and the next HiGHS user (e.g. PuLP's) can set its own
     model_status = h.getModelStatus()
     if run_status == highspy.HighsStatus.kError and model_status not in _INFEASIBLE:
         raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(model_status)}")
     return h, model_status, note
 
 
+# Every column is bounded, so "unbounded or infeasible" can only mean infeasible.
 _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
@@ -132,31 +141,54 @@ def _solution(h: highspy._Highs) -> np.ndarray | None:
 
 
 CORE_ARCS_PER_ITEM = 2  # arcs per item kept by smallest reduced cost, besides those the LP uses
-CORE_TIME_SHARE = 0.8  # share of the time left that the core MIP may use
+CORE_TIME_SHARE = 0.35  # share of the time left that the core MIP may use
+LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS may use (the rest: full MIP)
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
 
 
-def lp_and_core(problem: AssignmentProblem, lp: highspy.HighsLp, options: SolveOptions, deadline: float | None):
-    """The LP bound, and a plan from the *core problem* (a standard GAP matheuristic).
+@dataclass(frozen=True)
+class Relaxation:
+    """The LP relaxation's optimum: its value (a bound on every plan), primal values and duals."""
 
-    Returns (plan or None, LP bound or None, LP proven infeasible). The LP
-    relaxation's value is a valid bound on every plan. On assignment models
-    its optimum is nearly integral, and the arcs a good plan uses are the
-    ones with small reduced cost; so a MIP over the *core* arcs (those the LP
-    uses, each item's CORE_ARCS_PER_ITEM smallest reduced costs, and the
-    current owners') is far smaller than the full one and still contains
-    near-optimal plans. Its plan is measured against the full LP bound, so
-    a small gap is a proof for the full model, not just for the core.
-    """
+    bound: float
+    x: np.ndarray
+    col_dual: np.ndarray  # reduced costs
+    row_dual: np.ndarray
+
+
+def lp_relaxation(lp: highspy.HighsLp, options: SolveOptions, deadline: float | None) -> tuple[Relaxation | None, bool]:
+    """(the relaxation or None when it did not finish, whether the LP is proven infeasible)."""
     h, status, _ = _run(lp, options, _left(deadline), integer=False)
     if status in _INFEASIBLE:
-        return None, None, True
+        return None, True
     x = _solution(h)
     if status != highspy.HighsModelStatus.kOptimal or x is None:
-        return None, None, False
-    bound = float(h.getInfo().objective_function_value)
-    keep = (x > 1e-9) | (_rank_within_item(problem.arc_item, np.asarray(h.getSolution().col_dual)) < CORE_ARCS_PER_ITEM)
+        return None, False
+    solution = h.getSolution()
+    relax = Relaxation(
+        float(h.getInfo().objective_function_value), x, np.asarray(solution.col_dual), np.asarray(solution.row_dual)
+    )
+    return relax, False
+
+
+def target_objective(bound: float, gap: float) -> float:
+    """The largest cost whose relative gap to ``bound`` is within ``gap`` (see base.relative_gap)."""
+    return bound + gap * abs(bound) / max(1e-12, 1.0 - gap)
+
+
+def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions, deadline: float | None):
+    """A plan from the *core problem* (a standard GAP matheuristic), or None.
+
+    On assignment models the LP optimum is nearly integral, and the arcs a
+    good plan uses are the ones with small reduced cost; so a MIP over the
+    *core* arcs (those the LP uses, each item's CORE_ARCS_PER_ITEM smallest
+    reduced costs, and the current owners') is far smaller than the full one
+    and still contains near-optimal plans. It stops as soon as its plan is
+    within --gap of the *full* LP bound, so that gap is a proof for the full
+    model, not just for the core.
+    """
+    keep = (relax.x > 1e-9) | (_rank_within_item(problem.arc_item, relax.col_dual) < CORE_ARCS_PER_ITEM)
     if options.warm_start and problem.start is not None:  # current owners stay reachable
         start = np.asarray(problem.start)
         keep[start[start >= 0]] = True
@@ -164,16 +196,55 @@ def lp_and_core(problem: AssignmentProblem, lp: highspy.HighsLp, options: SolveO
     left = _left(deadline)
     budget = CORE_TIME_DEFAULT if left is None else CORE_TIME_SHARE * left
     # A core plan within 0.1% is start enough when the run must prove optimality (--gap 0).
-    core_gap = max(options.gap, CORE_MIN_GAP)
-    core_options = SolveOptions(gap=core_gap, threads=options.threads, seed=options.seed, verbose=options.verbose)
-    # Stop the core search as soon as its plan is within --gap of the *full* LP bound.
-    target = bound + options.gap * abs(bound) / max(1e-12, 1.0 - options.gap) if options.gap > 0 else None
-    h2, _, _ = _run(build_lp(core), core_options, budget, integer=True, objective_target=target)
-    y = _solution(h2)
+    core_options = SolveOptions(gap=max(options.gap, CORE_MIN_GAP), threads=options.threads, seed=options.seed,
+                                verbose=options.verbose)  # fmt: skip
+    extra = {"objective_target": target_objective(relax.bound, options.gap)} if options.gap > 0 else None
+    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra)
+    y = _solution(h)
     if y is None:
-        return None, bound, False
+        return None
     plan = arcs[core.x_to_choice(y)]
-    return (plan if np.all(plan >= 0) and not problem.violations(plan) else None), bound, False
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+
+
+def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,
+                 deadline: float | None) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS."""
+
+    def solve_sub(sub: AssignmentProblem, time_cap: float, seed: int) -> np.ndarray | None:
+        sub_options = SolveOptions(gap=lns.SUB_GAP, threads=1, seed=seed)
+        h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
+                       extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
+        y = _solution(h)
+        return None if y is None else sub.x_to_choice(y)
+
+    left = _left(deadline)
+    lns_deadline = None if left is None else time.perf_counter() + LNS_TIME_SHARE * left
+    guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
+    target = target_objective(relax.bound, options.gap)
+    # One sub-MIP per thread at a time, all sharing a scheduler of one thread, set up before they start.
+    highspy._Highs.resetGlobalScheduler(True)
+    _run(_one_column_lp(), SolveOptions(threads=1), None, integer=False, reset_scheduler=False)
+    try:
+        return lns.improve(problem, plan, guide, solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
+                           workers=max(1, int(options.threads)))  # fmt: skip
+    finally:
+        highspy._Highs.resetGlobalScheduler(True)
+
+
+def _one_column_lp() -> highspy.HighsLp:
+    """min x, 0 <= x <= 1, no rows: the cheapest HiGHS run there is."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = 1
+    lp.col_cost_ = np.ones(1)
+    lp.col_lower_ = np.zeros(1)
+    lp.col_upper_ = np.ones(1)
+    return lp
+
+
+def _lns_worthwhile(problem: AssignmentProblem, options: SolveOptions) -> bool:
+    """The LNS only pays when one neighbourhood is a small part of the problem; else the full MIP is as quick."""
+    return bool(options.extra.get("lns", True)) and problem.n_agents > lns.MAX_AGENTS and problem.n_items > lns.MAX_FREE
 
 
 def _rank_within_item(arc_item: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -187,11 +258,16 @@ def _rank_within_item(arc_item: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 
 def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
-    """Solve with HiGHS: the core-MIP plan when it is already within --gap of the LP bound, else the full MIP from it.
+    """Solve with HiGHS in up to four steps, each only when the plan is not yet within --gap of the bound.
 
-    ``options.extra["core"] = False`` skips the LP-and-core step (the full
-    MIP alone, e.g. to compare). The bound is the better of the LP bound and
-    HiGHS's MIP dual bound; ``offset`` is included via the LP offset.
+    1. the LP relaxation: the bound, and the duals that guide steps 2-3;
+    2. the core MIP (:func:`core_plan`): a first plan;
+    3. the LNS (:func:`improve_plan`): better plans, by exact sub-MIPs over a few agents at a time;
+    4. the full MIP, warm-started from the best plan so far: proof, or more improvement.
+
+    ``options.extra["core"] = False`` skips steps 1-3 (the full MIP alone,
+    e.g. to compare); ``options.extra["lns"] = False`` skips step 3. The
+    bound is the better of the LP bound and HiGHS's MIP dual bound.
     """
     t0 = time.perf_counter()
     deadline = None if options.time_limit is None else t0 + options.time_limit
@@ -199,17 +275,23 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     t1 = time.perf_counter()
     start, lp_bound, notes = None, None, []
     if options.extra.get("core", True) and problem.n_items and problem.n_arcs:
-        start, lp_bound, lp_infeasible = lp_and_core(problem, lp, options, deadline)
+        relax, lp_infeasible = lp_relaxation(lp, options, deadline)
         if lp_infeasible:
             return finish(problem, options, NAME, None, proven_optimal=False, infeasible=True, bound=None,
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
+        if relax is not None:
+            lp_bound = relax.bound
+            start = core_plan(problem, relax, options, deadline)
         if start is not None:
             notes.append("start from the core MIP")
+            if _lns_worthwhile(problem, options) and relative_gap(problem.objective(start), lp_bound) > options.gap:
+                start, stats = improve_plan(problem, start, relax, options, deadline)
+                notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
             gap = relative_gap(problem.objective(start), lp_bound)
             if gap is not None and gap <= options.gap + 1e-12:
                 return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
                               bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
-                              message="core-MIP plan within the requested gap of the LP bound")  # fmt: skip
+                              message="; ".join(["plan within the requested gap of the LP bound", *notes]))  # fmt: skip
     h, model_status, note = _run(lp, options, _left(deadline), integer=True, problem=problem, start=start)
     t2 = time.perf_counter()
     if model_status == highspy.HighsModelStatus.kModelEmpty:
