@@ -143,3 +143,24 @@ def test_highs_uses_the_lns_on_large_problems_and_reports_it(threads):
     small = gap_with_fallback(40, 6, seed=5)  # one neighbourhood would be the whole problem: no LNS
     result = highs.solve(small, SolveOptions(gap=1e-4, threads=threads))
     assert result.status == Status.OPTIMAL and "LNS" not in result.message
+
+
+def test_column_generation_reaches_the_whole_lp_bound():
+    problem = gap_with_fallback(300, 60, seed=4)
+    whole = relaxation(problem)
+    priced = highs.lp_by_columns(problem, SolveOptions(), None)
+    assert priced.bound == pytest.approx(whole.bound, rel=1e-9)
+    assert problem.arc_cost @ priced.x + problem.offset == pytest.approx(whole.bound, rel=1e-9)
+    # Every arc is priced: none left out could still lower the LP.
+    assert np.all(priced.col_dual[priced.x == 0] >= -1e-6)
+
+
+def test_column_generation_leaves_an_infeasible_lp_to_the_whole_model():
+    from planner.models.core import restrict_arcs
+
+    problem = gap_with_fallback(100, 20, seed=4)
+    problem, _ = restrict_arcs(problem, np.flatnonzero(problem.arc_agent < 20))  # no fallback agent
+    r = problem.resources[0]
+    problem = replace(problem, resources=(Resource(r.name, r.weight, r.capacity * 0.2),))  # far too little room
+    assert highs.lp_by_columns(problem, SolveOptions(), None) is None
+    assert highs.solve(problem, SolveOptions()).status == Status.INFEASIBLE

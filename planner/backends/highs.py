@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from planner.backends import complete_start, finish, lns
 from planner.backends.base import BackendSolution, SolveOptions, relative_gap
@@ -44,22 +45,29 @@ def build_lp(problem: AssignmentProblem) -> highspy.HighsLp:
     m = to_matrix(problem)
     A = m.A.tocsc()
     A.sort_indices()
+    lp = _columns_lp(A, m.cost, m.row_lo, m.row_hi, problem.offset)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_arcs
+    return lp
+
+
+def _columns_lp(A, cost: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, offset: float) -> highspy.HighsLp:
+    """A HighsLp over the columns of the CSC matrix ``A``, every column in [0, 1]."""
+    n = A.shape[1]
     lp = highspy.HighsLp()
-    lp.num_col_ = problem.n_arcs
+    lp.num_col_ = n
     lp.num_row_ = A.shape[0]
-    lp.offset_ = float(problem.offset)
-    lp.col_cost_ = m.cost
-    lp.col_lower_ = np.zeros(problem.n_arcs)
-    lp.col_upper_ = np.ones(problem.n_arcs)
-    lp.row_lower_ = np.where(np.isfinite(m.row_lo), m.row_lo, -highspy.kHighsInf)
-    lp.row_upper_ = np.where(np.isfinite(m.row_hi), m.row_hi, highspy.kHighsInf)
+    lp.offset_ = float(offset)
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -highspy.kHighsInf)
+    lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, highspy.kHighsInf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = problem.n_arcs
+    lp.a_matrix_.num_col_ = n
     lp.a_matrix_.num_row_ = A.shape[0]
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data.astype(float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_arcs
     return lp
 
 
@@ -172,6 +180,77 @@ def lp_relaxation(lp: highspy.HighsLp, options: SolveOptions, deadline: float | 
     return relax, False
 
 
+CG_MIN_ARCS = 100_000  # from this many arcs the LP is solved by column generation
+CG_FIRST = 6  # arcs per item in the first restricted LP (cheapest first, and the current owner's)
+CG_ADD = 8  # arcs per item added each round (most negative reduced cost first)
+
+
+def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: float | None) -> Relaxation | None:
+    """The LP relaxation by column generation (pricing), for books with millions of arcs.
+
+    The restricted LP starts from each item's CG_FIRST cheapest arcs (and its
+    current owner's) plus one artificial column per assign row at a prohibitive
+    cost, so it is always feasible. Each round prices every arc at once,
+    rc = c − Aᵀy (one sparse product), and adds each item's CG_ADD most negative
+    ones, warm-starting the simplex from the last basis. The bound returned is
+    the Lagrangian bound at the duals y,  z_restricted + Σ_{e not in the LP} min(0, rc[e]),
+    valid whatever the state of the pricing, and equal to the LP optimum once no
+    arc prices out. Returns None when the time runs out or an artificial column
+    is still used at the end (then the whole LP decides feasibility).
+    """
+    m = to_matrix(problem)
+    A = m.A.tocsc()
+    A.sort_indices()
+    n_items = problem.n_items
+    cost = m.cost
+    chosen = _rank_within_item(problem.arc_item, cost) < CG_FIRST
+    if problem.start is not None:
+        start = np.asarray(problem.start)
+        chosen[start[start >= 0]] = True
+    artificial_cost = 10.0 * (np.abs(cost).max() + 1.0)  # larger values only make the simplex struggle
+    artificial = sp.csc_matrix((np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items))
+    columns = np.flatnonzero(chosen)
+    lp = _columns_lp(sp.hstack([artificial, A[:, columns]], format="csc"), np.r_[np.full(n_items, artificial_cost), cost[columns]],
+                     m.row_lo, m.row_hi, problem.offset)  # fmt: skip
+    h = highspy._Highs()
+    _set_options(h, SolveOptions(threads=options.threads, seed=options.seed, verbose=options.verbose))
+    h.setOptionValue("solver", "simplex")
+    h.passModel(lp)
+    tol = 1e-9 * max(1.0, float(np.abs(cost).max()))
+    while True:
+        left = _left(deadline)
+        if left is not None:
+            if left <= 0:
+                return None
+            h.setOptionValue("time_limit", float(h.getRunTime() + left))  # HiGHS's clock runs across runs
+        highspy._Highs.resetGlobalScheduler(True)
+        try:
+            h.run()
+        finally:
+            highspy._Highs.resetGlobalScheduler(True)
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.asarray(h.getSolution().row_dual)
+        rc = cost - A.T @ y
+        price = ~chosen & (rc < -tol)
+        if not price.any():
+            break
+        new = np.flatnonzero(price & (_rank_within_item(problem.arc_item, np.where(price, rc, np.inf)) < CG_ADD))
+        block = A[:, new]
+        h.addCols(len(new), cost[new], np.zeros(len(new)), np.ones(len(new)), block.nnz,
+                  block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32), block.data.astype(float))  # fmt: skip
+        chosen[new] = True
+        columns = np.r_[columns, new]
+    values = np.asarray(h.getSolution().col_value)
+    if np.any(values[:n_items] > 1e-9):
+        return None
+    x = np.zeros(problem.n_arcs)
+    x[columns] = values[n_items:]
+    # Lagrangian bound at y: the restricted optimum plus what the arcs left out could still gain.
+    bound = float(h.getInfo().objective_function_value) + float(np.minimum(rc[~chosen], 0.0).sum())
+    return Relaxation(bound, x, rc, y)
+
+
 def target_objective(bound: float, gap: float) -> float:
     """The largest cost whose relative gap to ``bound`` is within ``gap`` (see base.relative_gap)."""
     return bound + gap * abs(bound) / max(1e-12, 1.0 - gap)
@@ -242,6 +321,14 @@ def _one_column_lp() -> highspy.HighsLp:
     return lp
 
 
+def _greedy_start(problem: AssignmentProblem, options: SolveOptions) -> np.ndarray | None:
+    """The rule-based plan, when it keeps every cap: a start for the LNS when the core MIP found none."""
+    from planner.backends import greedy
+
+    plan = greedy.solve(problem, options).choice
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+
+
 def _lns_worthwhile(problem: AssignmentProblem, options: SolveOptions) -> bool:
     """The LNS only pays when one neighbourhood is a small part of the problem; else the full MIP is as quick."""
     return bool(options.extra.get("lns", True)) and problem.n_agents > lns.MAX_AGENTS and problem.n_items > lns.MAX_FREE
@@ -260,8 +347,8 @@ def _rank_within_item(arc_item: np.ndarray, key: np.ndarray) -> np.ndarray:
 def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with HiGHS in up to four steps, each only when the plan is not yet within --gap of the bound.
 
-    1. the LP relaxation: the bound, and the duals that guide steps 2-3;
-    2. the core MIP (:func:`core_plan`): a first plan;
+    1. the LP relaxation (by column generation on large books): the bound, and the duals that guide 2-3;
+    2. the core MIP (:func:`core_plan`): a first plan (else the greedy plan, when it keeps every cap);
     3. the LNS (:func:`improve_plan`): better plans, by exact sub-MIPs over a few agents at a time;
     4. the full MIP, warm-started from the best plan so far: proof, or more improvement.
 
@@ -271,19 +358,30 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """
     t0 = time.perf_counter()
     deadline = None if options.time_limit is None else t0 + options.time_limit
-    lp = build_lp(problem)
+    steps = options.extra.get("core", True) and problem.n_items and problem.n_arcs
+    by_columns = steps and problem.n_arcs >= CG_MIN_ARCS
+    lp = None if by_columns else build_lp(problem)  # the whole model is built only when a step needs it
     t1 = time.perf_counter()
     start, lp_bound, notes = None, None, []
-    if options.extra.get("core", True) and problem.n_items and problem.n_arcs:
-        relax, lp_infeasible = lp_relaxation(lp, options, deadline)
+    if steps:
+        relax, lp_infeasible = None, False
+        if by_columns:
+            relax = lp_by_columns(problem, options, deadline)
+            notes.append("LP by column generation" if relax is not None else "")
+        if relax is None and (_left(deadline) is None or _left(deadline) > 0):
+            lp = lp if lp is not None else build_lp(problem)
+            relax, lp_infeasible = lp_relaxation(lp, options, deadline)
         if lp_infeasible:
             return finish(problem, options, NAME, None, proven_optimal=False, infeasible=True, bound=None,
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
             start = core_plan(problem, relax, options, deadline)
+            notes.append("start from the core MIP" if start is not None else "")
+            if start is None and _lns_worthwhile(problem, options):
+                start = _greedy_start(problem, options)
+                notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
-            notes.append("start from the core MIP")
             if _lns_worthwhile(problem, options) and relative_gap(problem.objective(start), lp_bound) > options.gap:
                 start, stats = improve_plan(problem, start, relax, options, deadline)
                 notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
@@ -291,8 +389,14 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
             if gap is not None and gap <= options.gap + 1e-12:
                 return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
                               bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
-                              message="; ".join(["plan within the requested gap of the LP bound", *notes]))  # fmt: skip
-    h, model_status, note = _run(lp, options, _left(deadline), integer=True, problem=problem, start=start)
+                              message="; ".join(filter(None, ["plan within the requested gap of the LP bound", *notes])))  # fmt: skip
+    left = _left(deadline)
+    if start is not None and left is not None and left < 1.0:  # no time for the full MIP (building it alone takes longer)
+        return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
+                      bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
+                      message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
+    lp = lp if lp is not None else build_lp(problem)
+    h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
     t2 = time.perf_counter()
     if model_status == highspy.HighsModelStatus.kModelEmpty:
         return _no_columns(problem, options, lp, t1 - t0, t2 - t1, h.modelStatusToString(model_status))
