@@ -151,6 +151,7 @@ def _solution(h: highspy._Highs) -> np.ndarray | None:
 CORE_ARCS_PER_ITEM = 2  # arcs per item kept by smallest reduced cost, besides those the LP uses
 CORE_TIME_SHARE = 0.35  # share of the time left that the core MIP may use
 LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS may use (the rest: full MIP)
+FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends with the LNS (no full MIP)
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
 
@@ -298,7 +299,8 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
         return None if y is None else sub.x_to_choice(y)
 
     left = _left(deadline)
-    lns_deadline = None if left is None else time.perf_counter() + LNS_TIME_SHARE * left
+    share = 1.0 if problem.n_arcs >= FULL_MIP_MAX_ARCS else LNS_TIME_SHARE  # then no full MIP follows
+    lns_deadline = None if left is None else time.perf_counter() + share * left
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
     # One sub-MIP per thread at a time, all sharing a scheduler of one thread, set up before they start.
@@ -391,7 +393,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                               bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                               message="; ".join(filter(None, ["plan within the requested gap of the LP bound", *notes])))  # fmt: skip
     left = _left(deadline)
-    if start is not None and left is not None and left < 1.0:  # no time for the full MIP (building it alone takes longer)
+    # No full MIP without time to build and run it, nor on millions of arcs (building it alone overruns).
+    if start is not None and left is not None and (left < 1.0 or problem.n_arcs >= FULL_MIP_MAX_ARCS):
         return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
