@@ -16,7 +16,7 @@ import pandas as pd
 
 from planner.backends.base import SolveOptions, Status
 from planner.book import Book
-from planner.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _TERMS, plan_id, plan_tables
+from planner.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _timings, _TERMS, plan_id, plan_tables
 
 
 class LeaverError(ValueError):
@@ -106,12 +106,7 @@ def reassign(
     else:
         sol = backends.solve(p, backend, options)
         status = sol.status
-    timings = {
-        "load_s": round(load_s, 4),
-        "build_s": round(build_s + (sol.build_s if sol else 0.0), 4),
-        "solve_s": round(sol.solve_s if sol else 0.0, 4),
-    }
-    summary = _summary_head(after, backend, options, timings)
+    summary = _summary_head(after, backend, options, _timings(load_s, build_s, sol))
     summary.update(
         kind="reassign",
         status=status.value,

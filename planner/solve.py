@@ -95,12 +95,7 @@ def solve(
             base = backends.solve(problem, "greedy", options)
             sol = _fall_back_to_greedy(sol, base)
         status = sol.status
-    timings = {
-        "load_s": round(load_s, 4),
-        "build_s": round(model_s + (sol.build_s if sol else 0.0), 4),
-        "solve_s": round(sol.solve_s if sol else 0.0, 4),
-    }
-    summary = _summary_head(book, backend, options, timings)
+    summary = _summary_head(book, backend, options, _timings(load_s, model_s, sol))
     summary["status"] = status.value
     summary["model"] = {"accounts": problem.n_items, "owners": problem.n_agents, "arcs": problem.n_arcs}
     if not status.has_plan:
@@ -169,6 +164,15 @@ def _term_col(term: str) -> str:
 
 def _round(v: float | None, nd: int = 4) -> float | None:
     return None if v is None else round(float(v), nd)
+
+
+def _timings(load_s: float, model_s: float, sol) -> dict:
+    """summary.json's timings: loading, building (our model and the backend's), solving; sol may be None."""
+    return {
+        "load_s": round(load_s, 4),
+        "build_s": round(model_s + (sol.build_s if sol else 0.0), 4),
+        "solve_s": round(sol.solve_s if sol else 0.0, 4),
+    }
 
 
 def _summary_head(book: Book, backend: str, options: SolveOptions, timings: dict) -> dict:

@@ -30,12 +30,13 @@ So an agent scores the loss of the items it holds, the loss of the items the
 LP would rather give it, and the price of the capacity it leaves unused.
 Each step seeds S with a high-scoring agent (scores damped by how often the
 agent has seeded already, with a little seeded noise), then grows S with
-the agents its freed items could move to, up to the current size (agents,
-freed items); sizes grow when the search stalls (adaptive LNS).
+the agents its freed items could move to, up to MAX_AGENTS agents and
+MAX_FREE freed items.
 
-Determinism: sub-MIPs stop on a node limit as well as a time cap, and all
-randomness comes from ``seed``; a search that reaches its target before the
-deadline makes the same moves on every run.
+Determinism: sub-MIPs stop on counts (SUB_LIMITS: nodes, improving plans) and
+all randomness comes from ``seed``, so a search that reaches its target before
+the deadline makes the same moves on every run, unless a sub-MIP hits its
+SUB_SECONDS safety cap (then it stops where the clock says).
 """
 
 from __future__ import annotations
@@ -48,18 +49,17 @@ import numpy as np
 
 from planner.models.core import AssignmentProblem, Resource, SideRow
 
-# Neighbourhood sizes (agents, freed items), smallest first. Small sub-MIPs solve in a
-# fraction of a second and find most improvements; the search moves one size up when
-# STALL_STEPS rounds in a row improve nothing, and stops when the largest size stalls.
-SIZES = ((12, 400),)
-MAX_AGENTS, MAX_FREE = SIZES[-1]
+# Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
+# more, smaller improvements and ended further from the bound in the same time.
+MAX_AGENTS = 12  # agents per neighbourhood
+MAX_FREE = 400  # freed items per neighbourhood
 SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 # A sub-MIP stops at its first improving plan (the start is the first "improving" one) or
 # its node limit, whichever comes first: both are counts, so the search is deterministic.
 SUB_LIMITS = {"mip_max_nodes": SUB_NODES, "mip_max_improving_sols": 2}
 SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early)
-SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the node limit should bind first)
-STALL_STEPS = 30  # rounds without improvement before the next size up
+SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the counts should bind first)
+STALL_STEPS = 30  # stop after this many rounds in a row without improvement (at most one per agent)
 
 
 @dataclass(frozen=True)
@@ -204,20 +204,14 @@ def improve(
     choice = np.asarray(choice, dtype=np.int64).copy()
     cost = problem.objective(choice)
     seeded = np.zeros(problem.n_agents)
-    steps = improvements = stall = size = 0
+    steps = improvements = stall = 0
     t0 = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
     try:
-        while target is None or cost > target:
+        while (target is None or cost > target) and stall < min(stall_steps, problem.n_agents):
             left = None if deadline is None else deadline - time.perf_counter()
             if left is not None and left <= 0.05:
                 break
-            if stall >= min(stall_steps, problem.n_agents):
-                if size + 1 >= len(SIZES):
-                    break
-                size, stall = size + 1, 0
-                seeded[:] = 0
-            max_agents, max_free = SIZES[size]
             score = guide.agent_scores(problem, choice)
             # Tie-break by items held, so agents still get explored where the LP prices nothing (side rows).
             score += 1e-9 * max(1.0, float(np.abs(problem.arc_cost).mean())) * np.bincount(
@@ -231,7 +225,7 @@ def improve(
                 if blocked[seed_agent]:
                     break
                 seeded[seed_agent] += 1
-                agents = grow(problem, choice, seed_agent, rng, blocked, max_agents, max_free)
+                agents = grow(problem, choice, seed_agent, rng, blocked)
                 blocked[agents] = True
                 hood = neighbourhood(problem, choice, agents)
                 if hood is not None:
@@ -265,64 +259,5 @@ def improve(
     finally:
         if pool is not None:
             pool.shutdown()
-    return choice, {"steps": steps, "improvements": improvements, "seconds": time.perf_counter() - t0,
-                    "size": SIZES[size]}  # fmt: skip
+    return choice, {"steps": steps, "improvements": improvements, "seconds": time.perf_counter() - t0}
 
-
-def round_and_repair(problem: AssignmentProblem, x: np.ndarray, rc: np.ndarray, max_moves: int | None = None) -> np.ndarray | None:
-    """A plan from the LP optimum: each item to its largest LP arc, then the overloaded agents relieved.
-
-    Rounding breaks only the capacity rows that fractional items share.
-    Each repair move takes an item off an overloaded agent to the arc (with
-    room in every resource) that raises its reduced cost least, preferring
-    moves that clear the overload. Returns None when some overload cannot be
-    cleared this way, or when the problem has side rows (they would need
-    their own repair; the core MIP covers those books).
-    """
-    if problem.side_rows or problem.n_items == 0:
-        return None
-    order = np.lexsort((rc, -np.asarray(x), problem.arc_item))
-    first = np.r_[True, problem.arc_item[order][1:] != problem.arc_item[order][:-1]]
-    choice = np.full(problem.n_items, -1, dtype=np.int64)
-    choice[problem.arc_item[order[first]]] = order[first]
-    if np.any(choice < 0):
-        return None
-    weights = np.array([r.weight for r in problem.resources]).reshape(len(problem.resources), problem.n_arcs)
-    caps = np.array([r.capacity for r in problem.resources]).reshape(len(problem.resources), problem.n_agents)
-    load = np.array([np.bincount(problem.arc_agent[choice], weights=w[choice], minlength=problem.n_agents) for w in weights])
-    load = load.reshape(caps.shape)
-    tol = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(caps), caps, 0.0)))
-    arcs_of = np.split(np.argsort(problem.arc_item, kind="stable"), np.cumsum(np.bincount(problem.arc_item, minlength=problem.n_items))[:-1])
-    moves = 0
-    limit = max_moves if max_moves is not None else 10 * problem.n_items
-    while True:
-        over = np.flatnonzero(np.any(load > caps + tol, axis=0))
-        if len(over) == 0:
-            return choice
-        k = int(over[0])
-        excess = np.maximum(load[:, k] - caps[:, k], 0.0)
-        best = None  # (clears overload?, penalty, item, arc)
-        for i in np.flatnonzero(problem.arc_agent[choice] == k):
-            cur = choice[i]
-            alts = arcs_of[i][problem.arc_agent[arcs_of[i]] != k]
-            if len(alts) == 0:
-                continue
-            room = np.all(load[:, problem.arc_agent[alts]] + weights[:, alts] <= caps[:, problem.arc_agent[alts]] + tol[:, problem.arc_agent[alts]], axis=0)
-            alts = alts[room]
-            if len(alts) == 0:
-                continue
-            e = int(alts[np.argmin(rc[alts])])
-            clears = bool(np.all(weights[:, cur] >= excess - tol[:, k]))
-            key = (not clears, float(rc[e] - rc[cur]), int(i))
-            if best is None or key < best[0]:
-                best = (key, int(i), e)
-        if best is None:
-            return None
-        _, i, e = best
-        cur = choice[i]
-        load[:, k] -= weights[:, cur]
-        load[:, problem.arc_agent[e]] += weights[:, e]
-        choice[i] = e
-        moves += 1
-        if moves > limit:
-            return None
