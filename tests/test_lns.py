@@ -161,3 +161,69 @@ def test_column_generation_leaves_an_infeasible_lp_to_the_whole_model():
     problem = replace(problem, resources=(Resource(r.name, r.weight, r.capacity * 0.2),))  # far too little room
     assert highs.lp_by_columns(problem, SolveOptions(), None) is None
     assert highs.solve(problem, SolveOptions()).status == Status.INFEASIBLE
+
+
+def small_problem(arcs: list[tuple[int, int, float, float]], caps: list[float]) -> AssignmentProblem:
+    """From (item, agent, cost, weight) rows and one capacity per agent."""
+    item, agent, cost, weight = (np.array(c) for c in zip(*arcs))
+    return AssignmentProblem(
+        n_items=int(item.max()) + 1,
+        n_agents=len(caps),
+        arc_item=item.astype(np.int64),
+        arc_agent=agent.astype(np.int64),
+        arc_cost=cost.astype(float),
+        resources=(Resource("hours", weight.astype(float), np.array(caps, dtype=float)),),
+    )
+
+
+def test_lp_rounding_takes_each_items_largest_lp_value_then_the_cheaper_arc():
+    problem = small_problem([(0, 0, 5, 1), (0, 1, 3, 1), (1, 0, 2, 1), (1, 1, 2, 1)], [10, 10])
+    x = np.array([0.7, 0.3, 0.5, 0.5])
+    assert lns.lp_rounding(problem, x).tolist() == [0, 2]  # item 1: a tie at 0.5 and equal cost: lower index
+    assert lns.lp_rounding(problem, np.array([0.4, 0.6, 0.5, 0.5])).tolist() == [1, 2]
+
+
+def test_repair_moves_the_item_that_costs_least_to_move_off_an_over_cap_agent():
+    #   item 0: agent 0 (cost 1) or agent 1 (cost 4); item 1: agent 0 (cost 1) or agent 1 (cost 2); weight 6 each
+    problem = small_problem([(0, 0, 1, 6), (0, 1, 4, 6), (1, 0, 1, 6), (1, 1, 2, 6)], [10, 6])
+    over = np.array([0, 2])  # both on agent 0: 12 h > 10 h
+    assert problem.violations(over) != []
+    plan = lns.repair(problem, over, sub_solver)
+    assert plan.tolist() == [0, 3]  # moving item 1 costs +1, item 0 would cost +3
+    assert problem.violations(plan) == []
+
+
+def test_repair_finds_a_chain_of_moves_by_sub_mip_where_no_single_move_fits():
+    # Agent 0 holds items 0 and 1 (12 h > 10 h). They can only go to agent 1, which is full with item 2;
+    # item 2 can go to agent 2. No single move fits; the chain item 2 -> agent 2, item 1 -> agent 1 does.
+    problem = small_problem(
+        [(0, 0, 1, 6), (0, 1, 3, 6), (1, 0, 1, 6), (1, 1, 3, 6), (2, 1, 1, 6), (2, 2, 5, 6)], [10, 6, 6]
+    )
+    start = np.array([0, 2, 4])
+    assert problem.violations(start) != []
+    plan = lns.repair(problem, start, sub_solver)
+    assert problem.violations(plan) == []
+    assert problem.arc_agent[plan].tolist() in ([0, 1, 2], [1, 0, 2])
+    assert problem.objective(plan) == 1 + 3 + 5
+
+
+def test_repair_returns_the_plan_unrepaired_when_no_repair_exists():
+    problem = small_problem([(0, 0, 1, 6), (1, 0, 1, 6), (1, 1, 1, 9)], [10, 6])
+    plan = lns.repair(problem, np.array([0, 1]), sub_solver)
+    assert plan.tolist() == [0, 1] and problem.violations(plan) != []
+
+
+def test_highs_starts_from_the_rounded_lp_on_a_coverage_book(tmp_path):
+    import datetime as dt
+
+    from planner.generate import generate_book, write_book
+    from planner.io import load_book
+    from planner.models.coverage import build_coverage
+
+    as_of = dt.date(2026, 11, 1)
+    write_book(generate_book(3000, 60, pools=3, seed=2, as_of=as_of), tmp_path / "book")
+    problem = build_coverage(load_book(tmp_path / "book", as_of=as_of)).problem
+    result = highs.solve(problem, SolveOptions(gap=0.01, seed=1))
+    assert "start from the rounded LP" in result.message
+    assert "core MIP" not in result.message  # the rounded LP was good enough
+    assert result.gap <= 0.01 and problem.violations(result.choice) == []

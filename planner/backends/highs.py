@@ -3,9 +3,10 @@
 The constraint matrix from :func:`to_matrix` is handed over column-wise (CSC
 start/index/value) in a ``HighsLp`` with every column in [0, 1]; no
 per-variable or per-expression API is used, so building costs one numpy pass.
-A solve is up to three HiGHS runs of that one model (see :func:`solve`): its
-LP relaxation (the bound), a MIP over the core arcs (the plan), and the full
-MIP only when the core plan is not yet within --gap of the bound.
+A solve is up to four steps (see :func:`solve`): the LP relaxation (the
+bound), a first plan (the LP rounded and repaired, else a MIP over the core
+arcs), the LNS of :mod:`planner.backends.lns`, and the full MIP only when the
+plan is not yet within --gap of the bound.
 
 We drive the raw binding ``highspy._Highs`` rather than the ``highspy.Highs``
 wrapper: the wrapper installs a Python log callback in its constructor, which
@@ -27,6 +28,7 @@ which fails silently on a mismatch) start from a clean slate.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -257,7 +259,8 @@ def target_objective(bound: float, gap: float) -> float:
     return bound + gap * abs(bound) / max(1e-12, 1.0 - gap)
 
 
-def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions, deadline: float | None):
+def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions, deadline: float | None,
+              plan: np.ndarray | None = None):  # fmt: skip
     """A plan from the *core problem* (a standard GAP matheuristic), or None.
 
     On assignment models the LP optimum is nearly integral, and the arcs a
@@ -266,20 +269,25 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     reduced costs, and the current owners') is far smaller than the full one
     and still contains near-optimal plans. It stops as soon as its plan is
     within --gap of the *full* LP bound, so that gap is a proof for the full
-    model, not just for the core.
+    model, not just for the core. A complete feasible ``plan`` (the rounded
+    LP) is kept in the core and is its MIP start.
     """
     keep = (relax.x > 1e-9) | (_rank_within_item(problem.arc_item, relax.col_dual) < CORE_ARCS_PER_ITEM)
     if options.warm_start and problem.start is not None:  # current owners stay reachable
         start = np.asarray(problem.start)
         keep[start[start >= 0]] = True
+    if plan is not None:
+        keep[plan] = True
     core, arcs = restrict_arcs(problem, np.flatnonzero(keep))
+    core_start = None if plan is None else np.searchsorted(arcs, plan)
     left = _left(deadline)
     budget = CORE_TIME_DEFAULT if left is None else CORE_TIME_SHARE * left
     # A core plan within 0.1% is start enough when the run must prove optimality (--gap 0).
     core_options = SolveOptions(gap=max(options.gap, CORE_MIN_GAP), threads=options.threads, seed=options.seed,
                                 verbose=options.verbose)  # fmt: skip
     extra = {"objective_target": target_objective(relax.bound, options.gap)} if options.gap > 0 else None
-    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra)
+    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra,
+                   problem=core if core_start is not None else None, start=core_start)  # fmt: skip
     y = _solution(h)
     if y is None:
         return None
@@ -287,30 +295,45 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     return plan if np.all(plan >= 0) and not problem.violations(plan) else None
 
 
+def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int) -> np.ndarray | None:
+    """One LNS or repair sub-MIP: one thread, stopped by counts (lns.SUB_LIMITS); inside _sub_mips only."""
+    sub_options = SolveOptions(gap=lns.SUB_GAP, threads=1, seed=seed)
+    h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
+                   extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
+    y = _solution(h)
+    return None if y is None else sub.x_to_choice(y)
+
+
+@contextmanager
+def _sub_mips():
+    """A one-thread scheduler for sub-MIPs, set up before they start (they may run concurrently)."""
+    highspy._Highs.resetGlobalScheduler(True)
+    _run(_one_column_lp(), SolveOptions(threads=1), None, integer=False, reset_scheduler=False)
+    try:
+        yield
+    finally:
+        highspy._Highs.resetGlobalScheduler(True)
+
+
+def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions,
+                 deadline: float | None) -> np.ndarray | None:  # fmt: skip
+    """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row."""
+    with _sub_mips():
+        plan = lns.repair(problem, lns.lp_rounding(problem, relax.x), _solve_sub, seed=options.seed, deadline=deadline)
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+
+
 def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,
                  deadline: float | None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS."""
-
-    def solve_sub(sub: AssignmentProblem, time_cap: float, seed: int) -> np.ndarray | None:
-        sub_options = SolveOptions(gap=lns.SUB_GAP, threads=1, seed=seed)
-        h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
-                       extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
-        y = _solution(h)
-        return None if y is None else sub.x_to_choice(y)
-
     left = _left(deadline)
     share = 1.0 if problem.n_arcs >= FULL_MIP_MAX_ARCS else LNS_TIME_SHARE  # then no full MIP follows
     lns_deadline = None if left is None else time.perf_counter() + share * left
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
-    # One sub-MIP per thread at a time, all sharing a scheduler of one thread, set up before they start.
-    highspy._Highs.resetGlobalScheduler(True)
-    _run(_one_column_lp(), SolveOptions(threads=1), None, integer=False, reset_scheduler=False)
-    try:
-        return lns.improve(problem, plan, guide, solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
+    with _sub_mips():  # one sub-MIP per thread at a time
+        return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
                            workers=max(1, int(options.threads)))  # fmt: skip
-    finally:
-        highspy._Highs.resetGlobalScheduler(True)
 
 
 def _one_column_lp() -> highspy.HighsLp:
@@ -350,7 +373,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with HiGHS in up to four steps, each only when the plan is not yet within --gap of the bound.
 
     1. the LP relaxation (by column generation on large books): the bound, and the duals that guide 2-3;
-    2. the core MIP (:func:`core_plan`): a first plan (else the greedy plan, when it keeps every cap);
+    2. a first plan: the LP rounded and repaired (:func:`rounded_plan`); when that fails, or the model
+       is too small for the LNS, the core MIP (:func:`core_plan`) from it; else the greedy plan;
     3. the LNS (:func:`improve_plan`): better plans, by exact sub-MIPs over a few agents at a time;
     4. the full MIP, warm-started from the best plan so far: proof, or more improvement.
 
@@ -378,8 +402,15 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
-            start = core_plan(problem, relax, options, deadline)
-            notes.append("start from the core MIP" if start is not None else "")
+            start = rounded_plan(problem, relax, options, deadline)
+            notes.append("start from the rounded LP" if start is not None else "")
+            settled = start is not None and relative_gap(problem.objective(start), lp_bound) <= options.gap + 1e-12
+            # The LNS improves on the rounded LP faster than the core MIP; small models get the core MIP.
+            if not settled and (start is None or not _lns_worthwhile(problem, options)):
+                core = core_plan(problem, relax, options, deadline, plan=start)
+                if core is not None and (start is None or problem.objective(core) < problem.objective(start) - 1e-9):
+                    start = core
+                    notes.append("start from the core MIP")
             if start is None and _lns_worthwhile(problem, options):
                 start = _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")

@@ -33,6 +33,18 @@ agent has seeded already, with a little seeded noise), then grows S with
 the agents its freed items could move to, up to MAX_AGENTS agents and
 MAX_FREE freed items.
 
+A start from the LP (lp_rounding, repair)
+------------------------------------------
+On coverage books the LP optimum is integral for all but ~1% of the items,
+so giving each item its arc with the largest LP value is a plan within a
+fraction of a percent of the bound that breaks only a few caps (where the
+LP split an item between agents). ``repair`` fixes those caps: first by the
+cheapest single moves of an item off an over-cap agent to an agent with
+room, then, for what single moves cannot fix (a chain of moves is needed),
+by a sub-MIP over a neighbourhood grown around that agent. On the 50k book
+this gives a feasible plan 0.45% above the bound in about a second, where
+HiGHS's core MIP needed over a minute for a plan 18% above it.
+
 Determinism: sub-MIPs stop on counts (SUB_LIMITS: nodes, improving plans) and
 all randomness comes from ``seed``, so a search that reaches its target before
 the deadline makes the same moves on every run, unless a sub-MIP hits its
@@ -175,6 +187,86 @@ def grow(problem: AssignmentProblem, choice: np.ndarray, seed_agent: int, rng: n
         in_s[k] = True
         freed += held_by[k]
     return np.flatnonzero(in_s)
+
+
+def lp_rounding(problem: AssignmentProblem, x: np.ndarray) -> np.ndarray:
+    """Each item's arc with the largest LP value (ties: the cheaper arc, then the lower index)."""
+    order = np.lexsort((problem.arc_cost, -np.asarray(x, dtype=float), problem.arc_item))
+    first = np.r_[True, problem.arc_item[order][1:] != problem.arc_item[order][:-1]]
+    choice = np.full(problem.n_items, -1, dtype=np.int64)
+    choice[problem.arc_item[order[first]]] = order[first]
+    return choice
+
+
+def repair(
+    problem: AssignmentProblem,
+    choice: np.ndarray,
+    solve_sub,
+    *,
+    seed: int = 0,
+    deadline: float | None = None,
+    tries: int = 3,
+) -> np.ndarray:
+    """Bring every agent within its caps: cheapest single moves first, then sub-MIPs.
+
+    Single moves: while an agent k is over a cap, move one of its items that
+    uses an over-run resource to another agent with room for it in every
+    resource, choosing the move that raises the cost least. Where no single
+    move exists, up to ``tries`` neighbourhoods grown around k are re-solved
+    by ``solve_sub`` (as in :func:`improve`; their start breaks k's cap, so
+    any plan they return is a repair). Side rows are not considered: the
+    caller checks the result. Returns the repaired plan (it may still break
+    caps when no repair was found).
+    """
+    choice = np.asarray(choice, dtype=np.int64).copy()
+    if not problem.resources:
+        return choice
+    weight = np.stack([r.weight for r in problem.resources])  # R × arcs
+    cap = np.stack([r.capacity for r in problem.resources])  # R × agents
+    cap = cap + 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(cap), cap, 0.0)))  # as violations() allows
+    load = np.stack([np.bincount(problem.arc_agent[choice], weights=w[choice], minlength=problem.n_agents) for w in weight])
+    by_item = np.argsort(problem.arc_item, kind="stable")
+    start = np.r_[0, np.cumsum(np.bincount(problem.arc_item, minlength=problem.n_items))]
+
+    def over(k: int) -> np.ndarray:
+        return load[:, k] > cap[:, k]
+
+    for k in np.flatnonzero(np.any(load > cap, axis=0)):
+        while (bad := over(k)).any():
+            items = np.flatnonzero((problem.arc_agent[choice] == k) & np.any(weight[bad][:, choice] > 0, axis=0))
+            arcs = np.concatenate([by_item[start[i] : start[i + 1]] for i in items]) if len(items) else by_item[:0]
+            dest = problem.arc_agent[arcs]
+            arcs, dest = arcs[dest != k], dest[dest != k]
+            fits = np.all(load[:, dest] + weight[:, arcs] <= cap[:, dest], axis=0)
+            arcs, dest = arcs[fits], dest[fits]
+            if len(arcs) == 0:
+                break
+            item = problem.arc_item[arcs]
+            e = int(arcs[np.argmin(problem.arc_cost[arcs] - problem.arc_cost[choice[item]])])
+            i = int(problem.arc_item[e])
+            load[:, k] -= weight[:, choice[i]]
+            load[:, problem.arc_agent[e]] += weight[:, e]
+            choice[i] = e
+
+    rng = np.random.default_rng(seed)
+    for k in np.flatnonzero(np.any(load > cap, axis=0)):
+        for t in range(tries):
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0.05:
+                return choice
+            hood = neighbourhood(problem, choice, grow(problem, choice, int(k), rng))
+            if hood is None:
+                break
+            sub_choice = solve_sub(hood.problem, SUB_SECONDS if left is None else min(SUB_SECONDS, left), seed + t)
+            if sub_choice is None or np.any(sub_choice < 0):
+                continue
+            old = choice[hood.items]
+            choice[hood.items] = hood.arcs[sub_choice]
+            for r, w in enumerate(weight):
+                load[r] += np.bincount(problem.arc_agent[choice[hood.items]], weights=w[choice[hood.items]], minlength=problem.n_agents)
+                load[r] -= np.bincount(problem.arc_agent[old], weights=w[old], minlength=problem.n_agents)
+            break
+    return choice
 
 
 def improve(
