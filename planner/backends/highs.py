@@ -259,8 +259,7 @@ def target_objective(bound: float, gap: float) -> float:
     return bound + gap * abs(bound) / max(1e-12, 1.0 - gap)
 
 
-def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions, deadline: float | None,
-              plan: np.ndarray | None = None):  # fmt: skip
+def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions, deadline: float | None):
     """A plan from the *core problem* (a standard GAP matheuristic), or None.
 
     On assignment models the LP optimum is nearly integral, and the arcs a
@@ -269,25 +268,20 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     reduced costs, and the current owners') is far smaller than the full one
     and still contains near-optimal plans. It stops as soon as its plan is
     within --gap of the *full* LP bound, so that gap is a proof for the full
-    model, not just for the core. A complete feasible ``plan`` (the rounded
-    LP) is kept in the core and is its MIP start.
+    model, not just for the core.
     """
     keep = (relax.x > 1e-9) | (_rank_within_item(problem.arc_item, relax.col_dual) < CORE_ARCS_PER_ITEM)
     if options.warm_start and problem.start is not None:  # current owners stay reachable
         start = np.asarray(problem.start)
         keep[start[start >= 0]] = True
-    if plan is not None:
-        keep[plan] = True
     core, arcs = restrict_arcs(problem, np.flatnonzero(keep))
-    core_start = None if plan is None else np.searchsorted(arcs, plan)
     left = _left(deadline)
     budget = CORE_TIME_DEFAULT if left is None else CORE_TIME_SHARE * left
     # A core plan within 0.1% is start enough when the run must prove optimality (--gap 0).
     core_options = SolveOptions(gap=max(options.gap, CORE_MIN_GAP), threads=options.threads, seed=options.seed,
                                 verbose=options.verbose)  # fmt: skip
     extra = {"objective_target": target_objective(relax.bound, options.gap)} if options.gap > 0 else None
-    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra,
-                   problem=core if core_start is not None else None, start=core_start)  # fmt: skip
+    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra)
     y = _solution(h)
     if y is None:
         return None
@@ -373,8 +367,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with HiGHS in up to four steps, each only when the plan is not yet within --gap of the bound.
 
     1. the LP relaxation (by column generation on large books): the bound, and the duals that guide 2-3;
-    2. a first plan: the LP rounded and repaired (:func:`rounded_plan`); when that fails, or the model
-       is too small for the LNS, the core MIP (:func:`core_plan`) from it; else the greedy plan;
+    2. a first plan: the LP rounded and repaired (:func:`rounded_plan`) on models big enough for the
+       LNS; else, or when that fails, the core MIP (:func:`core_plan`); else the greedy plan;
     3. the LNS (:func:`improve_plan`): better plans, by exact sub-MIPs over a few agents at a time;
     4. the full MIP, warm-started from the best plan so far: proof, or more improvement.
 
@@ -402,15 +396,12 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
-            start = rounded_plan(problem, relax, options, deadline)
+            # On models too small for the LNS, a repair sub-MIP would be the whole model: the core MIP is quicker.
+            start = rounded_plan(problem, relax, options, deadline) if _lns_worthwhile(problem, options) else None
             notes.append("start from the rounded LP" if start is not None else "")
-            settled = start is not None and relative_gap(problem.objective(start), lp_bound) <= options.gap + 1e-12
-            # The LNS improves on the rounded LP faster than the core MIP; small models get the core MIP.
-            if not settled and (start is None or not _lns_worthwhile(problem, options)):
-                core = core_plan(problem, relax, options, deadline, plan=start)
-                if core is not None and (start is None or problem.objective(core) < problem.objective(start) - 1e-9):
-                    start = core
-                    notes.append("start from the core MIP")
+            if start is None:
+                start = core_plan(problem, relax, options, deadline)
+                notes.append("start from the core MIP" if start is not None else "")
             if start is None and _lns_worthwhile(problem, options):
                 start = _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")
