@@ -42,7 +42,7 @@ LP split an item between agents). ``repair`` fixes those caps: first by the
 cheapest single moves of an item off an over-cap agent to an agent with
 room, then, for what single moves cannot fix (a chain of moves is needed),
 by a sub-MIP over a neighbourhood grown around that agent. On the 50k book
-this gives a feasible plan 0.45% above the bound in about a second, where
+this gives a feasible plan 0.45% above the bound in under 4 s, where
 HiGHS's core MIP needed over a minute for a plan 18% above it.
 
 Determinism: sub-MIPs stop on counts (SUB_LIMITS: nodes, improving plans) and
