@@ -212,6 +212,24 @@ def to_matrix(p: AssignmentProblem) -> Matrix:
     return Matrix(A, np.concatenate(lo), np.concatenate(hi), np.asarray(p.arc_cost, dtype=float))
 
 
+def rank_within_item(arc_item: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Per arc, its place among its item's arcs ordered by ``keys`` (first key primary; ties by arc index): 0, 1, ..."""
+    order = np.lexsort((*reversed(keys), arc_item))
+    first = np.r_[True, arc_item[order][1:] != arc_item[order][:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - group_start
+    return rank
+
+
+def best_arc_per_item(arc_item: np.ndarray, n_items: int, *keys: np.ndarray) -> np.ndarray:
+    """Per item, its first arc in the order of :func:`rank_within_item` (-1 for an item without arcs)."""
+    first = np.flatnonzero(rank_within_item(arc_item, *keys) == 0)
+    best = np.full(n_items, -1, dtype=np.int64)
+    best[arc_item[first]] = first
+    return best
+
+
 def restrict_arcs(p: AssignmentProblem, arcs: np.ndarray) -> tuple[AssignmentProblem, np.ndarray]:
     """The same problem over a subset of its arcs (sorted indices); returns it and the kept arc indices.
 

@@ -49,11 +49,8 @@ def relaxation(problem: AssignmentProblem) -> highs.Relaxation:
     return relax
 
 
-def sub_solver(sub: AssignmentProblem, time_cap: float, seed: int) -> np.ndarray | None:
-    h, _, _ = highs._run(highs.build_lp(sub), SolveOptions(gap=lns.SUB_GAP, seed=seed), time_cap, integer=True,
-                         problem=sub, start=sub.start, extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
-    y = highs._solution(h)
-    return None if y is None else sub.x_to_choice(y)
+# The backend's own sub-MIP solver (one thread, stopped by counts), as the LNS and the repair use it.
+sub_solver = highs._solve_sub
 
 
 def test_neighbourhood_frees_only_items_that_can_move_and_its_start_is_the_plan():

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from planner.backends import complete_start, finish, lns
 from planner.backends.base import BackendSolution, SolveOptions, relative_gap
-from planner.models.core import AssignmentProblem, restrict_arcs, to_matrix
+from planner.models.core import AssignmentProblem, rank_within_item, restrict_arcs, to_matrix
 
 NAME = "highs"
 
@@ -206,7 +206,7 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     A.sort_indices()
     n_items = problem.n_items
     cost = m.cost
-    chosen = _rank_within_item(problem.arc_item, cost) < CG_FIRST
+    chosen = rank_within_item(problem.arc_item, cost) < CG_FIRST
     if problem.start is not None:
         start = np.asarray(problem.start)
         chosen[start[start >= 0]] = True
@@ -238,7 +238,7 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
         price = ~chosen & (rc < -tol)
         if not price.any():
             break
-        new = np.flatnonzero(price & (_rank_within_item(problem.arc_item, np.where(price, rc, np.inf)) < CG_ADD))
+        new = np.flatnonzero(price & (rank_within_item(problem.arc_item, np.where(price, rc, np.inf)) < CG_ADD))
         block = A[:, new]
         h.addCols(len(new), cost[new], np.zeros(len(new)), np.ones(len(new)), block.nnz,
                   block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32), block.data.astype(float))  # fmt: skip
@@ -270,7 +270,7 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     within --gap of the *full* LP bound, so that gap is a proof for the full
     model, not just for the core.
     """
-    keep = (relax.x > 1e-9) | (_rank_within_item(problem.arc_item, relax.col_dual) < CORE_ARCS_PER_ITEM)
+    keep = (relax.x > 1e-9) | (rank_within_item(problem.arc_item, relax.col_dual) < CORE_ARCS_PER_ITEM)
     if options.warm_start and problem.start is not None:  # current owners stay reachable
         start = np.asarray(problem.start)
         keep[start[start >= 0]] = True
@@ -353,16 +353,6 @@ def _lns_worthwhile(problem: AssignmentProblem, options: SolveOptions) -> bool:
     return bool(options.extra.get("lns", True)) and problem.n_agents > lns.MAX_AGENTS and problem.n_items > lns.MAX_FREE
 
 
-def _rank_within_item(arc_item: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """0 for each item's arc with the smallest key, 1 for the next, ... (ties by arc index)."""
-    order = np.lexsort((key, arc_item))
-    first = np.r_[True, arc_item[order][1:] != arc_item[order][:-1]]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - group_start
-    return rank
-
-
 def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with HiGHS in up to four steps, each only when the plan is not yet within --gap of the bound.
 
@@ -379,6 +369,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     t0 = time.perf_counter()
     deadline = None if options.time_limit is None else t0 + options.time_limit
     steps = options.extra.get("core", True) and problem.n_items and problem.n_arcs
+    lns_ok = _lns_worthwhile(problem, options)
     by_columns = steps and problem.n_arcs >= CG_MIN_ARCS
     lp = None if by_columns else build_lp(problem)  # the whole model is built only when a step needs it
     t1 = time.perf_counter()
@@ -397,16 +388,16 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         if relax is not None:
             lp_bound = relax.bound
             # On models too small for the LNS, a repair sub-MIP would be the whole model: the core MIP is quicker.
-            start = rounded_plan(problem, relax, options, deadline) if _lns_worthwhile(problem, options) else None
+            start = rounded_plan(problem, relax, options, deadline) if lns_ok else None
             notes.append("start from the rounded LP" if start is not None else "")
             if start is None:
                 start = core_plan(problem, relax, options, deadline)
                 notes.append("start from the core MIP" if start is not None else "")
-            if start is None and _lns_worthwhile(problem, options):
+            if start is None and lns_ok:
                 start = _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
-            if _lns_worthwhile(problem, options) and relative_gap(problem.objective(start), lp_bound) > options.gap:
+            if lns_ok and relative_gap(problem.objective(start), lp_bound) > options.gap:
                 start, stats = improve_plan(problem, start, relax, options, deadline)
                 notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
             gap = relative_gap(problem.objective(start), lp_bound)

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.models.core import AssignmentProblem, Resource, SideRow
+from planner.models.core import AssignmentProblem, Resource, SideRow, best_arc_per_item
 
 # Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
 # more, smaller improvements and ended further from the bound in the same time.
@@ -86,10 +86,7 @@ class LpGuide:
     @classmethod
     def from_lp(cls, problem: AssignmentProblem, col_dual: np.ndarray, row_dual: np.ndarray) -> LpGuide:
         rc = np.asarray(col_dual, dtype=float)
-        order = np.lexsort((rc, problem.arc_item))
-        first = np.r_[True, problem.arc_item[order][1:] != problem.arc_item[order][:-1]]
-        best = np.full(problem.n_items, -1, dtype=np.int64)
-        best[problem.arc_item[order[first]]] = order[first]
+        best = best_arc_per_item(problem.arc_item, problem.n_items, rc)
         prices, row = [], problem.n_items  # capacity rows follow the assign rows, as in to_matrix
         for r in problem.resources:
             agents = r.rows(problem.arc_agent)
@@ -191,11 +188,7 @@ def grow(problem: AssignmentProblem, choice: np.ndarray, seed_agent: int, rng: n
 
 def lp_rounding(problem: AssignmentProblem, x: np.ndarray) -> np.ndarray:
     """Each item's arc with the largest LP value (ties: the cheaper arc, then the lower index)."""
-    order = np.lexsort((problem.arc_cost, -np.asarray(x, dtype=float), problem.arc_item))
-    first = np.r_[True, problem.arc_item[order][1:] != problem.arc_item[order][:-1]]
-    choice = np.full(problem.n_items, -1, dtype=np.int64)
-    choice[problem.arc_item[order[first]]] = order[first]
-    return choice
+    return best_arc_per_item(problem.arc_item, problem.n_items, -np.asarray(x, dtype=float), problem.arc_cost)
 
 
 def repair(
@@ -224,7 +217,11 @@ def repair(
     weight = np.stack([r.weight for r in problem.resources])  # R × arcs
     cap = np.stack([r.capacity for r in problem.resources])  # R × agents
     cap = cap + 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(cap), cap, 0.0)))  # as violations() allows
-    load = np.stack([np.bincount(problem.arc_agent[choice], weights=w[choice], minlength=problem.n_agents) for w in weight])
+
+    def loads(arcs: np.ndarray) -> np.ndarray:  # R × agents: what the chosen ``arcs`` use
+        return np.stack([np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight])
+
+    load = loads(choice)
     by_item = np.argsort(problem.arc_item, kind="stable")
     start = np.r_[0, np.cumsum(np.bincount(problem.arc_item, minlength=problem.n_items))]
 
@@ -260,11 +257,8 @@ def repair(
             sub_choice = solve_sub(hood.problem, SUB_SECONDS if left is None else min(SUB_SECONDS, left), seed + t)
             if sub_choice is None or np.any(sub_choice < 0):
                 continue
-            old = choice[hood.items]
+            load += loads(hood.arcs[sub_choice]) - loads(choice[hood.items])
             choice[hood.items] = hood.arcs[sub_choice]
-            for r, w in enumerate(weight):
-                load[r] += np.bincount(problem.arc_agent[choice[hood.items]], weights=w[choice[hood.items]], minlength=problem.n_agents)
-                load[r] -= np.bincount(problem.arc_agent[old], weights=w[old], minlength=problem.n_agents)
             break
     return choice
 
