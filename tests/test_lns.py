@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -123,6 +124,24 @@ def test_improve_keeps_side_rows():
         assert stats["improvements"] > 0
         assert problem.violations(plan) == []
         assert np.sum(problem.arc_agent[plan] == problem.n_agents - 1) >= 100
+
+
+@pytest.mark.parametrize(("gap", "sub_gap"), [(0.0, 0.0), (0.05, lns.SUB_GAP)])
+def test_sub_mips_never_stop_at_a_gap_looser_than_the_run(monkeypatch, gap, sub_gap):
+    # With the default sub-MIP gap (0.1%) an exact run (--gap 0) would take a neighbourhood's
+    # start as good enough whenever it is within 0.1% of the sub-MIP's bound.
+    problem = gap_with_fallback()
+    relax = relaxation(problem)
+    seen, solve_sub = [], highs._solve_sub
+
+    def recording(sub, time_cap, seed, gap=lns.SUB_GAP):
+        seen.append(gap)
+        return solve_sub(sub, time_cap, seed, gap)
+
+    monkeypatch.setattr(highs, "_solve_sub", recording)
+    deadline = time.perf_counter() + 1.0  # a few sub-MIPs are enough to see what they are given
+    highs.improve_plan(problem, fallback_plan(problem), relax, SolveOptions(gap=gap, seed=1), deadline=deadline)
+    assert seen and set(seen) == {sub_gap}
 
 
 @pytest.mark.parametrize("threads", [1, 2])

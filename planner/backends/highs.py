@@ -289,9 +289,9 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     return plan if np.all(plan >= 0) and not problem.violations(plan) else None
 
 
-def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int) -> np.ndarray | None:
-    """One LNS or repair sub-MIP: one thread, stopped by counts (lns.SUB_LIMITS); inside _sub_mips only."""
-    sub_options = SolveOptions(gap=lns.SUB_GAP, threads=1, seed=seed)
+def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int, gap: float = lns.SUB_GAP) -> np.ndarray | None:
+    """One LNS or repair sub-MIP: one thread, stopped by counts (lns.SUB_LIMITS) or ``gap``; inside _sub_mips only."""
+    sub_options = SolveOptions(gap=gap, threads=1, seed=seed)
     h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
                    extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
     y = _solution(h)
@@ -327,7 +327,7 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
     target = target_objective(relax.bound, options.gap)
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)))  # fmt: skip
+                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap))  # fmt: skip
 
 
 def _one_column_lp() -> highspy.HighsLp:

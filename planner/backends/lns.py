@@ -69,7 +69,7 @@ SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 # A sub-MIP stops at its first improving plan (the start is the first "improving" one) or
 # its node limit, whichever comes first: both are counts, so the search is deterministic.
 SUB_LIMITS = {"mip_max_nodes": SUB_NODES, "mip_max_improving_sols": 2}
-SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early)
+SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early); never above --gap
 SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the counts should bind first)
 STALL_STEPS = 30  # stop after this many rounds in a row without improvement (at most one per agent)
 
@@ -274,12 +274,17 @@ def improve(
     seed: int = 0,
     workers: int = 1,
     stall_steps: int = STALL_STEPS,
+    sub_gap: float = SUB_GAP,
 ) -> tuple[np.ndarray, dict]:
     """Improve a complete feasible plan until its cost <= ``target``, the deadline, or a stall.
 
-    ``solve_sub(sub_problem, time_cap, seed)`` solves a sub-problem exactly
-    (up to its node limit) from its ``start`` and returns a choice or None;
-    it must be safe to call from ``workers`` threads at once. Each round
+    ``solve_sub(sub_problem, time_cap, seed, gap)`` solves a sub-problem
+    exactly (up to its node limit, or relative ``gap``) from its ``start`` and
+    returns a choice or None; it must be safe to call from ``workers`` threads
+    at once. ``sub_gap`` must not exceed the run's --gap: a sub-MIP whose start
+    is within SUB_GAP of its bound stops at once, so an exact run (--gap 0)
+    with the default would keep every start within 0.1% of its neighbourhood's
+    optimum. Each round
     builds ``workers`` neighbourhoods on disjoint agent sets (so their
     improvements combine: they free disjoint items and touch disjoint
     capacity rows) and solves them concurrently. Side rows couple every
@@ -319,7 +324,7 @@ def improve(
             steps += 1
             stall += 1
             cap = SUB_SECONDS if left is None else min(SUB_SECONDS, left)
-            jobs = [(h.problem, cap, seed + steps * workers + j) for j, h in enumerate(hoods)]
+            jobs = [(h.problem, cap, seed + steps * workers + j, sub_gap) for j, h in enumerate(hoods)]
             answers = list(pool.map(lambda job: solve_sub(*job), jobs)) if pool else [solve_sub(*job) for job in jobs]
             better = []
             for hood, sub_choice in zip(hoods, answers):
