@@ -166,6 +166,9 @@ def test_column_generation_reaches_the_whole_lp_bound():
     assert problem.arc_cost @ priced.x + problem.offset == pytest.approx(whole.bound, rel=1e-9)
     # Every arc is priced: none left out could still lower the LP.
     assert np.all(priced.col_dual[priced.x == 0] >= -1e-6)
+    # Seeded with a plan's arcs (feasible columns from the first round), it ends at the same bound.
+    seeded = highs.lp_by_columns(problem, SolveOptions(), None, plan=fallback_plan(problem))
+    assert seeded.bound == pytest.approx(whole.bound, rel=1e-9)
 
 
 def test_column_generation_leaves_an_infeasible_lp_to_the_whole_model():

@@ -188,12 +188,16 @@ CG_FIRST = 6  # arcs per item in the first restricted LP (cheapest first, and th
 CG_ADD = 8  # arcs per item added each round (most negative reduced cost first)
 
 
-def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: float | None) -> Relaxation | None:
+def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: float | None,
+                  plan: np.ndarray | None = None) -> Relaxation | None:  # fmt: skip
     """The LP relaxation by column generation (pricing), for books with millions of arcs.
 
-    The restricted LP starts from each item's CG_FIRST cheapest arcs (and its
-    current owner's) plus one artificial column per assign row at a prohibitive
-    cost, so it is always feasible. Each round prices every arc at once,
+    The restricted LP starts from each item's CG_FIRST cheapest arcs (its
+    current owner's, and its arc in ``plan``, a plan that keeps every row, when
+    given) plus one artificial column per assign row at a prohibitive cost, so
+    it is always feasible; with ``plan`` it is feasible without them from the
+    first round (on the 50k book the first rounds otherwise only price out the
+    artificials). Each round prices every arc at once,
     rc = c − Aᵀy (one sparse product), and adds each item's CG_ADD most negative
     ones, warm-starting the simplex from the last basis. The bound returned is
     the Lagrangian bound at the duals y,  z_restricted + Σ_{e not in the LP} min(0, rc[e]),
@@ -207,9 +211,10 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     n_items = problem.n_items
     cost = m.cost
     chosen = rank_within_item(problem.arc_item, cost) < CG_FIRST
-    if problem.start is not None:
-        start = np.asarray(problem.start)
-        chosen[start[start >= 0]] = True
+    for given in (problem.start, plan):
+        if given is not None:
+            given = np.asarray(given)
+            chosen[given[given >= 0]] = True
     artificial_cost = 10.0 * (np.abs(cost).max() + 1.0)  # larger values only make the simplex struggle
     artificial = sp.csc_matrix((np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items))
     columns = np.flatnonzero(chosen)
@@ -341,7 +346,7 @@ def _one_column_lp() -> highspy.HighsLp:
 
 
 def _greedy_start(problem: AssignmentProblem, options: SolveOptions) -> np.ndarray | None:
-    """The rule-based plan, when it keeps every cap: a start for the LNS when the core MIP found none."""
+    """The rule-based plan, when it keeps every row: CG's first columns, and a start when the core MIP found none."""
     from planner.backends import greedy
 
     plan = greedy.solve(problem, options).choice
@@ -376,8 +381,10 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     start, lp_bound, notes = None, None, []
     if steps:
         relax, lp_infeasible = None, False
+        # The greedy plan (when it keeps every row) seeds the column generation with feasible columns.
+        greedy = _greedy_start(problem, options) if by_columns else None
         if by_columns:
-            relax = lp_by_columns(problem, options, deadline)
+            relax = lp_by_columns(problem, options, deadline, plan=greedy)
             notes.append("LP by column generation" if relax is not None else "")
         if relax is None and (_left(deadline) is None or _left(deadline) > 0):
             lp = lp if lp is not None else build_lp(problem)
@@ -394,7 +401,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                 start = core_plan(problem, relax, options, deadline)
                 notes.append("start from the core MIP" if start is not None else "")
             if start is None and lns_ok:
-                start = _greedy_start(problem, options)
+                start = greedy if by_columns else _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
             if lns_ok and relative_gap(problem.objective(start), lp_bound) > options.gap:
