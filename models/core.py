@@ -230,6 +230,12 @@ def best_arc_per_item(arc_item: np.ndarray, n_items: int, *keys: np.ndarray) -> 
     return best
 
 
+def arcs_by_item(arc_item: np.ndarray, n_items: int) -> list[np.ndarray]:
+    """Per item, the indices of its arcs (ascending; empty for an item without arcs)."""
+    by_item = np.argsort(arc_item, kind="stable")
+    return np.split(by_item, np.cumsum(np.bincount(arc_item, minlength=n_items))[:-1])
+
+
 def restrict_arcs(p: AssignmentProblem, arcs: np.ndarray) -> tuple[AssignmentProblem, np.ndarray]:
     """The same problem over a subset of its arcs (sorted indices); returns it and the kept arc indices.
 

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from planner.backends.base import BackendSolution, SolveOptions, Status
-from planner.models.core import AssignmentProblem
+from planner.models.core import AssignmentProblem, arcs_by_item
 
 NAME = "greedy"
 _TOL = 1e-6  # same relative capacity tolerance as AssignmentProblem.violations
@@ -99,8 +99,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Run the rule (``options`` are accepted for the common signature; the rule needs none)."""
     t0 = time.perf_counter()
     tier = problem.arc_tier if problem.arc_tier is not None else np.zeros(problem.n_arcs, dtype=np.int64)
-    by_item = np.argsort(problem.arc_item, kind="stable")
-    arcs_of = np.split(by_item, np.cumsum(np.bincount(problem.arc_item, minlength=problem.n_items))[:-1])
+    arcs_of = arcs_by_item(problem.arc_item, problem.n_items)
     loads = _Loads(problem)
     choice = np.full(problem.n_items, -1, dtype=np.int64)
     overflowing: list[int] = []

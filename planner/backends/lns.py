@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.models.core import AssignmentProblem, Resource, SideRow, best_arc_per_item
+from planner.models.core import AssignmentProblem, Resource, SideRow, arcs_by_item, best_arc_per_item
 
 # Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
 # more, smaller improvements and ended further from the bound in the same time.
@@ -222,8 +222,7 @@ def repair(
         return np.stack([np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight])
 
     load = loads(choice)
-    by_item = np.argsort(problem.arc_item, kind="stable")
-    start = np.r_[0, np.cumsum(np.bincount(problem.arc_item, minlength=problem.n_items))]
+    arcs_of = arcs_by_item(problem.arc_item, problem.n_items)
 
     def over(k: int) -> np.ndarray:
         return load[:, k] > cap[:, k]
@@ -231,7 +230,7 @@ def repair(
     for k in np.flatnonzero(np.any(load > cap, axis=0)):
         while (bad := over(k)).any():
             items = np.flatnonzero((problem.arc_agent[choice] == k) & np.any(weight[bad][:, choice] > 0, axis=0))
-            arcs = np.concatenate([by_item[start[i] : start[i + 1]] for i in items]) if len(items) else by_item[:0]
+            arcs = np.concatenate([arcs_of[i] for i in items]) if len(items) else np.zeros(0, dtype=np.int64)
             dest = problem.arc_agent[arcs]
             arcs, dest = arcs[dest != k], dest[dest != k]
             fits = np.all(load[:, dest] + weight[:, arcs] <= cap[:, dest], axis=0)
@@ -284,11 +283,10 @@ def improve(
     at once. ``sub_gap`` must not exceed the run's --gap: a sub-MIP whose start
     is within SUB_GAP of its bound stops at once, so an exact run (--gap 0)
     with the default would keep every start within 0.1% of its neighbourhood's
-    optimum. Each round
-    builds ``workers`` neighbourhoods on disjoint agent sets (so their
-    improvements combine: they free disjoint items and touch disjoint
-    capacity rows) and solves them concurrently. Side rows couple every
-    item, so when the combined plan breaks one, only the best single
+    optimum. Each round builds ``workers`` neighbourhoods on disjoint agent
+    sets (so their improvements combine: they free disjoint items and touch
+    disjoint capacity rows) and solves them concurrently. Side rows couple
+    every item, so when the combined plan breaks one, only the best single
     improvement of the round is kept. Returns the best plan and counts.
     """
     rng = np.random.default_rng(seed)
