@@ -1,4 +1,15 @@
-"""Findings about a user's input, and the error that carries them.
+"""The planner's user-facing errors, and the findings about a user's input.
+
+Every error a user can cause is a :class:`PlannerError`: its message says
+what was expected, and its ``exit_code`` is how the command ends (the CLI
+prints the message, never a traceback). The exit codes are the README's:
+
+    0  the plan (or report, export, book) was written
+    1  invalid input: book, policy, plan folder or ledger (nothing written)
+    2  wrong command-line usage (nothing written)
+    3  no plan: infeasible, with the reasons printed (nothing written)
+    4  the output exists (use --force), overlaps an input, or cannot be written
+    70 internal error: a bug in the planner (the traceback goes to a file)
 
 Every finding names where it is (file, row, column) and what was expected, so
 `planner validate` can print all of them at once.
@@ -7,6 +18,34 @@ Every finding names where it is (file, row, column) and what was expected, so
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+EXIT_NO_PLAN = 3
+EXIT_OUTPUT = 4
+EXIT_INTERNAL = 70
+
+
+class PlannerError(Exception):
+    """Base of every error the planner reports to a user: a message saying what was expected, and an exit code."""
+
+    exit_code = EXIT_INPUT
+
+
+class UsageError(PlannerError, ValueError):
+    """Options that cannot be used together or take impossible values (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class OutputError(PlannerError, OSError):
+    """An output that cannot be written where asked: it overlaps an input, or the folder is not writable (exit 4)."""
+
+    exit_code = EXIT_OUTPUT
+
+    def __str__(self) -> str:  # OSError's own __str__ would print the errno tuple
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -27,7 +66,7 @@ class Finding:
         return f"{self.severity}: {where}: {self.message}"
 
 
-class BookError(ValueError):
+class BookError(PlannerError, ValueError):
     """The book cannot be planned; `findings` lists every problem found."""
 
     def __init__(self, findings: list[Finding]):

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from planner.errors import PlannerError
 from planner.plans import read_summary_and_hashes
 
 LEDGER_NAME = "planner-ledger.sqlite"
@@ -100,7 +101,7 @@ CREATE INDEX exports_plan ON exports(plan_id, id);
 _MIGRATIONS = {1: _SCHEMA_V1}  # version -> SQL that brings version-1 up to it
 
 
-class LedgerError(ValueError):
+class LedgerError(PlannerError, ValueError):
     """A refused ledger operation; the message says what was expected."""
 
 

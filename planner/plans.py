@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
+from planner.errors import PlannerError
+
 PLAN_FILES = ("assignments.csv", "owners.csv", "summary.json")
 # What an approval covers: who owns what. summary.json is left out -- it holds
 # the run's timestamp and timings, which differ between two solves of the same
@@ -31,7 +33,7 @@ ASSIGNMENT_COLUMNS = (
 OWNER_COLUMNS = ("owner_id", "owner_type", "name", "email", "crm_user_id")
 
 
-class PlanError(ValueError):
+class PlanError(PlannerError, ValueError):
     """A plan folder that cannot be used; the message says where and what was expected."""
 
 

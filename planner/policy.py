@@ -16,12 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from planner.errors import PlannerError
+
 MODES = ("csm", "pool", "digital")
 TOUCH = {"csm": 3, "pool": 2, "digital": 1}  # higher = more human touch
 STAGES = ("onboarding", "adoption", "expansion", "renewal", "at_risk")
 
 
-class PolicyError(ValueError):
+class PolicyError(PlannerError, ValueError):
     """A policy file that cannot be used; the message says what was expected."""
 
 

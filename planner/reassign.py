@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from planner.backends.base import SolveOptions, Status
+from planner.errors import PlannerError
 from planner.book import Book
 from planner.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _timings, _TERMS, plan_id, plan_tables
 
 
-class LeaverError(ValueError):
+class LeaverError(PlannerError, ValueError):
     """A --leaving / --on-leave id that cannot be used."""
 
 

@@ -9,14 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from plan_folders import SF_USERS, account, owner, sf_account, standard_accounts, standard_owners, write_plan
-from planner.cli.export import export as export_command
-from planner.cli.plans import plans_app
 from planner.export import ExportError, export_plan, rollback_plan
 from planner.export.files import DEFAULT_MAX_BYTES, split_lines
 from planner.export.ids import SalesforceIdError, to18
@@ -490,11 +487,10 @@ def test_rollback_writes_the_previous_owners_and_marks_the_plan(tmp_path):
 
 @pytest.fixture
 def cli():
-    app = typer.Typer()
-    app.command()(export_command)
-    app.add_typer(plans_app, name="plans")
+    from planner.cli import app
+
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
 
 
 def test_cli_refuses_a_draft_and_writes_nothing(tmp_path, cli):

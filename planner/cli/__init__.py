@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+from planner.cli.common import PIPE_WIDTH, GuardedGroup
 from planner.cli.coverage import coverage
 from planner.cli.demo import demo
 from planner.cli.export import export
@@ -19,6 +22,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,  # no traceback ever: PlannerErrors exit with their code, bugs with 70
+    # Plain click help and usage errors: rich's panels hard-wrap at 80 columns off a terminal.
+    rich_markup_mode=None,
+    # Help fills a terminal up to 100 columns; in a pipe or a log no line is wrapped.
+    context_settings={"max_content_width": 100 if sys.stdout.isatty() else PIPE_WIDTH,
+                      "terminal_width": None if sys.stdout.isatty() else PIPE_WIDTH},
 )
 app.command()(demo)
 app.command()(validate)

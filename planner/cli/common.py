@@ -1,25 +1,111 @@
-"""What every command shares: the console, exit codes, loading a book, the summary table.
+"""What every command shares: the consoles, messages, exit codes, loading a book, the summary table.
 
 Heavy libraries (pandas, solvers) are imported inside functions so that
 `planner --help` stays instant.
+
+Everything printed goes through :data:`out` (results, stdout) or :data:`err`
+(progress, warnings, errors; stderr). Both take text literally (no rich
+markup or emoji codes, so an account called ``[/b] :x:`` prints as written),
+and off a terminal they never wrap: a pipe or a log gets each line whole.
+Colour comes from :func:`error`, :func:`warning` and :func:`styled`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+import tempfile
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
-out = Console()
-err = Console(stderr=True)
+from planner.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_PLAN, EXIT_OUTPUT, EXIT_USAGE, PlannerError
 
-EXIT_INPUT = 1  # the book or policy is invalid
-EXIT_NO_PLAN = 3  # infeasible, or the solver stopped without a plan
-EXIT_OUTPUT = 4  # the output exists (use --force) or cannot be written
+__all__ = ["EXIT_INPUT", "EXIT_NO_PLAN", "EXIT_OUTPUT", "EXIT_USAGE", "EXIT_INTERNAL"]
+
+PIPE_WIDTH = 100_000  # off a terminal: wide enough that no table or line is ever wrapped
+
+
+class _Console(Console):
+    """A rich Console that wraps at the terminal's width on a terminal, and never elsewhere."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if self.is_terminal:
+            return super().size
+        return ConsoleDimensions(PIPE_WIDTH, 25)
+
+
+def _console(stderr: bool) -> Console:
+    return _Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
+
+
+def styled(text: str, style: str) -> Text:
+    return Text(text, style=style)
+
+
+def error(message: str) -> None:
+    """`error: message` on stderr (the message printed literally)."""
+    err.print(Text.assemble(("error:", "bold red"), " ", str(message)))
+
+
+def warning(message: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), " ", str(message)))
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `error: message` and end the command with `code`."""
+    error(message)
+    raise typer.Exit(code)
+
+
+class GuardedGroup(TyperGroup):
+    """The `planner` command group: no command ever ends in a traceback.
+
+    A PlannerError (the user's input, options or output folder) prints its
+    message and exits with its own code. Anything else is a bug: one line
+    says so and where its traceback was saved, and the exit code is 70.
+    PLANNER_DEBUG=1 lets the exception through, for developers.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PlannerError as exc:
+            fail(str(exc), exc.exit_code)
+        except (typer.Exit, typer.Abort, typer._click.exceptions.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("PLANNER_DEBUG"):
+                raise
+            where = _save_traceback()
+            fail(
+                f"internal error ({type(exc).__name__}: {exc}). This is a bug in the planner, not in your input; "
+                f"please report it with the traceback saved in {where}. Outputs are written atomically, so nothing "
+                "half-written was left behind.",
+                EXIT_INTERNAL,
+            )
+
+
+def _save_traceback() -> str:
+    try:
+        fd, path = tempfile.mkstemp(prefix="planner-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("planner " + " ".join(sys.argv[1:]) + "\n\n" + traceback.format_exc())
+        return path
+    except OSError:
+        return "(no file: the temporary folder is not writable)"
 
 
 LedgerOption = Annotated[
@@ -37,7 +123,7 @@ def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
         with Ledger(path) as book_of_plans:
             plan_id = book_of_plans.record_plan(plan_dir)
     except LedgerError as exc:
-        err.print(f"[yellow]warning:[/yellow] the plan was written but not recorded in {path}: {exc}")
+        warning(f"the plan was written but not recorded in {path}: {exc}")
         return
     out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
 
@@ -45,25 +131,18 @@ def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
 def refuse_existing(out_dir: Path, force: bool) -> None:
     """Exit 4 before any work when the output exists and --force was not given."""
     if out_dir.exists() and not force:
-        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
-        raise typer.Exit(EXIT_OUTPUT)
+        fail(f"{out_dir} already exists. Expected a new path, or pass --force.", EXIT_OUTPUT)
 
 
 def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> None:
     """Print the reasons and exit 3 when there is no plan; else write it atomically (exit 4 if it appeared meanwhile)."""
-    from planner.io.atomic import OutputExistsError
-
     if result.assignments is None:
-        err.print(f"[red]No {what}[/red] ({result.status.value}). Why:")
+        err.print(Text.assemble((f"No {what}", "bold red"), f" ({result.status.value}). Why:"))
         for reason in result.diagnosis:
-            err.print(f"  - {reason}", highlight=False)
+            err.print(f"  - {reason}")
         err.print("Nothing was written.")
         raise typer.Exit(EXIT_NO_PLAN)
-    try:
-        result.write(out_dir, force=force)
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_OUTPUT) from None
+    result.write(out_dir, force=force)
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -76,19 +155,15 @@ def parse_date(value: str | None) -> dt.date | None:
 
 
 def load_policy_or_exit(policy: Path | None):
-    from planner.policy import PolicyError, load_policy
+    from planner.policy import load_policy
 
-    try:
-        return load_policy(policy)
-    except PolicyError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+    return load_policy(policy)
 
 
 def print_findings(findings) -> None:
     for f in findings:
         color = "red" if f.severity == "error" else "yellow"
-        err.print(f"[{color}]{f.severity}[/{color}]: {_where(f)}{f.message}", highlight=False)
+        err.print(Text.assemble((f.severity, color), f": {_where(f)}{f.message}"))
 
 
 def _where(f) -> str:
@@ -111,7 +186,7 @@ def load_book_or_exit(book: Path, policy: Path | None, as_of: str | None):
     except BookError as exc:
         print_findings(exc.findings)
         n = sum(f.severity == "error" for f in exc.findings)
-        err.print(f"[red]{n} error(s)[/red] in {book}; nothing was written.")
+        err.print(Text.assemble((f"{n} error(s)", "red"), f" in {book}; nothing was written."))
         raise typer.Exit(EXIT_INPUT) from None
     print_findings(b.warnings)
     return b
@@ -150,5 +225,5 @@ def summary_table(summary: dict) -> Table:
     ev = summary.get("evaluation") or {}
     if ev:
         ok = ev["agrees_with_solver"] and not ev["violations"]
-        t.add_row("evaluator", "agrees, no rule broken" if ok else f"[red]DISAGREES[/red]: {ev['violations'][:3]}")
+        t.add_row("evaluator", "agrees, no rule broken" if ok else Text.assemble(("DISAGREES", "red"), f": {ev['violations'][:3]}"))
     return t

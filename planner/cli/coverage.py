@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err, load_book_or_exit, money, out
+from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err, fail, load_book_or_exit, money, out, styled, warning
 
 SHOWN = 15  # rows of each table printed; --out has them all
 
@@ -24,25 +24,18 @@ def coverage(
 ) -> None:
     """Who holds each customer's knowledge, where it rests on one person, and how many floaters departures need."""
     from planner.coverage_report import coverage_report
-    from planner.io.atomic import OutputExistsError
 
     if out_dir is not None and out_dir.exists() and not force:
-        err.print(f"[red]error:[/red] {out_dir} already exists. Expected a new path, or pass --force.")
-        raise typer.Exit(EXIT_OUTPUT)
+        fail(f"{out_dir} already exists. Expected a new path, or pass --force.", EXIT_OUTPUT)
     b = load_book_or_exit(book, policy, as_of)
     try:
         with err.status(f"Scoring knowledge on {len(b.accounts):,} accounts..."):
             report = coverage_report(b, min_arr=min_arr, threshold=threshold, pair_limit=pairs)
     except ValueError as exc:  # a threshold of 0, or a bad [knowledge] table in the policy
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        fail(str(exc), EXIT_INPUT)
     print_report(report)
     if out_dir is not None:
-        try:
-            write_report(report, out_dir, force)
-        except OutputExistsError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(EXIT_OUTPUT) from None
+        write_report(report, out_dir, force)
         out.print(f"Report written to {out_dir}/ (bus_factor.csv, csm_risk.csv, backups.csv, floaters.json)")
 
 
@@ -61,10 +54,11 @@ def write_report(report, out_dir: Path, force: bool) -> None:
 
 def print_report(report) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     single = report.single_threaded
     out.print(
-        f"[bold]{len(single):,}[/bold] single-threaded accounts ({money(single['arr'].sum())} ARR): "
+        f"{len(single):,} single-threaded accounts ({money(single['arr'].sum())} ARR): "
         f"one person with knowledge score >= {report.threshold:g}."
     )
     if len(single):
@@ -90,12 +84,12 @@ def print_report(report) -> None:
         for col in ("account", "ARR", "holder", "backup", "score", "why"):
             t.add_column(col)
         for r in b.head(SHOWN).itertuples():
-            why = r.explanation if r.backup else f"[yellow]{r.note}[/yellow]"
+            why = r.explanation if r.backup else styled(r.note, "yellow")
             t.add_row(r.account_id, money(r.arr), r.holder, r.backup or "-", f"{r.knowledge_score:.2f}", why)
         out.print(t)
         missing = int((b["backup"] == "").sum())
         if missing:
-            out.print(f"[yellow]{missing:,} account(s) have no backup with spare hours.[/yellow]")
+            warning(f"{missing:,} account(s) have no backup with spare hours.")
 
     d = report.departures
     for size, figure in ((1, report.floaters_one), (2, report.floaters_two)):
@@ -104,6 +98,6 @@ def print_report(report) -> None:
         if len(worst):
             w = worst.iloc[0]
             detail = f"; worst: {w['departed'].replace(';', ' + ')}, {w['overflow_hours']:,.1f} h of {w['hours']:,.1f} h unabsorbed"
-        out.print(f"Floating CSMs to absorb {'one departure' if size == 1 else 'two departures'}: [bold]{figure}[/bold]{detail}")
+        out.print(Text.assemble(f"Floating CSMs to absorb {'one departure' if size == 1 else 'two departures'}: ", (str(figure), "bold"), detail))
     out.print(f"(fractional bound: hours may split across CSMs; one floater = {report.floater_hours:g} h; "
               f"pairs among the {report.pair_limit} CSMs with the most hours)")

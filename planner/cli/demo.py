@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli.common import EXIT_NO_PLAN, EXIT_OUTPUT, err, out, record_in_ledger, summary_table
+from planner.cli.common import EXIT_NO_PLAN, err, out, record_in_ledger, summary_table
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}
 
@@ -21,27 +21,23 @@ def demo(
     """Generate the built-in demo book, solve it, and print the plan's summary."""
     from planner.generate import generate_book, write_book
     from planner.io import load_book
-    from planner.io.atomic import OutputExistsError, atomic_dir
+    from planner.io.atomic import atomic_dir
     from planner.solve import solve
 
     as_of = dt.date.today()
-    try:
-        with atomic_dir(out_dir, force=force) as tmp:
-            err.print(f"Generating the demo book: {DEMO['accounts']} accounts, {DEMO['csms']} CSMs, {DEMO['pools']} pools (seed {DEMO['seed']})")
-            write_book(generate_book(**DEMO, as_of=as_of), tmp / "book")
-            t0 = time.perf_counter()
-            book = load_book(tmp / "book", as_of=as_of)
-            load_s = time.perf_counter() - t0
-            with err.status(f"Solving with {backend}..."):
-                result = solve(book, backend, time_limit=60, load_s=load_s)
-            if result.assignments is None:
-                for reason in result.diagnosis:
-                    err.print(f"  - {reason}")
-                raise typer.Exit(EXIT_NO_PLAN)
-            result.write(tmp / "plan")
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_OUTPUT) from None
+    with atomic_dir(out_dir, force=force) as tmp:
+        err.print(f"Generating the demo book: {DEMO['accounts']} accounts, {DEMO['csms']} CSMs, {DEMO['pools']} pools (seed {DEMO['seed']})")
+        write_book(generate_book(**DEMO, as_of=as_of), tmp / "book")
+        t0 = time.perf_counter()
+        book = load_book(tmp / "book", as_of=as_of)
+        load_s = time.perf_counter() - t0
+        with err.status(f"Solving with {backend}..."):
+            result = solve(book, backend, time_limit=60, load_s=load_s)
+        if result.assignments is None:
+            for reason in result.diagnosis:
+                err.print(f"  - {reason}")
+            raise typer.Exit(EXIT_NO_PLAN)
+        result.write(tmp / "plan")
     out.print(summary_table(result.summary))
     out.print(f"Demo book in {out_dir}/book/, plan in {out_dir}/plan/.")
     record_in_ledger(out_dir / "plan", None)

@@ -5,14 +5,14 @@ Heavy imports happen inside the command so `planner --help` stays fast.
 
 from __future__ import annotations
 
-import contextlib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption
+from planner.cli.common import LedgerOption, out
+from planner.cli.common import warning as warning_line
 
 
 class ExportFormat(str, Enum):
@@ -28,33 +28,11 @@ class HubspotOwnerBy(str, Enum):
     email = "email"
 
 
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the planner's refusals into `error: ...` on stderr and the CLI's exit codes (no traceback)."""
-    from rich.markup import escape
-
-    from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err
-    from planner.export import ExportError
-    from planner.io.atomic import OutputExistsError
-    from planner.ledger import LedgerError
-    from planner.plans import PlanError
-
-    try:
-        yield
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_OUTPUT) from None
-    except (PlanError, ExportError, LedgerError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_INPUT) from None
-
-
 def print_result(result) -> None:
     """The export (or rollback) folder's files, counts and warnings."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = out
     table = Table(title=f"{result.kind} of {result.plan_id} ({result.format}) -> {result.out_dir}")
     for column in ("file", "role", "rows", "sha256"):
         table.add_column(column, justify="right" if column == "rows" else "left")
@@ -63,7 +41,7 @@ def print_result(result) -> None:
     console.print(table)
     console.print(", ".join(f"{k}={v}" for k, v in result.counts.items()))
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        warning_line(warning)
     console.print(f"checksum {result.checksum}; ledger export #{result.export_id}; plan is now {result.state}")
 
 
@@ -91,17 +69,16 @@ def export(
     by: Annotated[Optional[str], typer.Option("--by", help="Who exports (default: your user name).")] = None,
 ) -> None:
     """Write CRM load files for a plan, with a rollback file and an exceptions list."""
-    with user_errors():
-        from planner.export import DEFAULT_MAX_BYTES, export_plan
-        from planner.export.config import load_export_config
+    from planner.export import DEFAULT_MAX_BYTES, export_plan
+    from planner.export.config import load_export_config
 
-        settings = load_export_config(config, format.value) if config else {}
-        result = export_plan(
-            plan, format.value, out, only_changes=only_changes, force=force, allow_draft=allow_draft, ledger=ledger,
-            digital_owner=digital_owner or settings.get("digital_owner"),
-            hubspot_owner_by=hubspot_owner_by.value if hubspot_owner_by else settings.get("hubspot_owner_by", "id"),
-            max_records=max_records or settings.get("max_records"),
-            max_bytes=max_bytes or settings.get("max_bytes", DEFAULT_MAX_BYTES),
-            by=by,
-        )  # fmt: skip
+    settings = load_export_config(config, format.value) if config else {}
+    result = export_plan(
+        plan, format.value, out, only_changes=only_changes, force=force, allow_draft=allow_draft, ledger=ledger,
+        digital_owner=digital_owner or settings.get("digital_owner"),
+        hubspot_owner_by=hubspot_owner_by.value if hubspot_owner_by else settings.get("hubspot_owner_by", "id"),
+        max_records=max_records or settings.get("max_records"),
+        max_bytes=max_bytes or settings.get("max_bytes", DEFAULT_MAX_BYTES),
+        by=by,
+    )  # fmt: skip
     print_result(result)

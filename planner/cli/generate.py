@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import EXIT_OUTPUT, err, out, parse_date
+from planner.cli.common import out, parse_date
 
 
 def generate(
@@ -21,13 +21,8 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic book of business (seeded, reproducible)."""
     from planner.generate import generate_book, write_book
-    from planner.io.atomic import OutputExistsError
 
     tables = generate_book(accounts, csms, pools=pools, seed=seed, as_of=parse_date(as_of))
-    try:
-        write_book(tables, out_dir, force=force)
-    except OutputExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_OUTPUT) from None
+    write_book(tables, out_dir, force=force)
     sizes = ", ".join(f"{name} {len(df):,}" for name, df in tables.items())
     out.print(f"Book written to {out_dir}/ ({sizes})")

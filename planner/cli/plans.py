@@ -13,8 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption
-from planner.cli.export import print_result, user_errors
+from planner.cli.common import LedgerOption, out
+from planner.cli.export import print_result
 
 plans_app = typer.Typer(help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True)
 
@@ -56,12 +56,10 @@ def _moved(counts: dict) -> str:
 @plans_app.command("list")
 def list_plans(ledger: LedgerOption = None) -> None:
     """Every plan in the ledger, oldest first."""
-    with user_errors():
-        from planner.ledger import Ledger, resolve_ledger_path
+    from planner.ledger import Ledger, resolve_ledger_path
 
-        with Ledger(resolve_ledger_path(ledger), create=False) as led:
-            records = led.list()
-    from rich.console import Console
+    with Ledger(resolve_ledger_path(ledger), create=False) as led:
+        records = led.list()
     from rich.table import Table
 
     # The id is what users copy into approve/export, so it never wraps; `plans show` has the path.
@@ -72,23 +70,21 @@ def list_plans(ledger: LedgerOption = None) -> None:
     for r in records:
         table.add_row(r.plan_id, r.state, (r.created_at or "")[:10], r.kind or "", r.book or "", r.status or "",
                       _fmt(r.objective), _moved(r.counts))  # fmt: skip
-    Console().print(table)
+    out.print(table)
 
 
 @plans_app.command("show")
 def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     """One plan: its record, lifecycle events and exports."""
-    with user_errors():
-        from planner.ledger import Ledger
+    from planner.ledger import Ledger
 
-        ledger_path, plan_id, _ = _locate(plan, ledger)
-        with Ledger(ledger_path, create=False) as led:
-            record, events, exports = led.get(plan_id), led.events(plan_id), led.exports(plan_id)
-    from rich.console import Console
+    ledger_path, plan_id, _ = _locate(plan, ledger)
+    with Ledger(ledger_path, create=False) as led:
+        record, events, exports = led.get(plan_id), led.events(plan_id), led.exports(plan_id)
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]{record.plan_id}[/bold]  state: [bold]{record.state}[/bold]")
+    console = out
+    console.print(f"{record.plan_id}  state: {record.state}", style="bold")
     for label, value in (
         ("path", record.path), ("created at", record.created_at), ("book", f"{record.book} as of {record.as_of}"),
         ("solve", f"{record.status} by {record.backend}, objective {_fmt(record.objective)}, gap {_fmt(record.gap, 6)}"),
@@ -121,19 +117,17 @@ def diff(
     json_out: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
 ) -> None:
     """Moved accounts, ARR moved and per-owner load changes from PLAN_A to PLAN_B."""
-    with user_errors():
-        from planner.plans import diff_plans
+    from planner.plans import diff_plans
 
-        result = diff_plans(_plan_dir(plan_a, ledger), _plan_dir(plan_b, ledger))
+    result = diff_plans(_plan_dir(plan_a, ledger), _plan_dir(plan_b, ledger))
     if json_out:
         import json
 
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = out
     console.print(f"{result.plan_a} -> {result.plan_b}: {len(result.moved)} account(s) moved, ARR moved {_fmt(result.arr_moved)}")
     if result.only_in_a or result.only_in_b:
         console.print(f"only in {result.plan_a}: {len(result.only_in_a)}; only in {result.plan_b}: {len(result.only_in_b)}")
@@ -160,14 +154,13 @@ def approve(
     ledger: LedgerOption = None,
 ) -> None:
     """Approve a draft plan so it can be exported."""
-    with user_errors():
-        from planner.ledger import Ledger
+    from planner.ledger import Ledger
 
-        ledger_path, plan_id, folder = _locate(plan, ledger)
-        with Ledger(ledger_path, create=folder is not None) as led, led.transaction():
-            if folder is not None:
-                led.record_plan(folder, by)
-            record = led.transition(plan_id, "approved", by, note)
+    ledger_path, plan_id, folder = _locate(plan, ledger)
+    with Ledger(ledger_path, create=folder is not None) as led, led.transaction():
+        if folder is not None:
+            led.record_plan(folder, by)
+        record = led.transition(plan_id, "approved", by, note)
     typer.echo(f"{record.plan_id} approved by {by} ({ledger_path})")
 
 
@@ -179,12 +172,11 @@ def mark_applied(
     ledger: LedgerOption = None,
 ) -> None:
     """Record that an exported plan was loaded into the CRM."""
-    with user_errors():
-        from planner.ledger import Ledger, current_user
+    from planner.ledger import Ledger, current_user
 
-        ledger_path, plan_id, _ = _locate(plan, ledger)
-        with Ledger(ledger_path, create=False) as led:
-            record = led.transition(plan_id, "applied", by or current_user(), note)
+    ledger_path, plan_id, _ = _locate(plan, ledger)
+    with Ledger(ledger_path, create=False) as led:
+        record = led.transition(plan_id, "applied", by or current_user(), note)
     typer.echo(f"{record.plan_id} marked applied ({ledger_path})")
 
 
@@ -198,9 +190,8 @@ def rollback(
     ledger: LedgerOption = None,
 ) -> None:
     """Write the load file that restores the previous owners, and mark the plan rolled back."""
-    with user_errors():
-        from planner.export import rollback_plan
+    from planner.export import rollback_plan
 
-        ledger_path, plan_id, _ = _locate(plan, ledger)
-        result = rollback_plan(plan_id, out, ledger_path, fmt=format, force=force, by=by)
+    ledger_path, plan_id, _ = _locate(plan, ledger)
+    result = rollback_plan(plan_id, out, ledger_path, fmt=format, force=force, by=by)
     print_result(result)

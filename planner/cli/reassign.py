@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT, LedgerOption, err, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing,
+    EXIT_INPUT, LedgerOption, err, fail, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing,
     summary_table, write_or_exit,
 )
 
@@ -43,8 +43,7 @@ def reassign(
                 max_moves=max_moves, backend=backend, time_limit=time_limit, load_s=load_s,
             )
     except LeaverError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        fail(str(exc), EXIT_INPUT)
     write_or_exit(result, out_dir, force, what="reassignment plan")
     out.print(handoff_table(result.extra_tables["handoffs.csv"]))
     out.print(summary_table(result.summary))

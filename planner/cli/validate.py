@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, err, load_policy_or_exit, out, parse_date, print_findings
+from planner.cli.common import EXIT_INPUT, err, load_policy_or_exit, out, parse_date, print_findings, styled
 
 
 def validate(
@@ -23,10 +23,11 @@ def validate(
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     if errors:
-        err.print(f"[red]{errors} error(s)[/red], {warnings} warning(s) in {book}")
+        err.print(styled(f"{errors} error(s)", "red"), f", {warnings} warning(s) in {book}", sep="")
         raise typer.Exit(EXIT_INPUT)
     seg = b.accounts["segment"].value_counts().to_dict()
     out.print(
-        f"[green]OK[/green] {book}: {len(b.accounts):,} accounts ({', '.join(f'{k} {v:,}' for k, v in seg.items())}), "
+        styled("OK", "green"),
+        f" {book}: {len(b.accounts):,} accounts ({', '.join(f'{k} {v:,}' for k, v in seg.items())}), "
         f"{len(b.csms):,} CSMs, {len(b.pools):,} pools, {len(b.relationships):,} relationships; {warnings} warning(s)"
     )

@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
+from planner.errors import PlannerError
 from planner.export.safety import needs_neutralizing
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ExportError(ValueError):
+class ExportError(PlannerError, ValueError):
     """An export that cannot be written at all (bad option, bad configuration)."""
 
 

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from planner.errors import EXIT_OUTPUT, PlannerError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -27,10 +29,15 @@ def _as_if_created(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(PlannerError, FileExistsError):
+    exit_code = EXIT_OUTPUT
+
     def __init__(self, path: Path):
         super().__init__(f"{path} already exists. Expected a new path, or pass --force to replace it.")
         self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Path:
