@@ -97,7 +97,7 @@ class CoverageReport:
         return max(self._worst(1), self._worst(2))
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        """Every table by name (the CLI writes bus_factor, csm_risk and backups as CSV)."""
+        """Every table by name (the CLI writes bus_factor, csm_risk and backups as CSV, text neutralized: planner.io.csvtext)."""
         return {"bus_factor": self.bus_factor, "csm_risk": self.csm_risk, "backups": self.backups,
                 "departures": self.departures}
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from planner.book import TABLES
 from planner.io.atomic import atomic_dir
+from planner.io.csvtext import write_frame
 from planner.policy import Policy, load_policy
 
 ENT, MID, SMB = "enterprise", "mid_market", "smb"
@@ -297,6 +298,16 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool
 
     An existing folder is refused unless `force`; either way readers never
     see a half-written book.
+
+    Written by the planner's one CSV writer (planner.io.csvtext) with text
+    cells *verbatim* (``safe=False``), unlike every output of the planner: a
+    book is input, and the loader reads each cell literally -- it must not
+    strip a leading quote, since a user's own cell ``'abc`` is the text 'abc
+    -- so a neutralized cell would read back with an extra quote. Nothing is
+    lost in safety: the generator's text (ids, names from fixed lists, emails,
+    ISO dates, codes) never starts with a formula character (only numbers
+    such as a utc_offset of -5 start with '-'; tests/test_csv_safety.py
+    checks it), and every output the planner makes from a book is neutralized.
     """
     missing = [t for t in TABLES if t not in tables]
     if missing:
@@ -304,7 +315,7 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool
     out = Path(out_dir)
     with atomic_dir(out, force=force) as tmp:
         for name in TABLES:
-            tables[name].to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")
+            write_frame(tables[name], tmp / f"{name}.csv", safe=False)
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
+from planner.csvsafe import restore
 from planner.errors import PlannerError
 
 PLAN_FILES = ("assignments.csv", "owners.csv", "summary.json")
@@ -87,16 +88,35 @@ def read_summary_and_hashes(plan_dir: str | Path) -> tuple[dict, dict[str, str]]
     return _parse_summary(plan_dir / "summary.json", data["summary.json"]), _content_hashes(data)
 
 
+def _restored(value):
+    """A parsed cell with the writer's formula neutralization undone (None / lists of a ragged row kept as such)."""
+    if isinstance(value, str):
+        return restore(value)
+    if isinstance(value, list):
+        return [restore(v) for v in value]
+    return value
+
+
 def _parse_csv(path: Path, data: bytes, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a plan CSV as the text the planner had before writing it.
+
+    The plan writer neutralizes every text cell against spreadsheet formulas
+    (one more leading quote, planner.io.csvtext); that is undone here, header
+    included, so export and plans diff see the original ids and names
+    (``=HYPERLINK(...)``, not ``'=HYPERLINK(...)``). Numbers never start with
+    a quote, so they are untouched.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PlanError(f"{path}: expected UTF-8 text: {exc}") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is not None:
+        reader.fieldnames = [restore(c) for c in reader.fieldnames]
     missing = [c for c in required if c not in (reader.fieldnames or ())]
     if missing:
         raise PlanError(f"{path}: expected columns {list(required)}; missing {missing}")
-    return list(reader)
+    return [{k: _restored(v) for k, v in row.items()} for row in reader]
 
 
 def _check_number(path: Path, line: int, column: str, text: str) -> None:

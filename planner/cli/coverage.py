@@ -44,11 +44,13 @@ def write_report(report, out_dir: Path, force: bool) -> None:
     import json
 
     from planner.io.atomic import atomic_dir
+    from planner.io.csvtext import write_frame
 
     frames = report.to_frames()
     with atomic_dir(out_dir, force=force) as tmp:
         for name in ("bus_factor", "csm_risk", "backups"):
-            frames[name].to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+            # The one CSV writer: text neutralized against formulas; floats as Python writes them (as before).
+            write_frame(frames[name], tmp / f"{name}.csv", float_format=None)
         (tmp / "floaters.json").write_text(json.dumps(report.to_dict()["floaters"], indent=2) + "\n", encoding="utf-8")
 
 

@@ -23,8 +23,7 @@ from typing import Iterable, Sequence
 
 from planner.export.build import EXCEPTION_COLUMNS, Built, ExceptionRow
 from planner.export.model import Change, CrmFormat, ExportError
-from planner.io.csvtext import csv_record
-from planner.export.safety import neutralize
+from planner.io.csvtext import cell_text, csv_record
 
 DEFAULT_MAX_BYTES = 100_000_000  # Salesforce: "upload data that doesn't exceed 100 MB"
 EXCEPTIONS_FILE = "exceptions.csv"
@@ -42,16 +41,13 @@ class OutFile:
         return {"name": self.name, "role": self.role, "rows": self.rows, "bytes": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest()}
 
 
-def cell_text(value: object) -> str:
-    """A cell as written to CSV: booleans as true/false, text neutralized."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return neutralize(str(value))
-
-
 def csv_line(cells: Iterable[object]) -> bytes:
-    """One CSV record ending in LF (see planner.io.csvtext for why it is not plain csv.writer)."""
-    return csv_record(cell_text(c) for c in cells).encode("utf-8")
+    """One CSV record ending in LF, by the planner's one CSV writer (planner.io.csvtext).
+
+    Text cells are neutralized; booleans are true/false. What a cell becomes
+    is planner.io.csvtext.cell_text, which the round-trip check compares with.
+    """
+    return csv_record(cells).encode("utf-8")
 
 
 def _part_names(stem: str, extension: str, count: int) -> list[str]:

@@ -1,4 +1,10 @@
-"""Write a Result as the plan folder (see planner/plan_contract.md), atomically."""
+"""Write a Result as the plan folder (see planner/plan_contract.md), atomically.
+
+Every CSV goes through planner.io.csvtext: booleans true/false, dates ISO,
+tuples ';'-joined, floats to 10 significant digits, blanks empty, and every
+text cell (headers included) neutralized against spreadsheet formulas.
+planner.plans.load_plan undoes the neutralization when it reads a plan.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +12,15 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from planner.io.atomic import atomic_dir
-from planner.io.csvtext import csv_text
-
-
-def _cell(value) -> str:
-    """A cell as text: booleans true/false, dates ISO, lists ';'-joined, floats to 10 digits, blanks empty."""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ";".join(value)
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.10g}"
-    return str(value)
+from planner.io.csvtext import frame_csv
 
 
 def _csv(df: pd.DataFrame) -> str:
-    rows = ([_cell(v) for v in row] for row in df.itertuples(index=False, name=None))
-    return csv_text([str(c) for c in df.columns], rows)
+    """A table by the one CSV writer: numbers as numbers (floats to 10 digits), text neutralized."""
+    return frame_csv(df)
 
 
 def _clean(obj):
