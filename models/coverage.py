@@ -33,7 +33,8 @@ Eligibility (an arc exists iff)
         (listed as an exception in the plan)
     E6  renewal freeze: if renewal[a] ∈ [as_of, as_of + freeze_days] and cur[a] is an active
         CSM, (a, cur[a]) is a's only arc
-    E7  pin: if pin_owner[a] is set, (a, pin_owner[a]) is a's only arc (pins win over E6)
+    E7  pin: if pin_owner[a] is set, (a, pin_owner[a]) is a's only arc (pins win over E6);
+        a pin that fails E1-E3 is kept and listed as an exception in the plan
 
 Variables
 ---------
@@ -99,7 +100,7 @@ class CoverageModel:
     arc_hours: np.ndarray
     arc_terms: dict[str, np.ndarray]  # COST_TERMS -> per-arc cost
     arc_rule: np.ndarray  # object: '' | 'keep_current' | 'freeze' | 'pin'
-    arc_exception: np.ndarray  # object: why a keep-current arc breaks today's rules, else ''
+    arc_exception: np.ndarray  # object: why a kept, frozen or pinned arc breaks today's rules, else ''
 
     @property
     def arc_owner_ids(self) -> np.ndarray:
@@ -201,22 +202,78 @@ def _group_eligibility(groups: pd.DataFrame, book) -> sp.csr_matrix:
     return sp.csr_matrix(np.hstack([csm, pool, dig]))
 
 
-def _exception_text(acc: pd.Series, csm: pd.Series, utc: float, policy) -> str:
-    """Which of today's rules (E1-E2) the current CSM fails for this account, in words."""
+MODE_NOUNS = {"csm": "named CSMs", "pool": "pools", "digital": "the digital program"}
+
+
+def rule_breaks(acc: pd.Series, kind: str, owner: pd.Series | None, utc: float, policy) -> list[str]:
+    """Which eligibility rules (E1-E3) `owner` fails for account `acc`, in words; [] when it is eligible.
+
+    `kind` is csm, pool or digital; `owner` its row of book.csms or book.pools (None for digital);
+    `utc` the account's UTC offset as account_utc gives it. A CSM's status (E2) is not checked:
+    only active CSMs get a kept or pinned arc at all.
+    """
     why = []
     seg = acc["segment"]
-    if "csm" not in policy.modes[seg]:
-        why.append(f"{seg} accounts are not covered by named CSMs")
-    if len(csm["segments"]) and seg not in csm["segments"]:
-        why.append(f"CSM does not cover {seg}")
-    if acc["language"] not in csm["languages"]:
-        why.append(f"CSM does not speak {acc['language']!r}")
-    gap = float(tz_gap(np.array([utc]), np.array([csm["utc_offset"]]))[0])
-    if not np.isnan(gap) and gap > policy.tz_max_gap_hours[seg] + 1e-9:
-        why.append(f"time-zone gap {gap:g} h > {policy.tz_max_gap_hours[seg]:g} h")
-    if seg in policy.region_csm_must_match and csm["region"] != acc["region"]:
-        why.append(f"CSM region {csm['region']} ≠ account region {acc['region']}")
+    if kind not in policy.modes[seg]:
+        why.append(f"{seg} accounts are not covered by {MODE_NOUNS[kind]}")
+    if kind == "csm":
+        if len(owner["segments"]) and seg not in owner["segments"]:
+            why.append(f"CSM does not cover {seg}")
+        if acc["language"] not in owner["languages"]:
+            why.append(f"CSM does not speak {acc['language']!r}")
+        gap = float(tz_gap(np.array([utc]), np.array([owner["utc_offset"]]))[0])
+        if not np.isnan(gap) and gap > policy.tz_max_gap_hours[seg] + 1e-9:
+            why.append(f"time-zone gap {gap:g} h > {policy.tz_max_gap_hours[seg]:g} h")
+        if seg in policy.region_csm_must_match and owner["region"] != acc["region"]:
+            why.append(f"CSM region {owner['region']} ≠ account region {acc['region']}")
+    elif kind == "pool":
+        if seg not in owner["segments"]:
+            why.append(f"pool does not cover {seg}")
+        if acc["language"] not in owner["languages"]:
+            why.append(f"pool does not speak {acc['language']!r}")
+        if len(owner["regions"]) and acc["region"] not in owner["regions"]:
+            why.append(f"pool does not serve region {acc['region']}")
+    return why
+
+
+def _exception_text(acc: pd.Series, csm: pd.Series, utc: float, policy) -> str:
+    """Which of today's rules (E1-E2) the current CSM fails for this account, in words."""
+    why = rule_breaks(acc, "csm", csm, utc, policy)
     return "current CSM kept although " + "; ".join(why) if why else ""
+
+
+def pin_rule_breaks(book) -> dict[int, list[str]]:
+    """Account position -> the rules (E1-E3) its pin breaks, for every pin to an active owner that breaks any.
+
+    A pin is an order, so the plan keeps it; the reasons go into the plan's
+    exception column (pin_exception_text) and `planner validate` warns with them.
+    """
+    acc, pol = book.accounts, book.policy
+    csm_at = {o: i for i, o in enumerate(book.csms["csm_id"])}
+    pool_at = {o: i for i, o in enumerate(book.pools["pool_id"])}
+    utc = account_utc(acc, pol)
+    out = {}
+    for a in np.flatnonzero(acc["pin_owner"].to_numpy(object) != ""):
+        pin = acc["pin_owner"].iat[a]
+        if pin in csm_at:
+            owner, kind = book.csms.iloc[csm_at[pin]], "csm"
+            if owner["status"] != "active":
+                continue
+        elif pin in pool_at:
+            owner, kind = book.pools.iloc[pool_at[pin]], "pool"
+        elif pin == pol.digital_owner_id:
+            owner, kind = None, "digital"
+        else:
+            continue
+        why = rule_breaks(acc.iloc[a], kind, owner, float(utc[a]), pol)
+        if why:
+            out[int(a)] = why
+    return out
+
+
+def pin_exception_text(why: list[str]) -> str:
+    """The plan's exception text for a pin that breaks the rules `why`."""
+    return "pinned although " + "; ".join(why)
 
 
 # ---------------------------------------------------------------------------
@@ -272,7 +329,8 @@ def build_coverage(book) -> CoverageModel:
     order = np.lexsort((cols, rows))  # deterministic arc order: by account, then owner
     rows, cols, rule = rows[order], cols[order], rule[order]
 
-    # Exceptions: a forced or kept arc to the current CSM that today's rules would not allow.
+    # Exceptions: a forced or kept arc to the current CSM that today's rules would not allow,
+    # and a pin that breaks them (a pin is an order, but the plan says what it overrides).
     rule_ok = elig.tocsr()
     exception = np.full(len(rows), "", dtype=object)
     csms = book.csms
@@ -280,6 +338,10 @@ def build_coverage(book) -> CoverageModel:
         a, o = rows[e], cols[e]
         if rule[e] == "keep_current" or not rule_ok[a, o]:
             exception[e] = _exception_text(acc.iloc[a], csms.iloc[o], utc[a], pol)
+    pins = pin_rule_breaks(book) if pin_ok.any() else {}
+    for e in np.flatnonzero(rule == "pin"):
+        if int(rows[e]) in pins:
+            exception[e] = pin_exception_text(pins[int(rows[e])])
 
     # Cost terms per arc.
     kind = owners.kind[cols]

@@ -51,7 +51,7 @@ class OutputError(PlannerError, OSError):
 @dataclass(frozen=True)
 class Finding:
     severity: str  # "error" | "warning"
-    file: str  # file name (accounts.csv) or workbook sheet (book.xlsx[accounts])
+    file: str  # file name (accounts.csv) or workbook sheet (book.xlsx, sheet 'accounts'): see sheet_label
     row: int | None  # the row number a spreadsheet shows: header = 1, first record = 2
     column: str | None
     message: str  # "Expected ..., got ..." where it applies
@@ -64,6 +64,15 @@ class Finding:
         if self.column:
             where += f", column {self.column!r}"
         return f"{self.severity}: {where}: {self.message}"
+
+
+def sheet_label(workbook: str, sheet: str) -> str:
+    """How a finding names one sheet of a workbook: ``book.xlsx, sheet 'accounts'``.
+
+    In words, so that two tables of one workbook with the same columns (both have
+    'region') never read alike, and nothing in it looks like markup.
+    """
+    return f"{workbook}, sheet {sheet!r}"
 
 
 class BookError(PlannerError, ValueError):

@@ -51,6 +51,12 @@ What is wrong with a row (``relationship_findings``)
     slot filled by the wrong type       error "endpoint_mismatch" (e.g. an account
                                         as the target of knows, a pool as a backup)
     since/until that is no date         warning "malformed_date"; the date is ignored
+    source = target (a self-loop)       warning "self_loop"; the row is left out
+    since after until                   warning "since_after_until"; both dates are ignored
+    owner row whose CSM is not the      warning "owner_not_current"; the row is read as
+    account's current_owner             former_owner (accounts.current_owner is who owns
+                                        it today, so the row most likely records an
+                                        earlier owner), never as a second current owner
 A row with an error is left out of the graph, so ``build_graph`` also works
 on a book that was never validated. Strength outside 0..1 is the loader's
 check (schema.py).
@@ -66,7 +72,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from planner.errors import Finding
+from planner.errors import Finding, sheet_label
 
 ROLE_KINDS = ("owner", "former_owner", "backup", "shadow", "covered_pto")
 
@@ -130,11 +136,11 @@ def relationship_findings(book) -> list[Finding]:
 
 
 def table_file(book, table: str) -> str:
-    """How findings name a table: the file it came from (``book.xlsx[table]`` for a workbook)."""
+    """How findings name a table: the file it came from (``book.xlsx, sheet 'table'`` for a workbook)."""
     for s in book.sources:
         if s.table == table:
             name = Path(s.path).name
-            return f"{name}[{table}]" if name.lower().endswith(".xlsx") else name
+            return sheet_label(name, table) if name.lower().endswith(".xlsx") else name
     return f"{table}.csv"
 
 
@@ -236,6 +242,7 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
     roster = _roster_types(book)
     free, first_row = _free_types(book, roster)
     file = table_file(book, "relationships")
+    owner_of = _current_owners(book)
     edges: list[RowEdge] = []
     findings: list[Finding] = []
     for row, source, target, kind, strength, since, until in _rows(book):
@@ -244,6 +251,11 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
             findings.append(Finding("warning", file, row, "kind",
                                     f"Expected a kind: one of {' | '.join(KINDS)}; got {got}; the row is ignored",
                                     "unknown_relationship_kind"))
+            continue
+        if source and source == target:
+            findings.append(Finding("warning", file, row, "target",
+                                    f"Expected a target other than the source, got {target!r} as both; the row is ignored",
+                                    "self_loop"))
             continue
         errors = [
             f for column, ident, want in zip(("source", "target"), (source, target), KIND_ENDPOINTS[kind])
@@ -257,10 +269,34 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
                 findings.append(Finding("warning", file, row, column,
                                         f"Expected an ISO date YYYY-MM-DD or YYYY-MM, got {text!r}; the date is ignored",
                                         "malformed_date"))
+        if dates["since"] is not None and dates["until"] is not None and dates["since"] > dates["until"]:
+            findings.append(Finding("warning", file, row, "until",
+                                    f"Expected until on or after since, got since {since.strip()} and until "
+                                    f"{until.strip()}; both dates are ignored", "since_after_until"))
+            dates = {"since": None, "until": None}
+        if not errors and kind == "owner" and owner_of.get(target, ("", 0))[0] != source:
+            findings.append(_owner_not_current(book, file, row, source, target, owner_of[target]))
+            kind = "former_owner"
         if not errors:
             s = 1.0 if math.isnan(strength) else float(strength)
             edges.append(RowEdge(source, target, kind, s, dates["since"], dates["until"], row))
     return edges, free, findings
+
+
+def _current_owners(book) -> dict[str, tuple[str, int]]:
+    """account_id -> (its current_owner as given, '' for none; the account's spreadsheet row)."""
+    return {a: (o, r) for a, o, r in zip(*_lists(book.accounts, "account_id", "current_owner"),
+                                          spreadsheet_rows(book, "accounts"), strict=True)}
+
+
+def _owner_not_current(book, file, row, source, target, current: tuple[str, int]) -> Finding:
+    """An owner row that contradicts accounts.current_owner: it is read as former_owner, and says so."""
+    owner, account_row = current
+    where = f"{table_file(book, 'accounts')} row {account_row}"
+    today = f"current_owner {owner!r}" if owner else "no current_owner"
+    message = (f"Expected an owner row to name the account's current owner, got {source!r}, but {target!r} has "
+               f"{today} ({where}); the row is read as former_owner")
+    return Finding("warning", file, row, "source", message, "owner_not_current")
 
 
 def _endpoint_finding(file, row, column, kind, ident, want, roster, free, first_row) -> Finding | None:

@@ -166,3 +166,56 @@ def test_load_book_refuses_a_dangling_relationship_and_names_the_row(tmp_path):
     found = {(f.severity, f.file, f.row, f.column, f.rule) for f in info.value.findings}
     assert ("error", "relationships.csv", 23, "source", "dangling_id") in found
     assert any(f.severity == "warning" and f.row == 24 and f.column == "kind" for f in info.value.findings)
+
+
+# -- issue 11 item 15: rows that are accepted but wrong ------------------------------------
+
+
+def test_a_self_loop_is_a_warning_and_left_out(book):
+    bad = with_rows(book, [("csm_ann", "csm_ann", "same_pod"), ("csm_ann", "csm_bea", "same_pod")])
+    (f,) = relationship_findings(bad)
+    assert (f.severity, f.row, f.column, f.rule) == ("warning", 2, "target", "self_loop")
+    assert f.message == "Expected a target other than the source, got 'csm_ann' as both; the row is ignored"
+    G = build_graph(bad)
+    assert not G.has_edge("csm_ann", "csm_ann") and G.has_edge("csm_ann", "csm_bea", "same_pod")
+
+
+def test_since_after_until_is_a_warning_and_both_dates_are_ignored(book):
+    bad = with_rows(book, [("csm_ann", "acc_alpha", "former_owner", 1.0, "2026-05", "2025-01-31")])
+    (f,) = relationship_findings(bad)
+    assert (f.severity, f.row, f.column, f.rule) == ("warning", 2, "until", "since_after_until")
+    assert "since 2026-05 and until 2025-01-31" in f.message
+    e = build_graph(bad).edges["csm_ann", "acc_alpha", "former_owner"]
+    assert (e["since"], e["until"]) == (None, None)
+
+
+def test_an_owner_row_that_contradicts_current_owner_is_read_as_former_owner(book):
+    from planner.knowledge import knowledge
+
+    # acc_alpha's current_owner is csm_leo (accounts.csv row 2); the row says csm_ann owns it.
+    bad = with_rows(book, [("csm_ann", "acc_alpha", "owner"), ("csm_leo", "acc_alpha", "owner")])
+    (f,) = relationship_findings(bad)
+    assert (f.severity, f.row, f.column, f.rule) == ("warning", 2, "source", "owner_not_current")
+    assert f.message == ("Expected an owner row to name the account's current owner, got 'csm_ann', but 'acc_alpha' "
+                         "has current_owner 'csm_leo' (accounts.csv row 2); the row is read as former_owner")
+    G = build_graph(bad)
+    assert not G.has_edge("csm_ann", "acc_alpha", "owner") and G.has_edge("csm_ann", "acc_alpha", "former_owner")
+    k = knowledge(G, "acc_alpha", "csm_ann", leaver="csm_leo")
+    assert "current owner" not in k.explanation and k.explanation.startswith("former owner")
+    assert knowledge(G, "acc_alpha", "csm_leo").explanation.startswith("current owner")  # the agreeing row
+
+
+def test_an_owner_row_for_an_account_without_current_owner_says_so(book):
+    acc = book.accounts.copy()
+    acc.loc[acc["account_id"] == "acc_alpha", "current_owner"] = ""
+    (f,) = relationship_findings(with_rows(book.with_(accounts=acc), [("csm_ann", "acc_alpha", "owner")]))
+    assert f.rule == "owner_not_current" and "'acc_alpha' has no current_owner (accounts.csv row 2)" in f.message
+
+
+def test_workbook_tables_are_named_by_sheet_in_words(book):
+    from dataclasses import replace
+
+    from planner.graph import table_file
+
+    sources = tuple(replace(s, path="/x/Book.xlsx") for s in book.sources)
+    assert table_file(book.with_(sources=sources), "relationships") == "Book.xlsx, sheet 'relationships'"

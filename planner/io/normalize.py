@@ -1,6 +1,9 @@
 """Validated text tables -> the canonical typed tables of planner.book.
 
-Runs only on a book with no error findings, so every cell parses. Defaults
+Runs on a book with no error findings, so every cell parses (or on the
+best-effort copy of a book with errors, whose failing cells are blank: see
+planner.io.best_effort). Text loses its control characters here
+(schema.clean_text), so none reaches a plan. Defaults
 come from the column specs (schema.py); the few defaults that depend on other
 columns or tables (``Derived`` in the specs) are filled by the one function
 per table in :data:`DERIVATIONS`. Row order is kept; the spreadsheet row

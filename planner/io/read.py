@@ -37,11 +37,13 @@ import pyarrow
 import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
-from planner.errors import Finding
-from planner.io.schema import TABLE_SPECS
+from planner.errors import Finding, sheet_label
+from planner.io.schema import TABLE_SPECS, probable_name
 
 DELIMITER_NAMES = {";": "';'-separated", "\t": "tab-separated", "|": "'|'-separated"}
 FOLDER_SUFFIXES = (".csv", ".parquet")
+# Files in a book folder that look like a table someone meant the planner to read.
+TABLE_LIKE_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".txt", ".xlsx", ".xls")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class RawTable:
     """One table as read: text cells ('' = blank), index = spreadsheet row number."""
 
     name: str
-    label: str  # how findings name it: accounts.csv, book.xlsx[accounts]
+    label: str  # how findings name it: accounts.csv, book.xlsx, sheet 'accounts' (see sheet_label)
     path: Path
     sha256: str
     frame: pd.DataFrame
@@ -79,11 +81,34 @@ class _Unreadable(Exception):
 def read_book(path: str | Path) -> tuple[RawBook, list[Finding]]:
     """Read every table of the book at `path` (a folder or an .xlsx workbook)."""
     path = Path(path)
-    if path.is_dir():
-        return _read_folder(path)
-    if path.suffix.lower() == ".xlsx" and path.is_file():
-        return _read_workbook(path)
+    try:
+        if path.is_dir():
+            return _read_folder(path)
+        if path.suffix.lower() == ".xlsx" and path.is_file():
+            return _read_workbook(path)
+    except _Unreadable as exc:
+        return RawBook(path.stem or "book", {}, frozenset()), [exc.finding]
+    except OSError as exc:  # e.g. no permission to look into the folder
+        return RawBook(path.stem or "book", {}, frozenset()), [_unreadable(str(path), exc)]
     return RawBook(path.stem or "book", {}, frozenset()), [_not_a_book(path)]
+
+
+def _unreadable(label: str, exc: OSError) -> Finding:
+    """The error for a file the system would not let us read, with the system's reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    message = f"Expected a file the planner can read, but reading it failed: {reason}"
+    return Finding("error", label, None, None, message, "unreadable_file")
+
+
+def _read_bytes(file: Path, label: str) -> bytes:
+    """The bytes of one table file; a folder or an unreadable file raises _Unreadable naming it."""
+    try:
+        if file.is_dir():
+            message = f"Expected a file, got a folder named {file.name!r}"
+            raise _Unreadable(Finding("error", label, None, None, message, "unreadable_file"))
+        return file.read_bytes()
+    except OSError as exc:
+        raise _Unreadable(_unreadable(label, exc)) from None
 
 
 def _not_a_book(path: Path) -> Finding:
@@ -108,12 +133,15 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
     tables: dict[str, RawTable] = {}
     incomplete: set[str] = set()
     findings: list[Finding] = []
+    entries = {p.name: p for p in folder.iterdir()}
+    read_names = {f"{name}{suffix}" for name in TABLE_SPECS for suffix in FOLDER_SUFFIXES}
+    strays = _near_misses({n: Path(n).stem for n in entries if _looks_like_a_table(n) and n not in read_names})
     for name, spec in TABLE_SPECS.items():
-        files = [folder / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+        files = [entries[f"{name}{suffix}"] for suffix in FOLDER_SUFFIXES if f"{name}{suffix}" in entries]
         if not files:
             if spec.required:
                 message = f"Expected {name}.csv (or {name}.parquet) in the folder {folder.name!r}, but there is none"
-                findings.append(Finding("error", f"{name}.csv", None, None, message, "missing_table"))
+                findings.append(Finding("error", f"{name}.csv", None, None, message + _meant(strays, name), "missing_table"))
             continue
         if len(files) > 1:
             message = f"Expected one file for the {name} table, found {files[0].name} and {files[1].name}"
@@ -121,8 +149,8 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
             incomplete.add(name)
             continue
         file = files[0]
-        data = file.read_bytes()
         try:
+            data = _read_bytes(file, file.name)
             rows = _csv_rows(data, file.name) if file.suffix == ".csv" else _parquet_rows(data, file.name)
         except _Unreadable as exc:
             findings.append(exc.finding)
@@ -134,17 +162,57 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
             incomplete.add(name)
         if frame is not None:
             tables[name] = RawTable(name, file.name, file, sha256(data), frame)
+    present = {n for n in TABLE_SPECS if any(f"{n}{s}" in entries for s in FOLDER_SUFFIXES)}
+    for stray, table in strays.items():
+        if table in present or TABLE_SPECS[table].required:  # a required table's error already names it
+            continue
+        expected = f"Expected the {table} table in {table}.csv (or {table}.parquet)"
+        message = f"{expected}, got {stray!r}, which is NOT read; rename it to {table}.csv if it is that table"
+        findings.append(Finding("warning", stray, None, None, message, "near_miss_name"))
     return RawBook(folder.name, tables, frozenset(incomplete)), findings
+
+
+def _looks_like_a_table(name: str) -> bool:
+    """A file name that may hold a table (not a lock or temp file of a spreadsheet program)."""
+    return not name.startswith((".", "~$")) and Path(name).suffix.lower() in TABLE_LIKE_SUFFIXES
+
+
+def _near_misses(keys: dict[str, str]) -> dict[str, str]:
+    """Each name that probably means a table of the book -> that table; `keys` maps a name to the part compared.
+
+    The compared part is a file's stem or a sheet's title: 'relationship.csv' and a
+    sheet 'Relationship' both mean relationships; 'notes.csv' means nothing.
+    """
+    tables = list(TABLE_SPECS)
+    out = {}
+    for name, key in sorted(keys.items()):
+        table = key if key in TABLE_SPECS else probable_name(key, tables)
+        if table is not None:
+            out[name] = table
+    return out
+
+
+def _meant(strays: dict[str, str], table: str) -> str:
+    """" (got 'account.csv', ...)" for a missing table that a near-miss file name probably is, else ''."""
+    names = [n for n, t in strays.items() if t == table]
+    return f" (got {names[0]!r}, which is NOT read; rename it to {table}.csv if it is that table)" if names else ""
 
 
 def _csv_rows(data: bytes, label: str) -> list[list[str]]:
     text = _decode(data, label)
     reader = csv.reader(io.StringIO(text, newline=""))
+    # No cell can be longer than the file, so the csv module's own cap (128 KiB,
+    # reported as a parse error of the whole line) never applies; the loader's
+    # documented maximum (schema.MAX_CELL_CHARS) names the row and the column.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(min(max(limit, len(text) + 1), 2**31 - 1))
     try:
         return list(reader)
     except csv.Error as exc:
         message = f"Expected readable CSV text; line {reader.line_num} could not be parsed ({exc})"
         raise _Unreadable(Finding("error", label, reader.line_num, None, message, "unreadable_file")) from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _decode(data: bytes, label: str) -> str:
@@ -186,7 +254,7 @@ def _pandas_index_columns(table: pyarrow.Table) -> set[str]:
 
 
 def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
-    data = path.read_bytes()
+    data = _read_bytes(path, path.name)
     digest = sha256(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -195,14 +263,19 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
         return RawBook(path.stem, {}, frozenset()), [Finding("error", path.name, None, None, message, "unreadable_file")]
     try:
         sheets = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
+        titles = {ws.title.strip().lower(): ws.title for ws in workbook.worksheets}
+        strays = _near_misses({key: key for key in sheets if key not in TABLE_SPECS})
         tables: dict[str, RawTable] = {}
         incomplete: set[str] = set()
         findings: list[Finding] = []
         for name, spec in TABLE_SPECS.items():
-            label = f"{path.name}[{name}]"
+            label = sheet_label(path.name, name)
             if name not in sheets:
                 if spec.required:
                     message = f"Expected a sheet named {name!r} in {path.name}, but there is none"
+                    meant = [titles[t] for t, table in strays.items() if table == name]
+                    if meant:
+                        message += f" (got a sheet {meant[0]!r}, which is NOT read; rename it to {name!r} if it is that table)"
                     findings.append(Finding("error", label, None, None, message, "missing_table"))
                 continue
             rows = [[cell_text(v) for v in row] for row in sheets[name].iter_rows(min_row=1, values_only=True)]
@@ -212,6 +285,13 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
                 incomplete.add(name)
             if frame is not None:
                 tables[name] = RawTable(name, label, path, digest, frame)
+        for stray, table in strays.items():
+            if table in sheets or TABLE_SPECS[table].required:  # a required table's error already names it
+                continue
+            message = (f"Expected the {table} table in a sheet named {table!r}, got a sheet {titles[stray]!r}, "
+                       f"which is NOT read; rename it to {table!r} if it is that table")
+            findings.append(Finding("warning", sheet_label(path.name, titles[stray]), None, None, message,
+                                    "near_miss_name"))
     finally:
         workbook.close()
     return RawBook(path.stem, tables, frozenset(incomplete)), findings

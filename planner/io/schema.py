@@ -13,6 +13,7 @@ optional column may be absent or blank; blank cells take the column's default.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -28,6 +29,66 @@ LIST_SEPARATOR = ";"
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2}")
+
+# Every cell of a column the planner reads holds at most this many characters:
+# Excel's own limit for one cell, so any book a spreadsheet can show fits.
+MAX_CELL_CHARS = 32_767
+# Control characters (C0, DEL and C1) other than tab: a NUL, a stray line break
+# or an escape code in a name or id is an export accident, never data.
+CONTROL_PATTERN = r"[\x00-\x08\x0a-\x1f\x7f-\x9f]"
+_CONTROL = re.compile(CONTROL_PATTERN)
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+_CONTROL_NAMES = {"\x00": "NUL", "\n": "a line break", "\r": "a carriage return", "\x1b": "ESC", "\x7f": "DEL"}
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters (other than tab) in `text`, each once, in order of appearance."""
+    return list(dict.fromkeys(_CONTROL.findall(text)))
+
+
+def control_name(char: str) -> str:
+    """How a message names a control character: NUL, a line break, or its code point (U+0007)."""
+    return _CONTROL_NAMES.get(char, f"U+{ord(char):04X}")
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters: a line break becomes one space, any other one is dropped."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub("", _LINE_BREAK.sub(" ", text))
+
+
+# -- near-miss names: which documented name a misspelt one probably means ----------
+
+NEAR_MISS_CUTOFF = 0.8  # difflib ratio on normalized names; 'pin_ownr' ~ 'pin_owner' is 0.94
+
+
+def name_key(name: str) -> str:
+    """A name as compared for near misses: lower case, spaces/hyphens/dots as '_', no plural 's'.
+
+    'Pin Owner', 'pin-owner' and 'PIN_OWNER' all give 'pin_owner'; 'relationship'
+    and 'relationships' both give 'relationship'.
+    """
+    key = re.sub(r"[\s\-.]+", "_", name.strip().lower())
+    key = re.sub(r"_+", "_", key).strip("_")
+    return key[:-1] if key.endswith("s") and len(key) > 3 else key
+
+
+def probable_name(given: str, known: Sequence[str]) -> str | None:
+    """The one name in `known` that `given` probably means, or None when no name is close.
+
+    A name that differs only in case, separators or a plural 's' matches outright;
+    otherwise the closest name with a difflib ratio of at least NEAR_MISS_CUTOFF.
+    `given` itself being in `known` is no near miss (None).
+    """
+    if given in known:
+        return None
+    keys = {name_key(k): k for k in reversed(known)}  # the first of names with one key wins
+    key = name_key(given)
+    if key in keys:
+        return keys[key]
+    close = difflib.get_close_matches(key, list(keys), n=1, cutoff=NEAR_MISS_CUTOFF)
+    return keys[close[0]] if close else None
 
 
 # -- kinds: how a column's text is checked and parsed --------------------------
@@ -53,7 +114,7 @@ class Text:
         return []
 
     def parse(self, text: str) -> str:
-        return text
+        return clean_text(text)
 
     def describe(self, policy: Policy) -> str:
         return "text"
@@ -69,12 +130,18 @@ def parse_number(text: str) -> float | None:
 
 @dataclass(frozen=True)
 class Number:
-    """A decimal number in [lo, hi] (lo excluded when lo_open); whole numbers when integer."""
+    """A decimal number in [lo, hi] (lo excluded when lo_open); whole numbers when integer.
+
+    Every column has a finite `hi`, a documented maximum: the largest value that
+    still means something and that the solver's floating-point numerics carry
+    exactly. `why` says where the maximum comes from, for the out-of-range message.
+    """
 
     lo: float = -math.inf
     hi: float = math.inf
     lo_open: bool = False
     integer: bool = False
+    why: str = ""
 
     missing = math.nan
 
@@ -99,20 +166,30 @@ class Number:
         value = parse_number(text)
         return value is not None and (not self.integer or value.is_integer())
 
-    def _in_range(self, text: str) -> bool:
-        """True for numbers in range; text that is no number is the parse check's finding."""
+    def _above_lo(self, text: str) -> bool:
+        """True for numbers not below lo; text that is no number is the parse check's finding."""
         value = parse_number(text)
-        if value is None:
-            return True
-        above = value > self.lo if self.lo_open else value >= self.lo
-        return above and value <= self.hi
+        return value is None or (value > self.lo if self.lo_open else value >= self.lo)
+
+    def _below_hi(self, text: str) -> bool:
+        value = parse_number(text)
+        return value is None or value <= self.hi
+
+    def _in_range(self, text: str) -> bool:
+        return self._above_lo(text) and self._below_hi(text)
 
     def checks(self, policy: Policy) -> list[Check]:
         rule = "not_an_integer" if self.integer else "not_a_number"
         out = [Check(rule, f"Expected {self._noun()}", self._parses)]
-        if self._bounds():
-            out.append(Check("out_of_range", f"Expected {self.describe(policy)}", self._in_range))
-        return out
+        if not self._bounds():
+            return out
+        if not self.why:
+            return out + [Check("out_of_range", f"Expected {self.describe(policy)}", self._in_range)]
+        # A documented maximum is named (with where it comes from) only to a value above it.
+        if math.isfinite(self.lo):
+            lower = f"Expected {self._noun()} {'>' if self.lo_open else '>='} {self.lo:g}"
+            out.append(Check("out_of_range", lower, self._above_lo))
+        return out + [Check("out_of_range", f"Expected {self.describe(policy)} ({self.why})", self._below_hi)]
 
     def parse(self, text: str) -> float | int:
         value = float(text)
@@ -271,6 +348,7 @@ class ColumnSpec:
     blank_rule: str = "missing_value"  # rule and message for a blank cell in a required column
     blank_expected: str = "Expected a value in this required column"
     doc: str = ""
+    identifier: bool = False  # an id or a reference to one: a control character in it is an error
 
 
 @dataclass(frozen=True)
@@ -292,18 +370,36 @@ def _policy_segments(policy: Policy) -> Sequence[str]:
 
 TEXT = Text()
 UTC_OFFSET = Number(-12, 14)
-NON_NEGATIVE = Number(0)
 SEGMENT = Choice("unknown_segment", _policy_segments)
 LANGUAGES = ListOf(Language())
 SEGMENTS = ListOf(SEGMENT)
+# Documented maxima (see Number): amounts stay far below 2**53 even summed over a
+# large book, and hours, counts and costs stay within what a team can have.
+MAX_ARR = 1e12
+_MONEY = "the documented maximum; larger amounts are beyond what the solver's numerics carry exactly"
+ARR = Number(0, MAX_ARR, why=_MONEY)
+CSM_HOURS = Number(0, 744, why="the hours in a 31-day month")
+POOL_HOURS = Number(0, 1e6, why="the documented maximum for a pool's total hours a month")
+FTE = Number(0, 1e4, why="the documented maximum")
+MAX_ACCOUNTS = Number(0, 1e6, integer=True, why="the documented maximum")
+ANNUAL_COST = Number(0, 1e8, why=_MONEY)
+HOURLY_COST = Number(0, 1e5, why=_MONEY)
+EFFICIENCY = Number(0, 10, lo_open=True, why="the documented maximum")
+COST_INDEX = Number(0, 100, lo_open=True, why="the documented maximum")
+
+
+def _id(name: str, **kw: Any) -> ColumnSpec:
+    """A text column holding an id or a reference to one."""
+    return ColumnSpec(name, TEXT, identifier=True, **kw)
+
 
 TABLE_SPECS: dict[str, TableSpec] = {
     t.name: t
     for t in (
         TableSpec("accounts", True, "account", "account_id", (
-            ColumnSpec("account_id", TEXT, required=True, doc="unique id"),
+            _id("account_id", required=True, doc="unique id"),
             ColumnSpec("account_name", TEXT),
-            ColumnSpec("arr", NON_NEGATIVE, required=True, doc="annual recurring revenue"),
+            ColumnSpec("arr", ARR, required=True, doc="annual recurring revenue"),
             ColumnSpec("segment", SEGMENT, default=Derived("from arr via the policy's [segments.arr_thresholds]")),
             ColumnSpec("complexity", Number(1, 5, integer=True), default=Const("3")),
             ColumnSpec("region", TEXT, required=True, doc="NA, EMEA, APAC, LATAM or any other name"),
@@ -312,64 +408,68 @@ TABLE_SPECS: dict[str, TableSpec] = {
             ColumnSpec("health", Number(0, 100)),
             ColumnSpec("renewal_date", Date()),
             ColumnSpec("lifecycle_stage", Choice("unknown_lifecycle_stage", lambda p: STAGES)),
-            ColumnSpec("current_owner", TEXT, doc="a csm_id, pool_id or the digital owner id; blank = new account"),
-            ColumnSpec("crm_id", TEXT),
-            ColumnSpec("pin_owner", TEXT, doc="a csm_id, pool_id or the digital owner id the plan must keep"),
+            _id("current_owner", doc="a csm_id, pool_id or the digital owner id; blank = new account"),
+            _id("crm_id"),
+            _id("pin_owner", doc="a csm_id, pool_id or the digital owner id the plan must keep"),
         )),
         TableSpec("csms", True, "CSM", "csm_id", (
-            ColumnSpec("csm_id", TEXT, required=True, doc="unique across CSMs, pools and the digital owner"),
+            _id("csm_id", required=True, doc="unique across CSMs, pools and the digital owner"),
             ColumnSpec("name", TEXT),
             ColumnSpec("email", TEXT),
-            ColumnSpec("location", TEXT, doc="a location in locations (for cost_index and utc_offset)"),
+            _id("location", doc="a location in locations (for cost_index and utc_offset)"),
             ColumnSpec("region", TEXT, required=True),
             ColumnSpec("utc_offset", UTC_OFFSET,
                        default=Derived("the location's utc_offset, else the policy's [region] default_utc_offset")),
             ColumnSpec("languages", LANGUAGES, default=PolicyValue("csm_default_languages", "csm.default_languages")),
             ColumnSpec("segments", SEGMENTS, default=PolicyValue("segments", "segments.order"), doc="blank = all"),
-            ColumnSpec("capacity_hours", NON_NEGATIVE,
+            ColumnSpec("capacity_hours", CSM_HOURS,
                        default=PolicyValue("csm_default_capacity_hours", "csm.default_capacity_hours"),
                        doc="account-facing hours a month"),
-            ColumnSpec("max_accounts", Number(0, integer=True),
+            ColumnSpec("max_accounts", MAX_ACCOUNTS,
                        default=PolicyValue("csm_default_max_accounts", "csm.default_max_accounts")),
-            ColumnSpec("max_arr", NON_NEGATIVE, default=PolicyValue("csm_default_max_arr", "csm.default_max_arr")),
-            ColumnSpec("annual_cost", NON_NEGATIVE,
+            ColumnSpec("max_arr", ARR, default=PolicyValue("csm_default_max_arr", "csm.default_max_arr")),
+            ColumnSpec("annual_cost", ANNUAL_COST,
                        default=Derived("policy csm.default_annual_cost x the location's cost_index")),
             ColumnSpec("status", Choice("unknown_status", lambda p: STATUSES), default=Const("active")),
             ColumnSpec("return_date", Date()),
-            ColumnSpec("crm_user_id", TEXT),
+            _id("crm_user_id"),
         )),
         TableSpec("pools", False, "pool", "pool_id", (
-            ColumnSpec("pool_id", TEXT, required=True, doc="unique across CSMs, pools and the digital owner"),
+            _id("pool_id", required=True, doc="unique across CSMs, pools and the digital owner"),
             ColumnSpec("name", TEXT),
-            ColumnSpec("location", TEXT),
+            _id("location"),
             ColumnSpec("regions", ListOf(TEXT), doc="blank = all regions"),
             ColumnSpec("languages", LANGUAGES, default=PolicyValue("pool_default_languages", "pool.default_languages")),
             ColumnSpec("segments", SEGMENTS, required=True, blank_rule="pool_without_segments",
                        blank_expected="Expected at least one segment the pool serves (e.g. smb;mid_market)"),
-            ColumnSpec("fte", NON_NEGATIVE),
-            ColumnSpec("capacity_hours", NON_NEGATIVE,
+            ColumnSpec("fte", FTE),
+            ColumnSpec("capacity_hours", POOL_HOURS,
                        default=Derived("fte x policy pool.hours_per_fte (fte and capacity_hours both blank is an error)"),
                        doc="total hours a month"),
-            ColumnSpec("hourly_cost", NON_NEGATIVE,
+            ColumnSpec("hourly_cost", HOURLY_COST,
                        default=Derived("policy pool.default_hourly_cost x the location's cost_index")),
-            ColumnSpec("efficiency", Number(0, lo_open=True),
+            ColumnSpec("efficiency", EFFICIENCY,
                        default=PolicyValue("pool_efficiency", "workload.pool_efficiency")),
-            ColumnSpec("crm_user_id", TEXT),
+            _id("crm_user_id"),
         )),
         TableSpec("locations", False, "location", "location", (
-            ColumnSpec("location", TEXT, required=True),
+            _id("location", required=True),
             ColumnSpec("region", TEXT),
             ColumnSpec("utc_offset", UTC_OFFSET),
-            ColumnSpec("cost_index", Number(0, lo_open=True), default=Const("1.0")),
+            ColumnSpec("cost_index", COST_INDEX, default=Const("1.0")),
         )),
         TableSpec("relationships", False, "relationship", "", (
-            ColumnSpec("source", TEXT, required=True),
-            ColumnSpec("target", TEXT, required=True),
+            _id("source", required=True),
+            _id("target", required=True),
             ColumnSpec("kind", TEXT),
             ColumnSpec("strength", Number(0, 1), default=Const("1")),
         )),
     )
 }
+
+# Columns a table may have that are read outside the specs (and kept as extras):
+# a near miss of one of these is as much a lost column as one of a spec name.
+READ_EXTRAS: dict[str, tuple[str, ...]] = {"relationships": ("since", "until")}
 
 # Columns normalize adds (not user input): table -> (name, dtype, placed after).
 DERIVED_COLUMNS = {"accounts": (("segment_derived", "bool", "segment"),)}

@@ -17,18 +17,43 @@ import pandera.pandas as pa
 
 from planner.errors import Finding
 from planner.io.read import RawBook, RawTable
-from planner.io.schema import TABLE_SPECS, ColumnSpec, parse_number
+from planner.io.schema import (
+    CONTROL_PATTERN,
+    MAX_CELL_CHARS,
+    READ_EXTRAS,
+    TABLE_SPECS,
+    ColumnSpec,
+    ListOf,
+    Text,
+    clean_text,
+    control_characters,
+    control_name,
+    parse_number,
+    probable_name,
+)
 from planner.policy import Policy
+
+SHOWN_CHARS = 60  # a longer cell is quoted in a message by its first characters and its length
 
 
 def validate_tables(raw: RawBook, policy: Policy) -> list[Finding]:
-    """Every finding about the tables that could be read: column checks first, then cross checks."""
+    """Every finding about the tables that could be read: column checks first, then cross checks.
+
+    A cross check sees a cell that failed its column check as it is; what it
+    would say about that cell is left out (the cell already has its finding).
+    """
     findings: list[Finding] = []
     for table in raw.tables.values():
-        findings += column_findings(table, policy)
+        findings += column_findings(table, policy) + near_miss_columns(table)
+    bad = bad_cells(findings)
     for check in CROSS_CHECKS:
-        findings += check(raw, policy)
+        findings += [f for f in check(raw, policy) if (f.file, f.row, f.column) not in bad]
     return findings
+
+
+def bad_cells(findings: list[Finding]) -> set[tuple[str, int | None, str | None]]:
+    """(file, row, column) of every cell an error finding points at."""
+    return {(f.file, f.row, f.column) for f in findings if f.severity == "error" and f.row and f.column}
 
 
 # -- per-column checks (pandera) -----------------------------------------------------
@@ -50,42 +75,122 @@ def _column_checks(spec: ColumnSpec, policy: Policy) -> list[pa.Check]:
 
 
 def _blank_or(accepts: Callable[[str], bool]) -> Callable[[str], bool]:
-    """A blank cell is the default's business (or the required check's), never a format error."""
-    return lambda text: text == "" or accepts(text)
+    """A blank cell is the default's business (or the required check's), never a format error;
+    an over-long cell has its one finding from cell_findings."""
+    return lambda text: text == "" or len(text) > MAX_CELL_CHARS or accepts(text)
 
 
 def column_findings(table: RawTable, policy: Policy) -> list[Finding]:
     """One finding per failing cell or missing column of `table`, in row order."""
     schema = table_schema(table.name, policy)
+    findings = cell_findings(table)
     try:
         schema.validate(table.frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        findings = [_finding(table, schema, case) for case in exc.failure_cases.itertuples(index=False)]
-        order = {name: i for i, name in enumerate(TABLE_SPECS[table.name].names)}
-        return sorted(findings, key=lambda f: (f.row or 0, order.get(f.column, 0)))
-    return []
+        findings += [_finding(table, schema, case) for case in exc.failure_cases.itertuples(index=False)]
+    names = TABLE_SPECS[table.name].names
+    order = {name: i for i, name in enumerate(names)}
+    return sorted(findings, key=lambda f: (f.row or 0, order.get(f.column, len(names))))
+
+
+def _is_text(spec: ColumnSpec) -> bool:
+    """A column of free text (or a list of it): the only kind whose check accepts control characters."""
+    return isinstance(spec.kind, Text) or (isinstance(spec.kind, ListOf) and isinstance(spec.kind.item, Text))
+
+
+def cell_findings(table: RawTable) -> list[Finding]:
+    """Checks of any cell, whatever its column's kind: its length, and control characters in text.
+
+    A cell of a column the planner reads holds at most MAX_CELL_CHARS characters.
+    A control character (a NUL, a line break, ...) is an error in an id, and a
+    warning in text, which the plan gets without it (see schema.clean_text). In
+    an extra column it is a warning too, but the column is kept exactly as given
+    (a line break there is no finding: notes have them). Other kinds (numbers,
+    dates, ...) report such a cell through their own check.
+    """
+    specs = {c.name: c for c in TABLE_SPECS[table.name].columns}
+    findings = []
+    for column in table.frame.columns:
+        spec, cells = specs.get(column), table.frame[column]
+        if spec is not None:
+            lengths = cells.str.len()
+            for row, text in cells[lengths > MAX_CELL_CHARS].items():
+                message = (f"Expected at most {MAX_CELL_CHARS:,} characters in a cell (Excel's limit for one cell), "
+                           f"got {len(text):,} characters starting {text[:SHOWN_CHARS]!r}")
+                findings.append(Finding("error", table.label, int(row), column, message, "too_long"))
+            cells = cells[lengths <= MAX_CELL_CHARS]
+            if not _is_text(spec):
+                continue
+        suspects = cells[cells.str.contains(CONTROL_PATTERN, regex=True)]
+        for row, text in suspects.items():
+            chars = control_characters(text)
+            if spec is None:
+                chars = [c for c in chars if c not in "\r\n"]
+                if not chars:
+                    continue
+            what = ", ".join(control_name(c) for c in chars)
+            if spec is None:
+                severity, expected, after = "warning", "text", "; the extra column is kept exactly as given"
+            elif spec.identifier:
+                severity, expected, after = "error", "an id", ""
+            else:
+                severity, expected = "warning", "text"
+                after = "; the plan gets the text without them" + (" (a line break becomes a space)"
+                                                                     if {"\n", "\r"} & set(chars) else "")
+            message = f"Expected {expected} without control characters, got {shown(text)} with {what}{after}"
+            findings.append(Finding(severity, table.label, int(row), column, message, "control_character"))
+    return findings
+
+
+def near_miss_columns(table: RawTable) -> list[Finding]:
+    """A column whose name is a near miss of one the planner reads is NOT read: say which it probably is.
+
+    A near miss of a required column is left to its missing_column error (which
+    names it); a column with no documented name close to it is the user's own.
+    """
+    spec = TABLE_SPECS[table.name]
+    known = spec.names + READ_EXTRAS.get(table.name, ())
+    required = {c.name for c in spec.columns if c.required}
+    header = list(table.frame.columns)
+    findings = []
+    for column in header:
+        meant = probable_name(column, known)
+        if meant is None or meant in header or meant in required:
+            continue
+        message = (f"Expected a column named {meant!r}, got {column!r}, which is NOT read (it is kept as an extra "
+                   f"text column); rename it to {meant!r} if it is that column")
+        findings.append(Finding("warning", table.label, 1, column, message, "near_miss_name"))
+    return findings
 
 
 def _finding(table: RawTable, schema: pa.DataFrameSchema, case) -> Finding:
     """A pandera failure case as a Finding: a missing column, or one cell that failed one check."""
     if case.check == "column_in_dataframe":
         name = case.failure_case
-        message = f"Expected a column named {name!r} (it is required), {_header_got(table.frame.columns, name)}"
+        message = f"Expected a column named {name!r} (it is required), {_header_got(table, name)}"
         return Finding("error", table.label, 1, name, message, "missing_column")
     check = schema.columns[case.column].checks[int(case.check_number)]
     message = f"{check.error}, {got_text(case.failure_case)}"
     return Finding("error", table.label, int(case.index), case.column, message, check.name)
 
 
-def _header_got(header: pd.Index, name: str) -> str:
+def _header_got(table: RawTable, name: str) -> str:
     """Point at a near miss ('ARR', 'Account ID') if the header has one; names must match exactly."""
-    near = [h for h in header if h.lower().replace(" ", "_") == name]
-    return f"got {near[0]!r}" if near else "but the header row has no such column"
+    known = TABLE_SPECS[table.name].names + READ_EXTRAS.get(table.name, ())
+    near = [h for h in table.frame.columns if probable_name(h, known) == name]
+    return f"got {near[0]!r}, which is NOT read (names must match)" if near else "but the header row has no such column"
+
+
+def shown(value: str) -> str:
+    """The user's text quoted for a message: in full, or its first characters and its length when long."""
+    if len(value) > SHOWN_CHARS:
+        return f"{value[:SHOWN_CHARS]!r}... ({len(value):,} characters)"
+    return repr(value)
 
 
 def got_text(value: str) -> str:
     """The 'got ...' half of a message, quoting the user's text."""
-    return f"got {value!r}" if value != "" else "got a blank cell"
+    return f"got {shown(value)}" if value != "" else "got a blank cell"
 
 
 # -- cross checks: one function per rule ---------------------------------------------
@@ -150,7 +255,8 @@ def _roster(raw: RawBook, policy: Policy) -> frozenset[str] | None:
     if csm_ids is None or (pool_ids is None and "pools" in raw.tables):
         return None
     pools = set(pool_ids) if pool_ids is not None else set()
-    return frozenset(set(csm_ids) | pools | {policy.digital_owner_id}) - {""}
+    # An id with a control character is its own error; here it stands for the id it probably is.
+    return (frozenset(map(clean_text, set(csm_ids) | pools)) | {policy.digital_owner_id}) - {""}
 
 
 def _owner_expected(policy: Policy) -> str:
@@ -221,7 +327,7 @@ def unknown_locations(raw: RawBook, policy: Policy) -> list[Finding]:
     listed = _column(raw, "locations", "location")
     if listed is None or "locations" in raw.incomplete:
         return []
-    known = set(listed)
+    known = set(map(clean_text, listed))
     where = raw.tables["locations"].label
     fallback = {"csms": "cost_index 1.0 and the region's default UTC offset apply", "pools": "cost_index 1.0 applies"}
     findings = []
@@ -247,3 +353,27 @@ CROSS_CHECKS: tuple[Callable[[RawBook, Policy], list[Finding]], ...] = (
     pool_without_capacity,
     unknown_locations,
 )
+
+
+# -- checks on the typed book ---------------------------------------------------------
+
+
+def pin_findings(book) -> list[Finding]:
+    """A pin that breaks the account's segment modes or an eligibility rule: kept (a pin is an order), but said.
+
+    The reasons are the plan's own: they are the pinned account's ``exception``
+    in assignments.csv (models/coverage.py pin_rule_breaks).
+    """
+    from planner.graph import spreadsheet_rows, table_file
+    from planner.models.coverage import pin_rule_breaks
+
+    rows = spreadsheet_rows(book, "accounts")
+    label = table_file(book, "accounts")
+    pins = book.accounts["pin_owner"]
+    return [
+        Finding("warning", label, rows[a], "pin_owner",
+                f"Expected a pin to an owner the rules allow for this account, got {pins.iat[a]!r} although "
+                f"{'; '.join(why)}; the plan keeps the pin (a pin is an order) and lists it as an exception",
+                "pin_breaks_rules")
+        for a, why in sorted(pin_rule_breaks(book).items())
+    ]
