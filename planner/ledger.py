@@ -11,7 +11,10 @@ with who moved it and when; and every export with its files' checksums and
 counts. Owner changes reach customers, so the ledger is the audit trail: an
 export refuses a plan nobody approved, and a plan whose files changed after
 it was recorded is refused rather than exported under an approval it never
-got.
+got. A plan enters a ledger only as what it claims to be (:func:`vet_plan`):
+its ``plan_id`` is recomputed from its folder, and a plan the ledger did not
+get from ``planner solve`` is re-checked by the independent evaluator
+against the book it was made from.
 
 The file: stdlib ``sqlite3`` only. ``PRAGMA application_id`` is
 :data:`APPLICATION_ID` ("PLNR"), ``PRAGMA user_version`` the schema version.
@@ -40,7 +43,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from planner.errors import EXIT_OUTPUT, PlannerError
-from planner.plans import read_summary_and_hashes
+from planner.plans import BookUnavailableError, Plan, check_plan_id, read_summary_and_hashes, recheck_plan
 
 LEDGER_NAME = "planner-ledger.sqlite"
 LEDGER_ENV = "PLANNER_LEDGER"
@@ -258,6 +261,16 @@ class ExportRecord:
     options: dict
     counts: dict
     files: list  # [{name, role, rows, bytes, sha256}]
+
+
+@dataclass(frozen=True)
+class Vetting:
+    """What :func:`vet_plan` found: how the plan is vouched for, and what the user should hear about it."""
+
+    checked: str | None  # "solve" / "evaluator" (see CHECKED), or None: not re-checked (a draft only)
+    rechecked: bool  # the evaluator re-ran against the book just now
+    inherited: tuple[str, ...] = ()  # cap overloads the plan kept from today's owners (not refused)
+    unchecked_reason: str = ""  # why a draft could not be re-checked
 
 
 def resolve_ledger_path(explicit: str | Path | None = None, plan_dir: str | Path | None = None) -> Path:
@@ -771,7 +784,7 @@ def _export_record(path: Path, row: sqlite3.Row) -> ExportRecord:
     return record
 
 
-# -- checks --------------------------------------------------------------------------------------
+# -- admitting a plan: is it what it claims to be? -----------------------------------------------
 
 
 def _check_files(record: PlanRecord, files: Mapping[str, str], plan_dir: Path) -> None:
@@ -781,3 +794,45 @@ def _check_files(record: PlanRecord, files: Mapping[str, str], plan_dir: Path) -
             f"{plan_dir}: {', '.join(changed)} differ from what the ledger recorded for plan {record.plan_id}; "
             "expected the plan files unchanged since they were recorded (solve again to get a new plan)"
         )
+
+
+def needs_recheck(record: PlanRecord | None) -> bool:
+    """A plan the ledger does not vouch for: not recorded, or a draft nobody checked (see CHECKED)."""
+    return record is None or (record.state == "draft" and record.checked is None)
+
+
+def vet_plan(plan: Plan, record: PlanRecord | None, *, recheck: bool = True, draft: bool = False) -> Vetting:
+    """Check that `plan` is what it claims to be before it is approved or exported; raises what is wrong.
+
+    (a) its plan_id, recomputed from the folder (summary.json's identity and
+        assignments.csv), is the one summary.json states (PlanError);
+    (b) if the ledger has `record` of it, its content files are the ones
+        recorded (LedgerError);
+    (c) if `recheck` and the ledger does not vouch for it (:func:`needs_recheck`),
+        the independent evaluator re-runs against the book it was made from
+        and a rule the plan breaks -- and today's owners did not already break --
+        refuses it (PlanError naming the rule and the owner). A book that is
+        missing or changed refuses it too (BookUnavailableError), except for a
+        `draft` export, which goes ahead unchecked and says why.
+    """
+    check_plan_id(plan)
+    if record is not None:
+        _check_files(record, plan.file_sha256, plan.path)
+    if not recheck or not needs_recheck(record):
+        return Vetting(record.checked if record is not None else None, False)
+    try:
+        result = recheck_plan(plan)
+    except BookUnavailableError as exc:
+        if not draft:
+            raise
+        return Vetting(None, False, (), str(exc))
+    return Vetting("evaluator", True, tuple(str(v) for v in result.inherited))
+
+
+def find_plan(path: str | Path, plan_id: str) -> PlanRecord | None:
+    """The record of `plan_id` in the ledger at `path`, read without writing anything (None: no ledger, or not in it)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with Ledger(path, readonly=True) as led:
+        return led.find(plan_id)

@@ -507,6 +507,8 @@ def test_cli_refuses_a_draft_and_writes_nothing(tmp_path, cli):
 
 def test_cli_approve_export_rollback(tmp_path, cli):
     plan = make_plan(tmp_path)
+    with Ledger(plan.parent / LEDGER_NAME) as led:  # as planner solve records it (this plan has no book to re-check it against)
+        led.record_plan(plan, checked="solve")
     assert cli("plans", "approve", plan, "--by", "alice").exit_code == 0
     config = tmp_path / "export.toml"
     config.write_text('[export]\nmax_records = 4\n[export.digital_owner]\nsalesforce = "0055g00000Dig01"\n')

@@ -160,15 +160,32 @@ def approve(
     note: Annotated[str, typer.Option("--note", help="Why, or a ticket reference.")] = "",
     ledger: LedgerOption = None,
 ) -> None:
-    """Approve a draft plan so it can be exported."""
-    from planner.ledger import Ledger
+    """Approve a draft plan so it can be exported.
+
+    The plan folder is checked first: its plan_id is recomputed from it, its
+    files must be the ones the ledger recorded, and a plan the ledger did not
+    get from `planner solve` is re-checked by the evaluator against its book.
+    """
+    from planner.ledger import Ledger, find_plan, vet_plan
+    from planner.plans import load_plan
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
-    with Ledger(ledger_path, create=folder is not None) as led, led.transaction():
-        if folder is not None:
-            led.record_plan(folder, by)
-        record = led.transition(plan_id, "approved", by, note)
-    typer.echo(f"{record.plan_id} approved by {by} ({ledger_path})")
+    record = find_plan(ledger_path, plan_id)
+    if folder is None:  # an id: the folder the ledger recorded
+        if record is None:
+            with Ledger(ledger_path, create=False, readonly=True) as led:
+                led.get(plan_id)  # says it is not in the ledger (or that there is no ledger)
+        folder = Path(record.path)
+    loaded = load_plan(folder)
+    vetted = vet_plan(loaded, record)  # before the ledger is opened for writing: a refusal creates nothing
+    with Ledger(ledger_path) as led, led.transaction():
+        led.record(loaded.summary, loaded.file_sha256, loaded.path, by, checked=vetted.checked)
+        result = led.transition(plan_id, "approved", by, note)
+    if vetted.rechecked:
+        out.print(f"{plan_id}: re-checked against its book by the independent evaluator; no rule broken")
+    for kept in vetted.inherited:
+        warning(f"kept from today's owners, not made worse by the plan: {kept}")
+    typer.echo(f"{result.plan_id} approved by {by} ({ledger_path})")
 
 
 @plans_app.command("mark-applied")
