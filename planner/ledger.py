@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -344,6 +345,55 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
     return sqlite3.connect(path, timeout=30, isolation_level=None)
+
+
+def _check_folder_writable(path: Path) -> None:
+    """The folder a new ledger at `path` goes in can be written (probed with a temporary file, as root too)."""
+    folder = path.parent.resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _not_writable(path, f"{folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".planner-ledger-probe-", dir=folder)
+    except OSError as exc:
+        raise _not_writable(path, f"its folder {folder} cannot be written ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def require_writable(path: str | Path) -> None:
+    """Raise unless a plan can be recorded in the ledger at `path`, creating and changing nothing.
+
+    An existing file must be a planner ledger (LedgerError, exit 1, otherwise)
+    that this process can write: a write is tried inside a transaction that
+    is rolled back. A missing file needs a writable folder.
+    LedgerNotWritableError (exit 4) says what cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise LedgerError(f"{path} is a folder; expected a ledger file (e.g. {path / LEDGER_NAME}), pass --ledger FILE")
+    if not path.exists():
+        _check_folder_writable(path)
+        return
+    try:
+        db = _connect(path, readonly=False)
+    except sqlite3.Error as exc:
+        raise _ledger_error(path, exc) from None
+    try:
+        if _inspect(db, path) != "empty":
+            _quick_check(db, path)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute(f"PRAGMA user_version = {int(version)}")  # a real write, undone below
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise _ledger_error(path, exc) from None
+    finally:
+        db.close()
 
 
 def _inspect(db: sqlite3.Connection, path: Path) -> str:

@@ -394,12 +394,16 @@ def read_only(monkeypatch):
 
 
 def test_a_read_only_ledger_is_a_clear_refusal(tmp_path, plan, read_only):
+    from planner.ledger import require_writable
+
     path = tmp_path / LEDGER_NAME
     path.write_bytes(b"")  # a new, empty ledger: opening it must create the tables
     with pytest.raises(LedgerNotWritableError, match="expected a writable ledger, but it can only be read") as info:
         Ledger(path)
     assert info.value.exit_code == 4 and "readonly database" in str(info.value)
     assert path.read_bytes() == b""
+    with pytest.raises(LedgerNotWritableError, match="expected a writable ledger"):
+        require_writable(path)
 
 
 def test_writes_to_a_read_only_ledger_are_refused(tmp_path, plan, monkeypatch):
@@ -415,4 +419,89 @@ def test_writes_to_a_read_only_ledger_are_refused(tmp_path, plan, monkeypatch):
         assert led.get(PLAN_ID).state == "draft"  # reading works
         with pytest.raises(LedgerNotWritableError, match=f"{path}: expected a writable ledger, but it can only be read"):
             led.transition(PLAN_ID, "approved", "alice")
+    assert sha(path) == before
+
+
+# -- solve and reassign check the ledger before any work -------------------------------------------
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def no_solving(monkeypatch):
+    """Fail the test if a solver runs: the ledger check must come first."""
+    import planner.reassign
+    import planner.solve
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the solver ran although the ledger cannot be written")
+
+    monkeypatch.setattr(planner.solve, "solve", refuse)
+    monkeypatch.setattr(planner.reassign, "reassign", refuse)
+
+
+@pytest.mark.parametrize("command", [["solve", FIX / "tiny", "--as-of", "2026-11-01"], ["reassign", FIX / "handoff", "--as-of", "2027-06-01"]])
+def test_a_read_only_ledger_stops_solve_and_reassign_before_any_work(tmp_path, plan, read_only, no_solving, command):
+    from planner.cli import app
+
+    path = tmp_path / "plans" / LEDGER_NAME
+    path.parent.mkdir(exist_ok=True)
+    with sqlite3.connect(path) as db:  # an existing ledger (as a version-1 planner left it: not even migrated)
+        db.executescript(V1_SCHEMA)
+    before = sha(path)
+    result = CliRunner().invoke(app, [str(a) for a in command] + ["--out", str(tmp_path / "plans" / "new")])
+    assert result.exit_code == 4, result.output
+    assert f"{path}: expected a writable ledger, but it can only be read" in result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not (tmp_path / "plans" / "new").exists() and sha(path) == before
+
+
+def test_a_ledger_that_cannot_be_created_stops_solve_before_any_work(tmp_path, no_solving):
+    from planner.cli import app
+
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    ledger = tmp_path / "notes.txt" / "ledger.sqlite"
+    result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(ledger)])
+    assert result.exit_code == 4, result.output
+    assert f"{ledger}: expected a writable ledger, but {tmp_path / 'notes.txt'} is not a folder" in result.output
+    assert not (tmp_path / "plan").exists() and (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_a_folder_that_cannot_be_written_stops_solve_and_creates_no_ledger(tmp_path, monkeypatch, no_solving):
+    import tempfile
+
+    from planner.cli import app
+
+    def read_only_folder(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_folder)
+    result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan")])
+    assert result.exit_code == 4, result.output
+    assert f"{tmp_path / LEDGER_NAME}: expected a writable ledger, but its folder {tmp_path} cannot be written (Permission denied)" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_database_as_ledger_stops_solve_before_any_work(tmp_path, no_solving):
+    from planner.cli import app
+
+    other = tmp_path / "notes.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    before = sha(other)
+    result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(other)])
+    assert result.exit_code == 1 and "not a planner ledger" in result.output
+    assert not (tmp_path / "plan").exists() and sha(other) == before
+
+
+def test_a_writable_ledger_is_probed_without_a_trace(tmp_path, plan):
+    from planner.ledger import require_writable
+
+    path = tmp_path / LEDGER_NAME
+    require_writable(path)
+    assert not path.exists() and list(tmp_path.iterdir()) == [tmp_path / "plans"]
+    with Ledger(path) as led:
+        led.record_plan(plan)
+    before = sha(path)
+    require_writable(path)
     assert sha(path) == before

@@ -114,6 +114,17 @@ LedgerOption = Annotated[
 ]
 
 
+def require_writable_ledger(ledger: Path | None, plan_dir: Path) -> None:
+    """Before any work: the ledger record_in_ledger will write can be written (exit 4), and is a planner ledger (exit 1).
+
+    Resolved exactly as record_in_ledger resolves it; nothing is created or
+    changed, so a solve that fails afterwards leaves nothing behind.
+    """
+    from planner.ledger import require_writable, resolve_ledger_path
+
+    require_writable(resolve_ledger_path(ledger, plan_dir))
+
+
 def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
     """Record a freshly written plan as a draft in the ledger, and say where.
 
