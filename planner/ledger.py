@@ -335,8 +335,13 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
         return _not_writable(path, f"the disk is full ({text})")
     if primary in (_BUSY, _LOCKED):
         return LedgerError(f"{path}: the ledger is locked by another planner command ({text}); expected it free within 30 s. Try again.")
-    if primary in (_NOTADB, _CORRUPT):
-        return LedgerError(f"{path}: not a planner ledger; expected a planner ledger (an intact SQLite file) ({text}). It was left as it is; pass another --ledger.")
+    if primary == _CORRUPT:
+        return LedgerError(
+            f"{path}: the ledger file is damaged ({text}); expected an intact ledger. It was left as it is: restore it "
+            "from a backup, or pass another --ledger"
+        )
+    if primary == _NOTADB:
+        return LedgerError(f"{path}: not a planner ledger; expected a planner ledger (an SQLite file) ({text}). It was left as it is; pass another --ledger.")
     return LedgerError(f"{path}: the ledger could not be read or written ({type(exc).__name__}: {text})")
 
 

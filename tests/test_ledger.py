@@ -374,7 +374,8 @@ def test_a_structurally_damaged_file_is_refused_and_left_as_it_is(tmp_path, plan
     data[page + 8 : page + 40] = b"\xff" * 32  # the plans table's first page: cell pointers destroyed
     path.write_bytes(bytes(data))
     before = sha(path)
-    with pytest.raises(LedgerError, match=r"the ledger file is damaged \(SQLite quick_check: On tree page 2 cell 0: .*restore it from a backup"):
+    # quick_check either lists the damage or stops at it (which depends on where the bytes fall): the same refusal
+    with pytest.raises(LedgerError, match=r"the ledger file is damaged \((SQLite quick_check: On tree page 2|database disk image is malformed).*restore it from a backup"):
         Ledger(path)
     with pytest.raises(LedgerError, match="the ledger file is damaged"):
         Ledger(path, readonly=True)
