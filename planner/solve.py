@@ -337,7 +337,11 @@ def plan_identity(book: Book) -> dict:
 
 
 def plan_id(book: Book, assignments: pd.DataFrame, identity: dict | None = None) -> str:
-    """Content hash: same inputs, policy, date and plan -> same id; recomputable from the plan folder alone."""
+    """Content hash: same inputs, policy, date and plan -> same id; recomputable from the plan folder alone.
+
+    `identity` is what summary.json records as "identity" (default: plan_identity(book)); a
+    caller with more parts to the plan's identity passes them, and records the same dict.
+    """
     from planner.plans import compute_plan_id
 
     pairs = zip(assignments["account_id"], assignments["owner_id"], strict=True)
