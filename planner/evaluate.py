@@ -339,3 +339,56 @@ def evaluate(book, plan: Mapping[str, str]) -> Evaluation:
     }
     violations = [v for rule in RULES for v in rule(ctx)]
     return Evaluation(costs=costs, violations=violations, exceptions=list(waived_rules(ctx)))
+
+
+# ---------------------------------------------------------------------------
+# inherited or introduced: a cap overload the plan kept from today's owners
+# ---------------------------------------------------------------------------
+
+# cap rule -> the load it caps (the key of _loads' per-owner dict)
+CAP_LOADS = {
+    "csm_hours_within_capacity": "hours",
+    "csm_accounts_within_cap": "accounts",
+    "csm_arr_within_cap": "arr",
+    "pool_hours_within_capacity": "hours",
+}
+
+
+def current_plan(book) -> dict[str, str]:
+    """Today's plan: every account with a current owner, with that owner."""
+    return {a: o for a, o in zip(book.accounts["account_id"], book.accounts["current_owner"], strict=True) if o}
+
+
+def owner_loads(book, plan: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """owner -> {hours, accounts, arr} the plan gives each CSM and pool."""
+    return _loads(_Ctx(book, plan))
+
+
+def is_inherited(
+    v: Violation, broken_today: set[tuple[str, str]], loads: Mapping[str, Mapping[str, float]], loads_today: Mapping[str, Mapping[str, float]]
+) -> bool:
+    """A cap violation the plan inherited: today's owners break the same cap on the same owner, and the plan loads them no more.
+
+    A reassignment keeps an over-cap CSM's accounts (nobody is forced to shed
+    load), and the renewal freeze can force accounts to stay: the plan did not
+    make that overload, so it is reported, not refused. Giving that owner more
+    of the capped load than today is an introduced violation.
+    """
+    load = CAP_LOADS.get(v.rule)
+    if load is None or (v.rule, v.subject) not in broken_today:
+        return False
+    now, then = loads.get(v.subject, {}).get(load, 0.0), loads_today.get(v.subject, {}).get(load, 0.0)
+    return not _over(now, then)
+
+
+def split_inherited(book, plan: Mapping[str, str], violations: Iterable[Violation]) -> tuple[list[Violation], list[Violation]]:
+    """(introduced, inherited): the plan's `violations` split by :func:`is_inherited` against today's plan."""
+    violations = list(violations)
+    if not any(v.rule in CAP_LOADS for v in violations):
+        return violations, []
+    today = _Ctx(book, current_plan(book))
+    broken_today = {(v.rule, v.subject) for rule in (csm_caps_respected, pool_hours_within_capacity) for v in rule(today)}
+    loads, loads_today = owner_loads(book, plan), _loads(today)
+    introduced = [v for v in violations if not is_inherited(v, broken_today, loads, loads_today)]
+    inherited = [v for v in violations if is_inherited(v, broken_today, loads, loads_today)]
+    return introduced, inherited

@@ -11,12 +11,22 @@ with who moved it and when; and every export with its files' checksums and
 counts. Owner changes reach customers, so the ledger is the audit trail: an
 export refuses a plan nobody approved, and a plan whose files changed after
 it was recorded is refused rather than exported under an approval it never
-got.
+got. A plan enters a ledger only as what it claims to be (:func:`vet_plan`):
+its ``plan_id`` is recomputed from its folder, and a plan the ledger did not
+get from ``planner solve`` is re-checked by the independent evaluator
+against the book it was made from.
 
-stdlib ``sqlite3`` only; the schema version is ``PRAGMA user_version``; every
-write runs in one ``BEGIN IMMEDIATE`` transaction, and :meth:`Ledger.transaction`
-lets a caller group several writes with its own work (export writes its
-folder and its ledger rows together).
+The file: stdlib ``sqlite3`` only. ``PRAGMA application_id`` is
+:data:`APPLICATION_ID` ("PLNR"), ``PRAGMA user_version`` the schema version.
+A file that is neither a planner ledger nor empty is refused and left
+untouched (a version-1 ledger, written before the application id existed, is
+recognised by its tables and migrated). The tables carry CHECK constraints
+(known states, actions and export kinds; valid JSON), and a row damaged by
+some other tool is reported as damaged, never a crash. Every write runs in
+one ``BEGIN IMMEDIATE`` transaction, and :meth:`Ledger.transaction` lets a
+caller group several writes with its own work (export writes its folder and
+its ledger rows together). A ledger that cannot be written is a
+:class:`LedgerNotWritableError` (exit 4), never sqlite3's own text alone.
 """
 
 from __future__ import annotations
@@ -28,16 +38,18 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from planner.errors import PlannerError
-from planner.plans import read_summary_and_hashes
+from planner.errors import EXIT_OUTPUT, PlannerError
+from planner.plans import BookUnavailableError, Plan, check_plan_id, read_summary_and_hashes, recheck_plan
 
 LEDGER_NAME = "planner-ledger.sqlite"
 LEDGER_ENV = "PLANNER_LEDGER"
-SCHEMA_VERSION = 1
+APPLICATION_ID = 0x504C4E52  # b"PLNR": PRAGMA application_id of every planner ledger
+SCHEMA_VERSION = 2
 STATES = ("draft", "approved", "exported", "applied", "rolled_back")
 # state -> the states it may move to. Rolling back an applied plan is the
 # usual case (the load went in, then something was wrong), so applied may
@@ -49,6 +61,15 @@ NEXT_STATES = {
     "applied": ("rolled_back",),
 }
 SOLVED = ("optimal", "feasible", "time_limited")  # solve statuses that carry a plan
+ACTIONS = ("recorded", "transition", "export", "rollback", "relocated", "checked")
+EXPORT_KINDS = ("export", "rollback")
+# How a recorded plan is vouched for: "solve" (recorded by solve/reassign right after their
+# evaluator ran), "evaluator" (re-checked against its book when it was approved or exported),
+# NULL (never checked: recorded by a draft export whose book could not be read, or by a
+# planner older than schema version 2). `plans approve` re-checks a draft that is not vouched for.
+CHECKED = ("solve", "evaluator")
+
+_PLAN_TABLES = ("plans", "events", "exports")
 
 _SCHEMA_V1 = """
 CREATE TABLE plans (
@@ -98,11 +119,91 @@ CREATE TABLE exports (
 CREATE INDEX events_plan ON events(plan_id, id);
 CREATE INDEX exports_plan ON exports(plan_id, id);
 """
-_MIGRATIONS = {1: _SCHEMA_V1}  # version -> SQL that brings version-1 up to it
+
+
+def _one_of(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    check = f"{column} IN ({listed})"
+    return f"CHECK ({column} IS NULL OR {check})" if nullable else f"CHECK ({check})"
+
+
+def _json_of(column: str, json_type: str, nullable: bool = False) -> str:
+    check = f"CASE WHEN json_valid({column}) THEN json_type({column}) = '{json_type}' ELSE 0 END"
+    return f"CHECK ({column} IS NULL OR {check})" if nullable else f"CHECK ({check})"
+
+
+def _number(column: str) -> str:
+    return f"CHECK (typeof({column}) IN ('integer', 'real', 'null'))"
+
+
+def _schema_v2(suffix: str = "") -> list[str]:
+    """The version-2 tables (named with `suffix` while a migration builds them), then their indexes."""
+    plans, events, exports = (f"{t}{suffix}" for t in _PLAN_TABLES)
+    tables = [
+        f"""CREATE TABLE {plans} (
+    plan_id TEXT PRIMARY KEY NOT NULL,
+    path TEXT NOT NULL,
+    state TEXT NOT NULL {_one_of("state", STATES)},
+    created_at TEXT,
+    recorded_at TEXT NOT NULL,
+    kind TEXT,
+    book TEXT,
+    as_of TEXT,
+    status TEXT,
+    backend TEXT,
+    objective REAL {_number("objective")},
+    gap REAL {_number("gap")},
+    policy_source TEXT,
+    policy_sha256 TEXT,
+    policy_json TEXT {_json_of("policy_json", "object", nullable=True)},
+    inputs_json TEXT NOT NULL {_json_of("inputs_json", "array")},
+    counts_json TEXT NOT NULL {_json_of("counts_json", "object")},
+    files_json TEXT NOT NULL {_json_of("files_json", "object")},
+    checked TEXT {_one_of("checked", CHECKED, nullable=True)}
+)""",
+        f"""CREATE TABLE {events} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+    at TEXT NOT NULL,
+    action TEXT NOT NULL {_one_of("action", ACTIONS)},
+    from_state TEXT {_one_of("from_state", STATES, nullable=True)},
+    to_state TEXT {_one_of("to_state", STATES, nullable=True)},
+    by TEXT NOT NULL,
+    note TEXT NOT NULL
+)""",
+        f"""CREATE TABLE {exports} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    kind TEXT NOT NULL {_one_of("kind", EXPORT_KINDS)},
+    format TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    draft INTEGER NOT NULL CHECK (draft IN (0, 1)),
+    checksum TEXT NOT NULL,
+    options_json TEXT NOT NULL {_json_of("options_json", "object")},
+    counts_json TEXT NOT NULL {_json_of("counts_json", "object")},
+    files_json TEXT NOT NULL {_json_of("files_json", "array")}
+)""",
+    ]
+    return tables
+
+
+_INDEXES = ("CREATE INDEX events_plan ON events(plan_id, id)", "CREATE INDEX exports_plan ON exports(plan_id, id)")
+_PLAN_COLUMNS_V1 = (
+    "plan_id", "path", "state", "created_at", "recorded_at", "kind", "book", "as_of", "status", "backend",
+    "objective", "gap", "policy_source", "policy_sha256", "policy_json", "inputs_json", "counts_json", "files_json",
+)  # fmt: skip
 
 
 class LedgerError(PlannerError, ValueError):
     """A refused ledger operation; the message says what was expected."""
+
+
+class LedgerNotWritableError(LedgerError):
+    """The ledger file (or the folder it goes in) cannot be written: exit 4, like any output that cannot be written."""
+
+    exit_code = EXIT_OUTPUT
 
 
 @dataclass(frozen=True)
@@ -125,13 +226,22 @@ class PlanRecord:
     inputs: list
     counts: dict
     files: dict  # plan file name -> sha256 when recorded
+    checked: str | None = None  # how the plan is vouched for: see CHECKED
+
+
+@dataclass(frozen=True)
+class DamagedPlan:
+    """A plans row that does not read as a plan (written by some other tool): what is wrong with it."""
+
+    plan_id: str
+    problems: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Event:
     plan_id: str
     at: str
-    action: str  # recorded | transition | export | relocated
+    action: str  # recorded | transition | export | rollback | relocated | checked
     from_state: str | None
     to_state: str | None
     by: str
@@ -152,6 +262,16 @@ class ExportRecord:
     options: dict
     counts: dict
     files: list  # [{name, role, rows, bytes, sha256}]
+
+
+@dataclass(frozen=True)
+class Vetting:
+    """What :func:`vet_plan` found: how the plan is vouched for, and what the user should hear about it."""
+
+    checked: str | None  # "solve" / "evaluator" (see CHECKED), or None: not re-checked (a draft only)
+    rechecked: bool  # the evaluator re-ran against the book just now
+    inherited: tuple[str, ...] = ()  # cap overloads the plan kept from today's owners (not refused)
+    unchecked_reason: str = ""  # why a draft could not be re-checked
 
 
 def resolve_ledger_path(explicit: str | Path | None = None, plan_dir: str | Path | None = None) -> Path:
@@ -190,26 +310,187 @@ def _expected_states(to_state: str) -> list[str]:
     return [s for s, nexts in NEXT_STATES.items() if to_state in nexts]
 
 
-class Ledger:
-    """The ledger file; use as a context manager or call close()."""
+# -- sqlite errors in the user's words -------------------------------------------
 
-    def __init__(self, path: str | Path, create: bool = True):
+_READONLY, _CANTOPEN, _BUSY, _LOCKED, _FULL, _NOTADB, _CORRUPT = 8, 14, 5, 6, 13, 26, 11
+
+
+def _not_writable(path: Path, why: str) -> LedgerNotWritableError:
+    return LedgerNotWritableError(
+        f"{path}: expected a writable ledger, but {why}. Nothing was recorded; make the file and its folder writable, "
+        "or pass another --ledger PATH"
+    )
+
+
+def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
+    """The LedgerError for a sqlite3 error on `path`: what it means for the user, sqlite's words in brackets."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == _READONLY or "readonly" in text:
+        return _not_writable(path, f"it can only be read ({text})")
+    if primary == _CANTOPEN:
+        return _not_writable(path, f"it cannot be opened or its journal cannot be created next to it ({text})")
+    if primary == _FULL:
+        return _not_writable(path, f"the disk is full ({text})")
+    if primary in (_BUSY, _LOCKED):
+        return LedgerError(f"{path}: the ledger is locked by another planner command ({text}); expected it free within 30 s. Try again.")
+    if primary == _CORRUPT:
+        return LedgerError(
+            f"{path}: the ledger file is damaged ({text}); expected an intact ledger. It was left as it is: restore it "
+            "from a backup, or pass another --ledger"
+        )
+    if primary == _NOTADB:
+        return LedgerError(f"{path}: not a planner ledger; expected a planner ledger (an SQLite file) ({text}). It was left as it is; pass another --ledger.")
+    return LedgerError(f"{path}: the ledger could not be read or written ({type(exc).__name__}: {text})")
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to the ledger file; `readonly` opens it so that nothing can be written (mode=ro)."""
+    if readonly:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    return sqlite3.connect(path, timeout=30, isolation_level=None)
+
+
+def _check_folder_writable(path: Path) -> None:
+    """The folder a new ledger at `path` goes in can be written (probed with a temporary file, as root too)."""
+    folder = path.parent.resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _not_writable(path, f"{folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".planner-ledger-probe-", dir=folder)
+    except OSError as exc:
+        raise _not_writable(path, f"its folder {folder} cannot be written ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def require_writable(path: str | Path) -> None:
+    """Raise unless a plan can be recorded in the ledger at `path`, creating and changing nothing.
+
+    An existing file must be a planner ledger (LedgerError, exit 1, otherwise)
+    that this process can write: a write is tried inside a transaction that
+    is rolled back. A missing file needs a writable folder.
+    LedgerNotWritableError (exit 4) says what cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise LedgerError(f"{path} is a folder; expected a ledger file (e.g. {path / LEDGER_NAME}), pass --ledger FILE")
+    if not path.exists():
+        _check_folder_writable(path)
+        return
+    try:
+        db = _connect(path, readonly=False)
+    except sqlite3.Error as exc:
+        raise _ledger_error(path, exc) from None
+    try:
+        if _inspect(db, path) != "empty":
+            _quick_check(db, path)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute(f"PRAGMA user_version = {int(version)}")  # a real write, undone below
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise _ledger_error(path, exc) from None
+    finally:
+        db.close()
+
+
+def _inspect(db: sqlite3.Connection, path: Path) -> str:
+    """What the file is: 'empty', 'current' (a planner ledger at SCHEMA_VERSION) or 'v1'; anything else is refused."""
+    app = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    objects = db.execute("SELECT type, name FROM sqlite_master").fetchall()
+    tables = {name for kind, name in objects if kind == "table" and not name.startswith("sqlite_")}
+    if app == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{path}: ledger schema version {version} was written by a newer planner; expected at most {SCHEMA_VERSION}. "
+                "It was left as it is; use a newer planner, or pass another --ledger"
+            )
+        return "current" if version == SCHEMA_VERSION else ("v1" if version == 1 else "empty")
+    if app == 0 and not objects and version == 0:
+        return "empty"
+    if app == 0 and version == 1 and tables == set(_PLAN_TABLES):
+        return "v1"  # written before the application id: recognised by its tables
+    got = f"application id {app:#010x}" if app else f"tables {', '.join(sorted(tables)) or '(none)'} (user_version {version})"
+    raise LedgerError(
+        f"{path}: not a planner ledger; expected a planner ledger (SQLite application id {APPLICATION_ID:#010x}, or a "
+        f"version-1 ledger with the tables {', '.join(_PLAN_TABLES)}), got {got}. It was left as it is; pass another --ledger"
+    )
+
+
+# Row-level damage that PRAGMA quick_check reports; the rows are flagged when read, the rest of the ledger stays usable.
+_ROW_DAMAGE = ("CHECK constraint failed", "NULL value in")
+
+
+def _quick_check(db: sqlite3.Connection, path: Path) -> None:
+    """PRAGMA quick_check (milliseconds for thousands of plans): refuse a structurally damaged file.
+
+    Rows that only fail a CHECK constraint (written by some other tool) are
+    not refused here: they are flagged when read, and the rest stays usable.
+    """
+    problems = [" ".join(str(r[0]).replace("*** in database main ***", "").split()) for r in db.execute("PRAGMA quick_check(20)")]
+    broken = [p for p in problems if p != "ok" and not p.startswith(_ROW_DAMAGE)]
+    if broken:
+        raise LedgerError(
+            f"{path}: the ledger file is damaged (SQLite quick_check: {'; '.join(broken[:3])}); expected an intact "
+            "ledger. It was left as it is: restore it from a backup, or pass another --ledger"
+        )
+
+
+class Ledger:
+    """The ledger file; use as a context manager or call close().
+
+    `create`: make the file when it does not exist. `readonly`: open it so that
+    nothing is written -- no migration, no lock (list, show).
+    """
+
+    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False):
         self.path = Path(path)
-        if not create and not self.path.is_file():
+        self.readonly = readonly
+        if self.path.is_dir():
+            raise LedgerError(f"{self.path} is a folder; expected a ledger file (e.g. {self.path / LEDGER_NAME}), pass --ledger FILE")
+        existed = self.path.exists()
+        if not existed and (readonly or not create):
             raise LedgerError(f"No ledger at {self.path}. Expected {LEDGER_NAME} next to the plan folders, or pass --ledger PATH.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if not existed:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _not_writable(self.path, f"its folder cannot be created ({exc.strerror or exc})") from None
+        try:
+            self._db = _connect(self.path, readonly)
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
         self._db.row_factory = sqlite3.Row
         self._depth = 0
+        self._empty = False
         try:
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
+            self._open()
+        except BaseException as exc:
             self._db.close()
-            raise LedgerError(f"{self.path}: expected a planner ledger (SQLite): {exc}") from None
-        except BaseException:
-            self._db.close()
+            if not existed:  # a ledger this call created and could not set up: leave nothing behind
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            if isinstance(exc, sqlite3.Error):
+                raise _ledger_error(self.path, exc) from None
             raise
+
+    def _open(self) -> None:
+        kind = _inspect(self._db, self.path)
+        if kind != "empty":
+            _quick_check(self._db, self.path)
+        self._empty = self.readonly and kind == "empty"  # read-only, nothing to create: it reads as a ledger with no plans
+        if not self.readonly and kind != "current":
+            self._migrate()
+        # After the migration: SQLite ignores foreign_keys inside a transaction, and a table rebuild needs it off.
+        self._db.execute("PRAGMA foreign_keys = ON")
 
     def __enter__(self) -> "Ledger":
         return self
@@ -224,20 +505,44 @@ class Ledger:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION, one version per step, all in one transaction."""
-        if self._version() == SCHEMA_VERSION:
-            return
+        """Create the schema, or bring a version-1 ledger to SCHEMA_VERSION; one transaction, stamped with APPLICATION_ID."""
         with self.transaction():
-            version = self._version()  # again, under the write lock: another process may have migrated
-            if version > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"{self.path}: ledger schema version {version} was written by a newer planner; expected at most {SCHEMA_VERSION}"
-                )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                # statement by statement: executescript() would commit the transaction
-                for statement in filter(str.strip, _MIGRATIONS[target].split(";")):
+            kind = _inspect(self._db, self.path)  # again, under the write lock: another process may have done it
+            if kind == "empty":
+                for statement in (*_schema_v2(), *_INDEXES):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {target}")
+            elif kind == "v1":
+                self._rebuild_v1()
+            self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _rebuild_v1(self) -> None:
+        """Version 1 -> 2: SQLite cannot add CHECK constraints to a table, so each table is rebuilt.
+
+        Rows are copied exactly as they are -- a row some other tool damaged
+        included (checks are off for the copy), so nothing is lost; reading
+        such a row reports it as damaged. Plans recorded before version 2 were
+        never re-checked: `checked` is NULL.
+        """
+        for statement in _schema_v2(suffix="_v2"):
+            self._db.execute(statement)
+        cols = ", ".join(_PLAN_COLUMNS_V1)
+        self._db.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            self._db.execute(f"INSERT INTO plans_v2 ({cols}, checked) SELECT {cols}, NULL FROM plans")
+            self._db.execute("INSERT INTO events_v2 SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events")
+            self._db.execute(
+                "INSERT INTO exports_v2 SELECT id, plan_id, at, by, kind, format, out_dir, draft, checksum,"
+                " options_json, counts_json, files_json FROM exports"
+            )
+        finally:
+            self._db.execute("PRAGMA ignore_check_constraints = OFF")
+        for table in ("events", "exports", "plans"):
+            self._db.execute(f"DROP TABLE {table}")
+        for table in _PLAN_TABLES:
+            self._db.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
+        for statement in _INDEXES:
+            self._db.execute(statement)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Ledger"]:
@@ -249,71 +554,98 @@ class Ledger:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        if self.readonly:
+            raise LedgerError(f"{self.path}: opened read-only; expected a writable ledger for this command")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
         self._depth = 1
         try:
             yield self
             self._db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):  # read-only, locked, disk full: the user's, not a bug
+                raise _ledger_error(self.path, exc) from None
             raise
         finally:
             self._depth = 0
 
+    def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        if self._empty:
+            return []
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise _ledger_error(self.path, exc) from None
+
     # -- plans -------------------------------------------------------------
-    def record_plan(self, plan_dir: str | Path, by: str | None = None) -> str:
-        """Record the plan in `plan_dir` as a draft; returns its plan_id.
+    def record_plan(self, plan_dir: str | Path, by: str | None = None, *, checked: str | None = None) -> str:
+        """Record the plan in `plan_dir` as a draft; returns its plan_id (see :meth:`record`)."""
+        plan_dir = Path(plan_dir).resolve()
+        summary, files = read_summary_and_hashes(plan_dir)
+        return self.record(summary, files, plan_dir, by, checked=checked)
+
+    def record(
+        self, summary: Mapping, files: Mapping[str, str], plan_dir: str | Path, by: str | None = None, *, checked: str | None = None
+    ) -> str:
+        """Record a plan (its summary.json and content-file hashes) as a draft; returns its plan_id.
 
         Idempotent: recording the same plan again changes nothing; the same
         plan found in another folder updates the path (an event says so). A
         plan whose files differ from what was recorded under its id is
         refused: its approval would no longer describe what gets exported.
+        `checked` (see CHECKED) says how the caller vouched for the plan; a
+        record not vouched for yet takes it (a "checked" event says so).
         """
+        if checked is not None and checked not in CHECKED:
+            raise ValueError(f"checked must be one of {CHECKED} or None, got {checked!r}")
         plan_dir = Path(plan_dir).resolve()
-        summary, files = read_summary_and_hashes(plan_dir)
         plan_id = summary["plan_id"]
         by = by or current_user()
         with self.transaction():
             known = self.find(plan_id)
             if known is not None:
-                self._check_files(known, files, plan_dir)
+                _check_files(known, files, plan_dir)
                 if known.path != str(plan_dir):
                     self._db.execute("UPDATE plans SET path = ? WHERE plan_id = ?", (str(plan_dir), plan_id))
                     self._event(plan_id, "relocated", known.state, known.state, by, f"{known.path} -> {plan_dir}")
+                if checked and not known.checked:
+                    self._db.execute("UPDATE plans SET checked = ? WHERE plan_id = ?", (checked, plan_id))
+                    self._event(plan_id, "checked", known.state, known.state, by, f"re-checked by the {checked}")
                 return plan_id
             policy = summary.get("policy")
             self._db.execute(
                 "INSERT INTO plans (plan_id, path, state, created_at, recorded_at, kind, book, as_of, status, backend,"
-                " objective, gap, policy_source, policy_sha256, policy_json, inputs_json, counts_json, files_json)"
-                " VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " objective, gap, policy_source, policy_sha256, policy_json, inputs_json, counts_json, files_json, checked)"
+                " VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     plan_id, str(plan_dir), summary.get("created_at"), utc_now(), summary.get("kind"),
                     summary.get("book"), summary.get("as_of"), summary.get("status"), summary.get("backend"),
                     summary.get("objective"), summary.get("gap"), summary.get("policy_source"),
                     hashlib.sha256(_json(policy).encode()).hexdigest() if policy is not None else None,
                     _json(policy) if policy is not None else None,
-                    _json(summary.get("inputs", [])), _json(summary.get("counts", {})), _json(files),
+                    _json(summary.get("inputs", [])), _json(summary.get("counts", {})), _json(dict(files)), checked,
                 ),
             )  # fmt: skip
             self._event(plan_id, "recorded", None, "draft", by, str(plan_dir))
         return plan_id
 
-    def _check_files(self, record: PlanRecord, files: Mapping[str, str], plan_dir: Path) -> None:
-        changed = sorted(name for name, sha in files.items() if record.files.get(name) != sha)
-        if changed:
-            raise LedgerError(
-                f"{plan_dir}: {', '.join(changed)} differ from what the ledger recorded for plan {record.plan_id}; "
-                "expected the plan files unchanged since they were recorded (solve again to get a new plan)"
-            )
-
     def verify_files(self, plan_id: str, hashes: Mapping[str, str], plan_dir: str | Path) -> None:
         """Raise LedgerError unless the plan files' `hashes` are those recorded for `plan_id`."""
-        self._check_files(self.get(plan_id), hashes, Path(plan_dir))
+        _check_files(self.get(plan_id), hashes, Path(plan_dir))
 
     def find(self, plan_id: str) -> PlanRecord | None:
-        row = self._db.execute("SELECT * FROM plans WHERE plan_id = ?", (plan_id,)).fetchone()
-        return None if row is None else _plan_record(row)
+        """The plan's record, None if the ledger has none; LedgerError if its row is damaged."""
+        rows = self._query("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+        if not rows:
+            return None
+        record = _plan_record(rows[0])
+        if isinstance(record, DamagedPlan):
+            raise LedgerError(_damage_message(self.path, record))
+        return record
 
     def get(self, plan_id: str) -> PlanRecord:
         record = self.find(plan_id)
@@ -324,10 +656,18 @@ class Ledger:
             )
         return record
 
+    def scan(self) -> tuple[list[PlanRecord], list[DamagedPlan]]:
+        """Every plan, oldest first, and every plans row that is damaged (so one bad row never hides the others)."""
+        rows = self._query("SELECT * FROM plans ORDER BY recorded_at, plan_id")
+        read = [_plan_record(r) for r in rows]
+        return [r for r in read if isinstance(r, PlanRecord)], [r for r in read if isinstance(r, DamagedPlan)]
+
     def list(self) -> list[PlanRecord]:
-        """Every plan, oldest first."""
-        rows = self._db.execute("SELECT * FROM plans ORDER BY recorded_at, plan_id").fetchall()
-        return [_plan_record(r) for r in rows]
+        """Every plan, oldest first; LedgerError if a row is damaged (:meth:`scan` reports those instead)."""
+        records, damaged = self.scan()
+        if damaged:
+            raise LedgerError(_damage_message(self.path, damaged[0]))
+        return records
 
     # -- lifecycle -----------------------------------------------------------
     def require_state(self, plan_id: str, *states: str) -> PlanRecord:
@@ -358,10 +698,10 @@ class Ledger:
         )
 
     def events(self, plan_id: str) -> list[Event]:
-        rows = self._db.execute(
-            "SELECT plan_id, at, action, from_state, to_state, by, note FROM events WHERE plan_id = ? ORDER BY id", (plan_id,)
-        ).fetchall()
-        return [Event(**dict(r)) for r in rows]
+        rows = self._query(
+            "SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events WHERE plan_id = ? ORDER BY id", (plan_id,)
+        )
+        return [_event_record(self.path, r) for r in rows]
 
     # -- exports -------------------------------------------------------------
     def record_export(
@@ -391,23 +731,163 @@ class Ledger:
             return int(cur.lastrowid)
 
     def exports(self, plan_id: str) -> list[ExportRecord]:
-        rows = self._db.execute("SELECT * FROM exports WHERE plan_id = ? ORDER BY id", (plan_id,)).fetchall()
-        return [
-            ExportRecord(
-                id=r["id"], plan_id=r["plan_id"], at=r["at"], by=r["by"], kind=r["kind"], format=r["format"],
-                out_dir=r["out_dir"], draft=bool(r["draft"]), checksum=r["checksum"], options=json.loads(r["options_json"]),
-                counts=json.loads(r["counts_json"]), files=json.loads(r["files_json"]),
-            )  # fmt: skip
-            for r in rows
-        ]
+        rows = self._query("SELECT * FROM exports WHERE plan_id = ? ORDER BY id", (plan_id,))
+        return [_export_record(self.path, r) for r in rows]
 
 
-def _plan_record(row: sqlite3.Row) -> PlanRecord:
-    return PlanRecord(
-        plan_id=row["plan_id"], path=row["path"], state=row["state"], created_at=row["created_at"],
-        recorded_at=row["recorded_at"], kind=row["kind"], book=row["book"], as_of=row["as_of"],
-        status=row["status"], backend=row["backend"], objective=row["objective"], gap=row["gap"],
-        policy_source=row["policy_source"], policy_sha256=row["policy_sha256"],
-        policy=json.loads(row["policy_json"]) if row["policy_json"] is not None else None,
-        inputs=json.loads(row["inputs_json"]), counts=json.loads(row["counts_json"]), files=json.loads(row["files_json"]),
+# -- reading rows: a damaged row says what is wrong, it never crashes a reader ----------------------
+
+
+def _damage_message(path: Path, damaged: DamagedPlan) -> str:
+    return (
+        f"{path}: the ledger row of plan {damaged.plan_id} is damaged: {'; '.join(damaged.problems)}. Expected a row "
+        "written by the planner (some other tool changed it). Nothing was changed; restore the ledger from a backup, "
+        "or record the plan in another ledger (--ledger)"
+    )
+
+
+class _Reader:
+    """Typed access to one row, collecting what is wrong instead of raising at the first problem."""
+
+    def __init__(self, row: sqlite3.Row):
+        self.row = row
+        self.keys = set(row.keys())
+        self.problems: list[str] = []
+
+    def text(self, column: str, nullable: bool = True) -> str | None:
+        value = self.row[column] if column in self.keys else None
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str):
+            self.problems.append(f"{column} is {'missing' if value is None else f'not text ({value!r})'}")
+            return None if nullable else ""
+        return value
+
+    def number(self, column: str) -> float | None:
+        value = self.row[column]
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return value
+        self.problems.append(f"{column} is not a number ({value!r})")
+        return None
+
+    def one_of(self, column: str, allowed: tuple[str, ...], nullable: bool = False) -> str | None:
+        value = self.text(column, nullable)
+        if value is not None and value not in allowed:
+            self.problems.append(f"{column} {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def json(self, column: str, kind: type, nullable: bool = False):
+        raw = self.row[column]
+        if raw is None and nullable:
+            return None
+        try:
+            value = json.loads(raw)
+        except (TypeError, ValueError) as exc:
+            self.problems.append(f"{column} is not valid JSON ({exc})")
+            return kind()
+        if not isinstance(value, kind):
+            self.problems.append(f"{column} is not a JSON {'object' if kind is dict else 'array'}")
+            return kind()
+        return value
+
+
+def _plan_record(row: sqlite3.Row) -> PlanRecord | DamagedPlan:
+    r = _Reader(row)
+    plan_id = row["plan_id"]
+    record = PlanRecord(
+        plan_id=r.text("plan_id", nullable=False), path=r.text("path", nullable=False), state=r.one_of("state", STATES),
+        created_at=r.text("created_at"), recorded_at=r.text("recorded_at", nullable=False), kind=r.text("kind"),
+        book=r.text("book"), as_of=r.text("as_of"), status=r.text("status"), backend=r.text("backend"),
+        objective=r.number("objective"), gap=r.number("gap"), policy_source=r.text("policy_source"),
+        policy_sha256=r.text("policy_sha256"), policy=r.json("policy_json", dict, nullable=True),
+        inputs=r.json("inputs_json", list), counts=r.json("counts_json", dict), files=r.json("files_json", dict),
+        checked=r.one_of("checked", CHECKED, nullable=True),
     )  # fmt: skip
+    if r.problems:
+        return DamagedPlan(str(plan_id), tuple(r.problems))
+    return record
+
+
+def _event_record(path: Path, row: sqlite3.Row) -> Event:
+    r = _Reader(row)
+    event = Event(
+        plan_id=r.text("plan_id", nullable=False), at=r.text("at", nullable=False), action=r.one_of("action", ACTIONS),
+        from_state=r.one_of("from_state", STATES, nullable=True), to_state=r.one_of("to_state", STATES, nullable=True),
+        by=r.text("by", nullable=False), note=r.text("note", nullable=False),
+    )  # fmt: skip
+    if r.problems:
+        raise LedgerError(f"{path}: event #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed")
+    return event
+
+
+def _export_record(path: Path, row: sqlite3.Row) -> ExportRecord:
+    r = _Reader(row)
+    draft = row["draft"]
+    if draft not in (0, 1):
+        r.problems.append(f"draft is {draft!r}, expected 0 or 1")
+    record = ExportRecord(
+        id=row["id"], plan_id=r.text("plan_id", nullable=False), at=r.text("at", nullable=False), by=r.text("by", nullable=False),
+        kind=r.one_of("kind", EXPORT_KINDS), format=r.text("format", nullable=False), out_dir=r.text("out_dir", nullable=False),
+        draft=bool(draft), checksum=r.text("checksum", nullable=False), options=r.json("options_json", dict),
+        counts=r.json("counts_json", dict), files=r.json("files_json", list),
+    )  # fmt: skip
+    files_ok = all(isinstance(f, dict) and {"name", "role", "rows"} <= f.keys() for f in record.files)
+    if not files_ok:
+        r.problems.append("files_json is not a list of {name, role, rows, ...} objects")
+    if r.problems:
+        raise LedgerError(f"{path}: export #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed")
+    return record
+
+
+# -- admitting a plan: is it what it claims to be? -----------------------------------------------
+
+
+def _check_files(record: PlanRecord, files: Mapping[str, str], plan_dir: Path) -> None:
+    changed = sorted(name for name, sha in files.items() if record.files.get(name) != sha)
+    if changed:
+        raise LedgerError(
+            f"{plan_dir}: {', '.join(changed)} differ from what the ledger recorded for plan {record.plan_id}; "
+            "expected the plan files unchanged since they were recorded (solve again to get a new plan)"
+        )
+
+
+def needs_recheck(record: PlanRecord | None) -> bool:
+    """A plan the ledger does not vouch for: not recorded, or a draft nobody checked (see CHECKED)."""
+    return record is None or (record.state == "draft" and record.checked is None)
+
+
+def vet_plan(plan: Plan, record: PlanRecord | None, *, recheck: bool = True, draft: bool = False) -> Vetting:
+    """Check that `plan` is what it claims to be before it is approved or exported; raises what is wrong.
+
+    (a) its plan_id, recomputed from the folder (summary.json's identity and
+        assignments.csv), is the one summary.json states (PlanError);
+    (b) if the ledger has `record` of it, its content files are the ones
+        recorded (LedgerError);
+    (c) if `recheck` and the ledger does not vouch for it (:func:`needs_recheck`),
+        the independent evaluator re-runs against the book it was made from
+        and a rule the plan breaks -- and today's owners did not already break --
+        refuses it (PlanError naming the rule and the owner). A book that is
+        missing or changed refuses it too (BookUnavailableError), except for a
+        `draft` export, which goes ahead unchecked and says why.
+    """
+    check_plan_id(plan)
+    if record is not None:
+        _check_files(record, plan.file_sha256, plan.path)
+    if not recheck or not needs_recheck(record):
+        return Vetting(record.checked if record is not None else None, False)
+    try:
+        result = recheck_plan(plan)
+    except BookUnavailableError as exc:
+        if not draft:
+            raise
+        return Vetting(None, False, (), str(exc))
+    return Vetting("evaluator", True, tuple(str(v) for v in result.inherited))
+
+
+def find_plan(path: str | Path, plan_id: str) -> PlanRecord | None:
+    """The record of `plan_id` in the ledger at `path`, read without writing anything (None: no ledger, or not in it)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with Ledger(path, readonly=True) as led:
+        return led.find(plan_id)

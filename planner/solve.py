@@ -9,8 +9,6 @@ words instead of a plan.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -196,6 +194,7 @@ def _summary_head(book: Book, backend: str, options: SolveOptions, timings: dict
         "policy_source": book.policy.source,
         "policy": book.policy.as_dict(),
         "inputs": [{"table": s.table, "path": s.path, "sha256": s.sha256, "rows": s.rows} for s in book.sources],
+        "identity": plan_identity(book),  # with the assignments, what plan_id hashes
         "warnings": [str(w) for w in book.warnings],
     }
 
@@ -332,11 +331,18 @@ def _exceptions(a: pd.DataFrame) -> list[dict]:
     return [{"account_id": r.account_id, "owner_id": r.owner_id, "detail": r.exception} for r in e.itertuples()]
 
 
-def plan_id(book: Book, assignments: pd.DataFrame) -> str:
-    """Content hash: same inputs, policy, date and plan -> same id."""
-    h = hashlib.sha256()
-    h.update(json.dumps([s.sha256 for s in book.sources]).encode())
-    h.update(book.policy.digest().encode())
-    h.update(book.as_of.isoformat().encode())
-    h.update("\n".join(f"{a},{o}" for a, o in zip(assignments["account_id"], assignments["owner_id"])).encode())
-    return "plan-" + h.hexdigest()[:12]
+def plan_identity(book: Book) -> dict:
+    """What, besides who owns what, makes a plan this plan: summary.json's "identity" (see planner.plans.compute_plan_id)."""
+    return {"inputs": [s.sha256 for s in book.sources], "policy": book.policy.digest(), "as_of": book.as_of.isoformat()}
+
+
+def plan_id(book: Book, assignments: pd.DataFrame, identity: dict | None = None) -> str:
+    """Content hash: same inputs, policy, date and plan -> same id; recomputable from the plan folder alone.
+
+    `identity` is what summary.json records as "identity" (default: plan_identity(book)); a
+    caller with more parts to the plan's identity passes them, and records the same dict.
+    """
+    from planner.plans import compute_plan_id
+
+    pairs = zip(assignments["account_id"], assignments["owner_id"], strict=True)
+    return compute_plan_id(plan_identity(book) if identity is None else identity, pairs)

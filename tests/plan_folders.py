@@ -11,6 +11,8 @@ import io
 import json
 from pathlib import Path
 
+from planner.plans import compute_plan_id, summary_identity
+
 ACCOUNT_EXTRA = ("segment", "complexity", "region", "utc_offset", "language", "health", "renewal_date",
                  "lifecycle_stage", "current_owner", "pin_owner")  # fmt: skip
 COST_COLUMNS = ("annual_cost", "serving_cost", "digital_cost", "revenue_at_risk", "disruption_cost", "mismatch_cost")
@@ -63,8 +65,11 @@ def _owner_row(o: dict, assignments: list[dict]) -> dict:
     return {**o, **stats}
 
 
-def write_plan(folder: Path, accounts: list[dict], owners: list[dict], plan_id: str = "plan-0000000000aa", status: str = "optimal") -> Path:
-    """Write a plan folder at `folder` and return it."""
+def write_plan(folder: Path, accounts: list[dict], owners: list[dict], plan_id: str | None = None, status: str = "optimal") -> Path:
+    """Write a plan folder at `folder` and return it.
+
+    Its plan_id is the one its identity and assignments make (as solve's), unless `plan_id` names another.
+    """
     folder.mkdir(parents=True)
     by_id = {o["owner_id"]: o for o in owners}
     rows = [_assignment_row(a, by_id) for a in accounts]
@@ -80,6 +85,8 @@ def write_plan(folder: Path, accounts: list[dict], owners: list[dict], plan_id: 
         "inputs": [{"table": "accounts", "path": "accounts.csv", "sha256": "ab" * 32, "rows": len(rows)}],
         "counts": {"accounts": len(rows), "changed": len(changed), "arr_changed": sum(float(r["arr"]) for r in changed)},
     }  # fmt: skip
+    summary["identity"] = identity = summary_identity(summary, folder / "summary.json")
+    summary["plan_id"] = plan_id or compute_plan_id(identity, [(r["account_id"], r["owner_id"]) for r in rows])
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return folder
 

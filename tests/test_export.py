@@ -29,8 +29,12 @@ def _no_ledger_env(monkeypatch):
     monkeypatch.delenv("PLANNER_LEDGER", raising=False)
 
 
-def make_plan(tmp_path: Path, accounts=None, owners=None, name: str = "p1", plan_id: str = "plan-0000000000aa") -> Path:
+def make_plan(tmp_path: Path, accounts=None, owners=None, name: str = "p1", plan_id: str | None = None) -> Path:
     return write_plan(tmp_path / "plans" / name, accounts or standard_accounts(), owners or standard_owners(), plan_id=plan_id)
+
+
+def plan_id_of(plan_dir: Path) -> str:
+    return json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["plan_id"]
 
 
 def approve(plan_dir: Path) -> str:
@@ -249,7 +253,7 @@ def test_generic_round_trip(tmp_path, fmt):
             "new_owner_crm_user_id": "digital-user" if r["owner_id"] == "digital" else new["crm_user_id"],
             "previous_owner_id": r["previous_owner"], "previous_owner_type": r["previous_owner_type"],
             "previous_owner_email": old.get("email", ""), "previous_owner_crm_user_id": old.get("crm_user_id", ""),
-            "changed": true if r["changed"] == "true" else false, "reason": r["reason"], "plan_id": "plan-0000000000aa",
+            "changed": true if r["changed"] == "true" else false, "reason": r["reason"], "plan_id": plan_id_of(plan),
         })  # fmt: skip
     assert records == expected
 
@@ -421,13 +425,13 @@ def test_same_plan_gives_byte_identical_files(tmp_path):
 
 def test_export_of_a_draft_is_refused_unless_allowed(tmp_path):
     plan = make_plan(tmp_path)
-    with pytest.raises(LedgerError, match="Expected plan plan-0000000000aa to be approved"):
+    with pytest.raises(LedgerError, match=f"Expected plan {plan_id_of(plan)} to be approved"):
         export_plan(plan, "csv", tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (plan.parent / LEDGER_NAME).exists()
 
     with Ledger(plan.parent / LEDGER_NAME) as led:
         led.record_plan(plan)
-    with pytest.raises(LedgerError, match="Expected plan plan-0000000000aa to be approved, it is draft"):
+    with pytest.raises(LedgerError, match=f"Expected plan {plan_id_of(plan)} to be approved, it is draft"):
         export_plan(plan, "csv", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -497,12 +501,14 @@ def test_cli_refuses_a_draft_and_writes_nothing(tmp_path, cli):
     plan = make_plan(tmp_path)
     result = cli("export", plan, "--format", "salesforce", "--out", tmp_path / "out")
     assert result.exit_code == 1
-    assert "Expected plan plan-0000000000aa to be approved" in result.output
+    assert f"Expected plan {plan_id_of(plan)} to be approved" in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_approve_export_rollback(tmp_path, cli):
     plan = make_plan(tmp_path)
+    with Ledger(plan.parent / LEDGER_NAME) as led:  # as planner solve records it (this plan has no book to re-check it against)
+        led.record_plan(plan, checked="solve")
     assert cli("plans", "approve", plan, "--by", "alice").exit_code == 0
     config = tmp_path / "export.toml"
     config.write_text('[export]\nmax_records = 4\n[export.digital_owner]\nsalesforce = "0055g00000Dig01"\n')
@@ -514,7 +520,7 @@ def test_cli_approve_export_rollback(tmp_path, cli):
     assert again.exit_code == 4 and "already exists" in again.output
 
     ledger = plan.parent / LEDGER_NAME
-    assert cli("plans", "mark-applied", "plan-0000000000aa", "--ledger", ledger, "--note", "job 7").exit_code == 0
+    assert cli("plans", "mark-applied", plan_id_of(plan), "--ledger", ledger, "--note", "job 7").exit_code == 0
     listed = cli("plans", "list", "--ledger", ledger)
     assert "applied" in listed.output
     rolled = cli("plans", "rollback", plan, "--out", tmp_path / "rb", "--by", "bob")

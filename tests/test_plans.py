@@ -85,7 +85,7 @@ def test_diff_cli_renders_and_emits_json(pair):
 
 def test_load_plan_reads_text_as_written(tmp_path):
     accounts = standard_accounts(crm_id=lambda i: f"00{i}")
-    plan = load_plan(write_plan(tmp_path / "p", accounts, standard_owners()))
+    plan = load_plan(write_plan(tmp_path / "p", accounts, standard_owners(), plan_id="plan-0000000000aa"))
     assert [r["crm_id"] for r in plan.assignments] == ["001", "002", "003", "004", "005", "006"]
     assert plan.owners["c1"]["hubspot_owner_id"] == "101"
     assert plan.plan_id == "plan-0000000000aa" and set(plan.file_sha256) == {"assignments.csv", "owners.csv"}

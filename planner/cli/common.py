@@ -114,16 +114,36 @@ LedgerOption = Annotated[
 ]
 
 
+def require_writable_ledger(ledger: Path | None, plan_dir: Path) -> None:
+    """Before any work: the ledger record_in_ledger will write can be written (exit 4), and is a planner ledger (exit 1).
+
+    Resolved exactly as record_in_ledger resolves it; nothing is created or
+    changed, so a solve that fails afterwards leaves nothing behind.
+    """
+    from planner.ledger import require_writable, resolve_ledger_path
+
+    require_writable(resolve_ledger_path(ledger, plan_dir))
+
+
 def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
-    """Record a freshly written plan as a draft in the ledger, and say where."""
+    """Record a freshly written plan as a draft in the ledger, and say where.
+
+    The plan was just made and checked by the evaluator, so the ledger vouches
+    for it ("solve"). The ledger was checked before the solve
+    (require_writable_ledger); should recording still fail, the plan stays
+    written and a warning says how to record it.
+    """
     from planner.ledger import Ledger, LedgerError, resolve_ledger_path
 
     path = resolve_ledger_path(ledger, plan_dir)
     try:
         with Ledger(path) as book_of_plans:
-            plan_id = book_of_plans.record_plan(plan_dir)
+            plan_id = book_of_plans.record_plan(plan_dir, checked="solve")
     except LedgerError as exc:
-        warning(f"the plan was written but not recorded in {path}: {exc}")
+        warning(
+            f"the plan was written to {plan_dir} but not recorded in {path}: {exc}. Record it with: planner plans approve "
+            f"{plan_dir} --by NAME --ledger LEDGER (it is then re-checked against its book)"
+        )
         return
     out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
 

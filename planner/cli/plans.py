@@ -3,7 +3,8 @@
 PLAN arguments take a plan folder or a plan id. A folder also locates the
 default ledger (next to it) and, for approve, records the plan if the ledger
 does not have it yet; an id is looked up in --ledger / $PLANNER_LEDGER /
-./planner-ledger.sqlite.
+./planner-ledger.sqlite. Reading commands (list, show, diff) open the ledger
+read-only: they never write, migrate or lock it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption, out
+from planner.cli.common import LedgerOption, out, warning
 from planner.cli.export import print_result
 
 plans_app = typer.Typer(help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True)
@@ -40,7 +41,7 @@ def _plan_dir(plan: str, ledger: Optional[Path]) -> Path:
     ledger_path, plan_id, folder = _locate(plan, ledger)
     if folder is not None:
         return folder
-    with Ledger(ledger_path, create=False) as led:
+    with Ledger(ledger_path, create=False, readonly=True) as led:
         return Path(led.get(plan_id).path)
 
 
@@ -58,8 +59,8 @@ def list_plans(ledger: LedgerOption = None) -> None:
     """Every plan in the ledger, oldest first."""
     from planner.ledger import Ledger, resolve_ledger_path
 
-    with Ledger(resolve_ledger_path(ledger), create=False) as led:
-        records = led.list()
+    with Ledger(resolve_ledger_path(ledger), create=False, readonly=True) as led:
+        records, damaged = led.scan()
     from rich.table import Table
 
     # The id is what users copy into approve/export, so it never wraps; `plans show` has the path.
@@ -70,7 +71,11 @@ def list_plans(ledger: LedgerOption = None) -> None:
     for r in records:
         table.add_row(r.plan_id, r.state, (r.created_at or "")[:10], r.kind or "", r.book or "", r.status or "",
                       _fmt(r.objective), _moved(r.counts))  # fmt: skip
+    for d in damaged:
+        table.add_row(d.plan_id, "DAMAGED", "", "", "", "", "", "")
     out.print(table)
+    for d in damaged:
+        warning(f"plan {d.plan_id}: its ledger row is damaged ({'; '.join(d.problems)}); it cannot be approved, exported or rolled back")
 
 
 @plans_app.command("show")
@@ -79,7 +84,7 @@ def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     from planner.ledger import Ledger
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
-    with Ledger(ledger_path, create=False) as led:
+    with Ledger(ledger_path, create=False, readonly=True) as led:
         record, events, exports = led.get(plan_id), led.events(plan_id), led.exports(plan_id)
     from rich.table import Table
 
@@ -89,6 +94,8 @@ def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
         ("path", record.path), ("created at", record.created_at), ("book", f"{record.book} as of {record.as_of}"),
         ("solve", f"{record.status} by {record.backend}, objective {_fmt(record.objective)}, gap {_fmt(record.gap, 6)}"),
         ("policy", f"{record.policy_source} (sha256 {record.policy_sha256})"), ("counts", record.counts),
+        ("checked", {"solve": "by the evaluator when solved", "evaluator": "re-checked against its book by the evaluator",
+                     None: "not re-checked yet (approval re-checks it against its book)"}[record.checked]),
     ):  # fmt: skip
         console.print(f"  {label}: {value}")
     for source in record.inputs:
@@ -153,15 +160,32 @@ def approve(
     note: Annotated[str, typer.Option("--note", help="Why, or a ticket reference.")] = "",
     ledger: LedgerOption = None,
 ) -> None:
-    """Approve a draft plan so it can be exported."""
-    from planner.ledger import Ledger
+    """Approve a draft plan so it can be exported.
+
+    The plan folder is checked first: its plan_id is recomputed from it, its
+    files must be the ones the ledger recorded, and a plan the ledger did not
+    get from `planner solve` is re-checked by the evaluator against its book.
+    """
+    from planner.ledger import Ledger, find_plan, vet_plan
+    from planner.plans import load_plan
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
-    with Ledger(ledger_path, create=folder is not None) as led, led.transaction():
-        if folder is not None:
-            led.record_plan(folder, by)
-        record = led.transition(plan_id, "approved", by, note)
-    typer.echo(f"{record.plan_id} approved by {by} ({ledger_path})")
+    record = find_plan(ledger_path, plan_id)
+    if folder is None:  # an id: the folder the ledger recorded
+        if record is None:
+            with Ledger(ledger_path, create=False, readonly=True) as led:
+                led.get(plan_id)  # says it is not in the ledger (or that there is no ledger)
+        folder = Path(record.path)
+    loaded = load_plan(folder)
+    vetted = vet_plan(loaded, record)  # before the ledger is opened for writing: a refusal creates nothing
+    with Ledger(ledger_path) as led, led.transaction():
+        led.record(loaded.summary, loaded.file_sha256, loaded.path, by, checked=vetted.checked)
+        result = led.transition(plan_id, "approved", by, note)
+    if vetted.rechecked:
+        out.print(f"{plan_id}: re-checked against its book by the independent evaluator; no rule broken")
+    for kept in vetted.inherited:
+        warning(f"kept from today's owners, not made worse by the plan: {kept}")
+    typer.echo(f"{result.plan_id} approved by {by} ({ledger_path})")
 
 
 @plans_app.command("mark-applied")

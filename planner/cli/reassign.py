@@ -30,9 +30,11 @@ def reassign(
     ledger: LedgerOption = None,
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
+    from planner.cli.common import require_writable_ledger
     from planner.reassign import LeaverError, reassign as run
 
     refuse_existing(out_dir, force)
+    require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()
     b = load_book_or_exit(book, policy, as_of)
     load_s = time.perf_counter() - t0

@@ -33,9 +33,11 @@ def solve(
     ledger: LedgerOption = None,
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
+    from planner.cli.common import require_writable_ledger
     from planner.solve import solve as run
 
     refuse_existing(out_dir, force)
+    require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of)

@@ -13,7 +13,10 @@ it is complete, and an existing folder is replaced only with ``force``):
 The ledger must say the plan is approved (or already exported) unless
 ``allow_draft``; the export is recorded there, and moves the plan to
 ``exported``, in the same transaction that puts the folder in place (the
-folder is renamed into place just before the ledger commits).
+folder is renamed into place just before the ledger commits). Before that
+the plan is vetted (planner.ledger.vet_plan): its plan_id is recomputed from
+the folder, its files must be the ones recorded, and a draft the ledger does
+not vouch for is re-checked by the evaluator against its book.
 ``rollback_plan`` writes the rollback of a plan's last export again and
 marks the plan rolled back. Formats are documented in docs/crm_export.md.
 """
@@ -32,7 +35,7 @@ from planner.export.build import Built, ExceptionRow, build
 from planner.export.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
 from planner.export.model import CrmFormat, ExportError
 from planner.io.atomic import atomic_dir, atomic_write_bytes
-from planner.ledger import Ledger, LedgerError, current_user, resolve_ledger_path, utc_now
+from planner.ledger import Ledger, LedgerError, Vetting, current_user, find_plan, resolve_ledger_path, utc_now, vet_plan
 from planner.plans import Plan, load_plan
 
 FORMATS = ("salesforce", "hubspot", "gainsight", "csv", "json")
@@ -143,15 +146,17 @@ def _approve_hint(plan: Plan, ref: str) -> str:
     return f"Approve it with `planner plans approve {ref} --by NAME`, or pass --allow-draft."
 
 
-def _exportable_state(ledger: Ledger, plan: Plan, allow_draft: bool, by: str) -> str:
+def _exportable_state(ledger: Ledger, plan: Plan, allow_draft: bool, by: str, vetted: Vetting) -> str:
     """The plan's ledger state if it may be exported (recording it first when it is new and drafts are allowed)."""
     record = ledger.find(plan.plan_id)
     if record is None:
         if not allow_draft:
             raise LedgerError(f"Expected plan {plan.plan_id} to be approved, it is not in the ledger {ledger.path}. {_approve_hint(plan, str(plan.path))}")
-        ledger.record_plan(plan.path, by)
+        ledger.record(plan.summary, plan.file_sha256, plan.path, by, checked=vetted.checked)
         return "draft"
     ledger.verify_files(plan.plan_id, plan.file_sha256, plan.path)
+    if vetted.checked and not record.checked:
+        ledger.record(plan.summary, plan.file_sha256, plan.path, by, checked=vetted.checked)
     if record.state in ("approved", "exported") or (record.state == "draft" and allow_draft):
         return record.state
     if record.state == "draft":
@@ -187,25 +192,34 @@ def export_plan(
     _require_loadable(built)
     files = render(crm, built, plan.plan_id, max_records, max_bytes)
     options = _options(only_changes, digital_owner, hubspot_owner_by, max_records, max_bytes)
-    if not allow_draft and not isinstance(ledger, Ledger):
+    if isinstance(ledger, Ledger):
+        record = ledger.find(plan.plan_id)
+    else:
         ledger_path = resolve_ledger_path(ledger, plan.path)
-        if not ledger_path.is_file():  # checked here so a refused export does not create an empty ledger
+        if not allow_draft and not ledger_path.is_file():  # checked here so a refused export does not create an empty ledger
             raise LedgerError(f"Expected plan {plan.plan_id} to be approved, but there is no ledger at {ledger_path}. {_approve_hint(plan, str(plan.path))}")
+        record = find_plan(ledger_path, plan.plan_id)
+    # Vetted before the ledger is opened for writing, so a refusal creates nothing. An approved plan was vetted
+    # when it was approved; a draft export re-checks a plan the ledger does not vouch for, if its book can be read.
+    vetted = vet_plan(plan, record, recheck=allow_draft, draft=True)
+    notes = [f"Not re-checked against its book: {vetted.unchecked_reason}"] if vetted.unchecked_reason else []
+    notes += [f"Kept from today's owners, not made worse by the plan: {kept}" for kept in vetted.inherited]
     with _open_ledger(ledger, plan.path, create=True) as led, led.transaction():
-        state = _exportable_state(led, plan, allow_draft, by)
+        state = _exportable_state(led, plan, allow_draft, by, vetted)
         return _commit(
             led, plan, crm, "export", Path(out_dir), force, files, built.exceptions, built, options, by,
-            draft=state == "draft", to_state="exported" if state == "approved" else None,
+            draft=state == "draft", to_state="exported" if state == "approved" else None, notes=notes,
         )  # fmt: skip
 
 
 def _commit(
     led: Ledger, plan: Plan, crm: CrmFormat, kind: str, out_dir: Path, force: bool, files: list[OutFile],
     exceptions: Sequence[ExceptionRow], built: Built, options: dict, by: str, draft: bool, to_state: str | None,
+    notes: Sequence[str] = (),
 ) -> ExportResult:  # fmt: skip
     """Write the folder and its ledger rows (and move the plan to `to_state`); the caller's transaction makes them one step."""
     counts = _counts(kind, plan, built, files)
-    warnings = _warnings(crm, exceptions, draft, plan.plan_id)
+    warnings = _warnings(crm, exceptions, draft, plan.plan_id) + list(notes)
     infos = [f.info() for f in files]
     digest = checksum(files)
     summary = {
