@@ -46,6 +46,7 @@ tie reaches the account: the successor will meet the customer cold.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, fields
 from typing import Iterable, Mapping, NamedTuple
 
@@ -78,32 +79,43 @@ class KnowledgeWeights:
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if f.name == "half_life_months":
-                ok = ok and value > 0
-            else:
-                ok = ok and 0 <= value <= 1
-            if not ok:
-                want = "a number > 0" if f.name == "half_life_months" else "a number in [0, 1]"
-                raise ValueError(f"knowledge.{f.name}: expected {want}, got {value!r}")
+            problem = weight_problem(f.name, value)
+            if problem:
+                raise ValueError(f"knowledge.{f.name}: {problem}, got {value!r}")
+
+
+def weight_problem(name: str, value) -> str | None:
+    """What a weight must be ("expected a number in [0, 1]"), when ``value`` is not that; else None.
+
+    The one check of a weight: KnowledgeWeights and the policy's ``[knowledge]``
+    table (validated when the policy is loaded) both use it.
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if name == "half_life_months":
+        return None if ok and value > 0 else "expected a finite number > 0"
+    return None if ok and 0 <= value <= 1 else "expected a number in [0, 1]"
 
 
 DEFAULT_WEIGHTS = KnowledgeWeights()
 
 
 def weights_from_policy(policy) -> KnowledgeWeights:
-    """The weights, with any the policy's ``[knowledge]`` table sets in place of the defaults."""
+    """The weights, with any the policy's ``[knowledge]`` table sets in place of the defaults.
+
+    load_policy / policy_from_dict already refused unknown keys and unusable
+    weights, so this only fails for a Policy built some other way.
+    """
     table = policy.raw.get("knowledge", {})
     if not isinstance(table, Mapping):
-        raise PolicyError(f"policy knowledge: expected a table, got {table!r}")
+        raise PolicyError(f"policy {policy.source}: [knowledge]: expected a table, got {table!r}")
     names = [f.name for f in fields(KnowledgeWeights)]
     unknown = sorted(set(table) - set(names))
     if unknown:
-        raise PolicyError(f"policy knowledge.{unknown[0]}: expected one of {names}")
+        raise PolicyError(f"policy {policy.source}: [knowledge] {unknown[0]}: unknown key; expected one of {', '.join(names)}")
     try:
         return KnowledgeWeights(**table)
     except ValueError as exc:
-        raise PolicyError(f"policy {exc}") from None
+        raise PolicyError(f"policy {policy.source}: {exc}") from None
 
 
 class Signal(NamedTuple):

@@ -7,11 +7,12 @@ file passed with ``--policy`` is merged over them key by key.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +28,288 @@ class PolicyError(PlannerError, ValueError):
     """A policy file that cannot be used; the message says what was expected."""
 
 
+# -- the schema ---------------------------------------------------------------------------
+#
+# Every key a policy may hold, with what its value must be. The keys are those
+# of models/default_policy.toml plus the documented optional ones
+# (continuity.max_changed_arr_share, risk.churn_uplift.<segment>.<mode>,
+# region.default_utc_offset.<region>, the [knowledge] weights). A key or table
+# not listed is an error naming the nearest valid one, so a typo never silently
+# loses the override it meant. Every number must be finite and within a range
+# the model can use (TOML allows inf and nan; HiGHS rejects coefficients past
+# about 1e15).
+
+HOURS_MAX = 744  # hours in a 31-day month: per-account and per-person hours a month
+MULT_MAX = 100  # workload multipliers and pool efficiency
+MONEY_MAX = 1e12  # dollars: ARR thresholds and caps, costs
+DAYS_MAX = 3660  # ten years: the renewal freeze
+COUNT_MAX = 1_000_000  # accounts per CSM
+
+
+class _Bad(Exception):
+    """One unusable value at a key path; policy_from_dict adds the policy's name."""
+
+    def __init__(self, path: tuple[str, ...], message: str):
+        super().__init__(f"{_key(path)}: {message}" if path else message)
+
+
+def _key(path: tuple[str, ...], table: bool = False) -> str:
+    """How a user finds the key in TOML: ``[csm] default_capacity_hours``, or ``[csm]`` for a table."""
+    if table or len(path) == 1:
+        return f"[{'.'.join(path)}]"
+    return f"[{'.'.join(path[:-1])}] {path[-1]}"
+
+
+def _g(x: float) -> str:
+    return format(x, "g").replace("e+", "e")
+
+
+def _nearest(key: str, valid) -> str | None:
+    found = difflib.get_close_matches(str(key), [str(v) for v in valid], n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _unknown(path: tuple[str, ...], key: str, valid, what: str = "key", raw: Any = None) -> _Bad:
+    """An unknown key (or table) at ``path``, naming the nearest valid one."""
+    valid = [str(v) for v in valid]
+    is_table = isinstance(raw, Mapping)
+    here = (*path, str(key))
+    best = _nearest(key, valid)
+    if not path:  # the top level holds only tables
+        name = f"[{key}]" if is_table else str(key)
+        hint = f"did you mean [{best}]?" if best else f"expected one of the tables {', '.join(f'[{v}]' for v in valid)}"
+        return _Bad((), f"{name}: unknown {'table' if is_table else 'key'}; {hint}")
+    hint = f"did you mean {best}?" if best else f"expected one of {', '.join(valid)}"
+    bad = _Bad(here, f"unknown {what}; {hint}")
+    if is_table and what == "key":
+        bad = _Bad((), f"{_key(here, table=True)}: unknown table; {hint}")
+    return bad
+
+
+def _table(raw: Any, path: tuple[str, ...]) -> Mapping:
+    if not isinstance(raw, Mapping):
+        raise _Bad(path, f"expected a table, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number from lo to hi (a whole number when ``whole``)."""
+
+    lo: float
+    hi: float
+    whole: bool = False
+
+    def describe(self, order=()) -> str:
+        return f"a {'whole' if self.whole else 'finite'} number from {_g(self.lo)} to {_g(self.hi)}"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> float | int:
+        ok = isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw)
+        ok = ok and self.lo <= raw <= self.hi and (not self.whole or float(raw).is_integer())
+        if not ok:
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}")
+        return int(raw) if self.whole else float(raw)
+
+
+@dataclass(frozen=True)
+class Text:
+    def describe(self, order=()) -> str:
+        return "a non-empty string"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}")
+        return raw
+
+
+@dataclass(frozen=True)
+class Names:
+    """A list of names: language codes, coverage modes (``choices``) or segments of segments.order."""
+
+    what: str  # "language codes" | "modes" | "segments"
+    choices: tuple[str, ...] = ()
+    nonempty: bool = True
+
+    def _choices(self, order) -> tuple[str, ...]:
+        return tuple(order) if self.what == "segments" else self.choices
+
+    def describe(self, order=()) -> str:
+        choices = self._choices(order)
+        drawn = f" drawn from {list(choices)}" if choices else ""
+        return f"a {'non-empty ' if self.nonempty else ''}list of {self.what}{drawn}"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> tuple[str, ...]:
+        choices = self._choices(order)
+        ok = isinstance(raw, list) and (raw or not self.nonempty) and all(isinstance(x, str) and x.strip() for x in raw)
+        if ok and choices:
+            for x in raw:
+                if x not in choices:
+                    best = _nearest(x, choices)
+                    raise _Bad(path, f"expected {self.describe(order)}, got {x!r}" + (f"; did you mean {best!r}?" if best else ""))
+        if not ok or len(set(raw)) != len(raw):
+            raise _Bad(path, f"expected {self.describe(order)} (each once), got {raw!r}")
+        return tuple(raw)
+
+
+@dataclass(frozen=True)
+class PerSegment:
+    """A table with exactly one value per segment of segments.order."""
+
+    rule: Any
+
+    def describe(self, order=()) -> str:
+        return f"a table with one value per segment ({', '.join(order)})"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
+        table = _table(raw, path)
+        for key in table:
+            if key not in order:
+                raise _unknown(path, key, order, "segment (the segments are those of [segments] order)")
+        missing = [s for s in order if s not in table]
+        if missing:
+            raise _Bad(path, f"expected a value for every segment of [segments] order, missing {missing}")
+        return {s: self.rule.read(table[s], (*path, s), order) for s in order}
+
+
+@dataclass(frozen=True)
+class Uplift:
+    """risk.churn_uplift: segment -> mode -> share of ARR; any segment and mode may be left out."""
+
+    def describe(self, order=()) -> str:
+        return "a table of segment tables, each mapping a mode to a share of ARR"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
+        out: dict[str, dict[str, float]] = {}
+        for seg, modes in _table(raw, path).items():
+            if seg not in order:
+                raise _unknown(path, seg, order, "segment (the segments are those of [segments] order)")
+            out[seg] = {}
+            for mode, v in _table(modes, (*path, seg)).items():
+                if mode not in MODES:
+                    raise _unknown((*path, seg), mode, MODES, "mode")
+                out[seg][mode] = Number(0, 1).read(v, (*path, seg, mode))
+        return out
+
+
+@dataclass(frozen=True)
+class AnyKey:
+    """A table whose keys are the user's own (region names), each value read by ``rule``."""
+
+    rule: Any
+
+    def describe(self, order=()) -> str:
+        return f"a table of {self.rule.describe()}"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
+        return {str(k): self.rule.read(v, (*path, str(k))) for k, v in _table(raw, path).items()}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The [knowledge] table: any of planner.knowledge.KnowledgeWeights' fields."""
+
+    def describe(self, order=()) -> str:
+        return "a table of knowledge weights"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
+        from planner.knowledge import KnowledgeWeights, weight_problem
+
+        names = [f.name for f in fields(KnowledgeWeights)]
+        table = _table(raw, path)
+        for key, value in table.items():
+            if key not in names:
+                raise _unknown(path, key, names)
+            problem = weight_problem(key, value)
+            if problem:
+                raise _Bad((*path, key), f"{problem}, got {value!r}")
+        return dict(table)
+
+
+@dataclass(frozen=True)
+class Optional_:
+    """A key that may be left out (then ``default``)."""
+
+    rule: Any
+    default: Any
+
+
+_MONEY = Number(0, MONEY_MAX)
+_HOURS = Number(0, HOURS_MAX)
+_MULT = Number(0, MULT_MAX)
+_SHARE = Number(0, 1)
+_LANGS = Names("language codes")
+
+SCHEMA: dict[str, Any] = {
+    "segments": {
+        "order": Names("segment names"),  # read first: the per-segment tables need it
+        "arr_thresholds": PerSegment(_MONEY),
+        "modes": PerSegment(Names("modes", MODES)),
+    },
+    "workload": {
+        "base_hours": PerSegment(_HOURS),
+        "complexity_mult": {str(k): _MULT for k in range(1, 6)},
+        "stage_mult": {s: _MULT for s in STAGES},
+        "low_health_below": Number(0, 100),
+        "low_health_mult": _MULT,
+        "pool_efficiency": _MULT,
+    },
+    "csm": {
+        "default_capacity_hours": _HOURS,
+        "default_max_accounts": Number(0, COUNT_MAX, whole=True),
+        "default_max_arr": _MONEY,
+        "default_annual_cost": _MONEY,
+        "default_languages": _LANGS,
+        "max_utilization": Number(0, 2),
+    },
+    "pool": {"hours_per_fte": _HOURS, "default_hourly_cost": _MONEY, "default_languages": _LANGS},
+    "digital": {"owner_id": Optional_(Text(), "digital"), "cost_per_account": _MONEY},
+    "risk": Optional_({"churn_uplift": Optional_(Uplift(), {})}, {"churn_uplift": {}}),
+    "disruption": {"arr_share": _SHARE, "handoff_hours": PerSegment(_HOURS)},
+    "continuity": {"freeze_days": Number(0, DAYS_MAX, whole=True), "max_changed_arr_share": Optional_(_SHARE, 1.0)},
+    "timezone": {"max_gap_hours": PerSegment(Number(0, 24)), "free_gap_hours": Number(0, 24), "cost_per_gap_hour": _MONEY},
+    "region": {
+        "csm_must_match": Names("segments", nonempty=False),
+        "mismatch_cost": _MONEY,
+        "default_utc_offset": Optional_(AnyKey(Number(-12, 14)), {}),
+    },
+    "handoff": {
+        "cold_threshold": _SHARE,
+        "cold_penalty_arr_share": _SHARE,
+        "knowledge_gap_arr_share": _SHARE,
+        "overflow_churn_uplift": _SHARE,
+    },
+    "knowledge": Optional_(Weights(), {}),
+}
+# The tables keyed by segment: a user's own segments.order replaces the default's keys in them.
+SEGMENT_TABLES = ("segments.arr_thresholds", "segments.modes", "workload.base_hours", "disruption.handoff_hours",
+                  "timezone.max_gap_hours", "risk.churn_uplift")  # fmt: skip
+
+
+def _describe(rule: Any, order) -> str:
+    return "a table" if isinstance(rule, dict) else rule.describe(order)
+
+
+def _read(rule: Any, raw: Any, path: tuple[str, ...], order: tuple[str, ...]) -> Any:
+    """``raw`` checked against ``rule`` (a dict = a table with exactly these keys), as plain values."""
+    if not isinstance(rule, dict):
+        return rule.read(raw, path, order)
+    table = _table(raw, path) if path else raw
+    for key in table:
+        if key not in rule:
+            raise _unknown(path, key, rule, raw=table[key])
+    out = {}
+    for key, sub in rule.items():
+        optional = isinstance(sub, Optional_)
+        inner = sub.rule if optional else sub
+        if key in table:
+            out[key] = _read(inner, table[key], (*path, key), order)
+        elif optional:
+            out[key] = sub.default
+        else:
+            raise _Bad((*path, key), f"missing; expected {_describe(inner, order)}")
+    return out
+
+
 def _merge(base: dict, over: Mapping, path: str = "") -> dict:
     out = dict(base)
     for key, value in over.items():
@@ -38,26 +321,24 @@ def _merge(base: dict, over: Mapping, path: str = "") -> dict:
     return out
 
 
-def _num(raw: Any, where: str, lo: float = -math.inf, hi: float = math.inf) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise PolicyError(f"policy {where}: expected a number, got {raw!r}")
-    if not lo <= raw <= hi:
-        raise PolicyError(f"policy {where}: expected a number in [{lo}, {hi}], got {raw!r}")
-    return float(raw)
+def _keep_segments(base: dict, order: Any) -> dict:
+    """The default policy with its per-segment tables cut to the segments of ``order``.
 
-
-def _table(raw: Any, where: str) -> Mapping:
-    if not isinstance(raw, Mapping):
-        raise PolicyError(f"policy {where}: expected a table, got {raw!r}")
-    return raw
-
-
-def _per_segment(raw: Any, where: str, segments: tuple[str, ...], lo: float = 0.0) -> dict[str, float]:
-    table = _table(raw, where)
-    missing = [s for s in segments if s not in table]
-    if missing:
-        raise PolicyError(f"policy {where}: expected a value for every segment, missing {missing}")
-    return {s: _num(table[s], f"{where}.{s}", lo) for s in segments}
+    A user who defines their own segments gives every per-segment table for
+    them; the default's enterprise / mid_market / smb entries would otherwise
+    stay in the merged tables as unknown segments.
+    """
+    if not isinstance(order, list) or not all(isinstance(s, str) for s in order):
+        return base  # policy_from_dict reports the bad order
+    out = json.loads(json.dumps(base))
+    for dotted in SEGMENT_TABLES:
+        *parents, last = dotted.split(".")
+        table = out
+        for key in parents:
+            table = table.get(key, {}) if isinstance(table, dict) else {}
+        if isinstance(table, dict) and isinstance(table.get(last), dict):
+            table[last] = {s: v for s, v in table[last].items() if s in order}
+    return out
 
 
 @dataclass(frozen=True)
@@ -127,7 +408,12 @@ def default_policy_path() -> Path:
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """The default policy, with `path` (a TOML file) merged over it when given."""
+    """The default policy, with `path` (a TOML file) merged over it when given.
+
+    Every key of the file must be one the schema knows (:data:`SCHEMA`) and
+    every value usable by the model, else a PolicyError names the file, the
+    key and what was expected (the nearest valid key for a typo).
+    """
     base = tomllib.loads(default_policy_path().read_text(encoding="utf-8"))
     source = "default"
     if path is not None:
@@ -138,106 +424,71 @@ def load_policy(path: str | Path | None = None) -> Policy:
             raise PolicyError(f"{p}: expected a policy TOML file, but it does not exist") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError(f"{p}: expected valid TOML: {exc}") from None
+        except OSError as exc:  # a folder, no permission
+            raise PolicyError(f"{p}: expected a readable policy TOML file ({exc.strerror or exc})") from None
+        order = over.get("segments", {}).get("order") if isinstance(over.get("segments"), Mapping) else None
+        if order is not None:
+            base = _keep_segments(base, order)
         base = _merge(base, over)
         source = str(p)
     return policy_from_dict(base, source)
 
 
 def policy_from_dict(d: Mapping, source: str = "dict") -> Policy:
-    seg = _table(d.get("segments"), "segments")
-    order = tuple(seg.get("order", ()))
-    if not order or not all(isinstance(s, str) and s for s in order):
-        raise PolicyError("policy segments.order: expected a non-empty list of segment names")
-    thresholds = _per_segment(seg.get("arr_thresholds"), "segments.arr_thresholds", order)
-    modes_raw = _table(seg.get("modes"), "segments.modes")
-    modes: dict[str, tuple[str, ...]] = {}
-    for s in order:
-        ms = tuple(modes_raw.get(s, ()))
-        if not ms or any(m not in MODES for m in ms):
-            raise PolicyError(f"policy segments.modes.{s}: expected a non-empty list drawn from {list(MODES)}, got {list(ms)}")
-        modes[s] = ms
-
-    wl = _table(d.get("workload"), "workload")
-    cm_raw = _table(wl.get("complexity_mult"), "workload.complexity_mult")
-    complexity = {int(k): _num(v, f"workload.complexity_mult.{k}", 0) for k, v in cm_raw.items()}
-    if sorted(complexity) != [1, 2, 3, 4, 5]:
-        raise PolicyError("policy workload.complexity_mult: expected keys \"1\" to \"5\"")
-    stage_raw = _table(wl.get("stage_mult"), "workload.stage_mult")
-    if set(stage_raw) != set(STAGES):
-        raise PolicyError(f"policy workload.stage_mult: expected exactly the stages {list(STAGES)}")
-    stage = {k: _num(v, f"workload.stage_mult.{k}", 0) for k, v in stage_raw.items()}
-
-    csm = _table(d.get("csm"), "csm")
-    pool = _table(d.get("pool"), "pool")
-    dig = _table(d.get("digital"), "digital")
-    risk = _table(d.get("risk", {}), "risk")
-    uplift_raw = _table(risk.get("churn_uplift", {}), "risk.churn_uplift")
-    uplift: dict[str, dict[str, float]] = {}
-    for s, table in uplift_raw.items():
-        if s not in order:
-            raise PolicyError(f"policy risk.churn_uplift.{s}: expected a segment from {list(order)}")
-        uplift[s] = {}
-        for m, v in _table(table, f"risk.churn_uplift.{s}").items():
-            if m not in MODES:
-                raise PolicyError(f"policy risk.churn_uplift.{s}.{m}: expected a mode from {list(MODES)}")
-            uplift[s][m] = _num(v, f"risk.churn_uplift.{s}.{m}", 0, 1)
-    dis = _table(d.get("disruption"), "disruption")
-    cont = _table(d.get("continuity"), "continuity")
-    tz = _table(d.get("timezone"), "timezone")
-    reg = _table(d.get("region"), "region")
-    hand = _table(d.get("handoff"), "handoff")
-
-    def langs(raw: Any, where: str) -> tuple[str, ...]:
-        if not isinstance(raw, list) or not raw:
-            raise PolicyError(f"policy {where}: expected a non-empty list of language codes")
-        return tuple(str(x).strip().lower() for x in raw)
-
-    owner_id = dig.get("owner_id", "digital")
-    if not isinstance(owner_id, str) or not owner_id:
-        raise PolicyError("policy digital.owner_id: expected a non-empty string")
-    must = tuple(reg.get("csm_must_match", ()))
-    if any(s not in order for s in must):
-        raise PolicyError(f"policy region.csm_must_match: expected segments from {list(order)}")
-
+    """The Policy of a complete policy table (the default merged with a user's file); PolicyError if unusable."""
+    try:
+        v = _values(d)
+    except _Bad as exc:
+        raise PolicyError(f"policy {source}: {exc}") from None
+    seg, wl, csm, pool, dig = v["segments"], v["workload"], v["csm"], v["pool"], v["digital"]
+    dis, cont, tz, reg, hand = v["disruption"], v["continuity"], v["timezone"], v["region"], v["handoff"]
     return Policy(
-        segments=order,
-        arr_thresholds=thresholds,
-        modes=modes,
-        base_hours=_per_segment(wl.get("base_hours"), "workload.base_hours", order),
-        complexity_mult=complexity,
-        stage_mult=stage,
-        low_health_below=_num(wl.get("low_health_below"), "workload.low_health_below", 0, 100),
-        low_health_mult=_num(wl.get("low_health_mult"), "workload.low_health_mult", 0),
-        pool_efficiency=_num(wl.get("pool_efficiency"), "workload.pool_efficiency", 0),
-        csm_default_capacity_hours=_num(csm.get("default_capacity_hours"), "csm.default_capacity_hours", 0),
-        csm_default_max_accounts=int(_num(csm.get("default_max_accounts"), "csm.default_max_accounts", 0)),
-        csm_default_max_arr=_num(csm.get("default_max_arr"), "csm.default_max_arr", 0),
-        csm_default_annual_cost=_num(csm.get("default_annual_cost"), "csm.default_annual_cost", 0),
-        csm_default_languages=langs(csm.get("default_languages"), "csm.default_languages"),
-        csm_max_utilization=_num(csm.get("max_utilization"), "csm.max_utilization", 0, 2),
-        pool_hours_per_fte=_num(pool.get("hours_per_fte"), "pool.hours_per_fte", 0),
-        pool_default_hourly_cost=_num(pool.get("default_hourly_cost"), "pool.default_hourly_cost", 0),
-        pool_default_languages=langs(pool.get("default_languages"), "pool.default_languages"),
-        digital_owner_id=owner_id,
-        digital_cost_per_account=_num(dig.get("cost_per_account"), "digital.cost_per_account", 0),
-        churn_uplift=uplift,
-        disruption_arr_share=_num(dis.get("arr_share"), "disruption.arr_share", 0, 1),
-        handoff_hours=_per_segment(dis.get("handoff_hours"), "disruption.handoff_hours", order),
-        freeze_days=int(_num(cont.get("freeze_days"), "continuity.freeze_days", 0)),
-        max_changed_arr_share=_num(cont.get("max_changed_arr_share", 1.0), "continuity.max_changed_arr_share", 0, 1),
-        tz_max_gap_hours=_per_segment(tz.get("max_gap_hours"), "timezone.max_gap_hours", order),
-        tz_free_gap_hours=_num(tz.get("free_gap_hours"), "timezone.free_gap_hours", 0, 24),
-        tz_cost_per_gap_hour=_num(tz.get("cost_per_gap_hour"), "timezone.cost_per_gap_hour", 0),
-        region_csm_must_match=must,
-        region_mismatch_cost=_num(reg.get("mismatch_cost"), "region.mismatch_cost", 0),
-        region_default_utc_offset={
-            str(k): _num(v, f"region.default_utc_offset.{k}", -12, 14)
-            for k, v in _table(reg.get("default_utc_offset", {}), "region.default_utc_offset").items()
-        },
-        handoff_cold_threshold=_num(hand.get("cold_threshold"), "handoff.cold_threshold", 0, 1),
-        handoff_cold_penalty_arr_share=_num(hand.get("cold_penalty_arr_share"), "handoff.cold_penalty_arr_share", 0, 1),
-        handoff_knowledge_gap_arr_share=_num(hand.get("knowledge_gap_arr_share"), "handoff.knowledge_gap_arr_share", 0, 1),
-        handoff_overflow_churn_uplift=_num(hand.get("overflow_churn_uplift"), "handoff.overflow_churn_uplift", 0, 1),
+        segments=seg["order"],
+        arr_thresholds=seg["arr_thresholds"],
+        modes=seg["modes"],
+        base_hours=wl["base_hours"],
+        complexity_mult={int(k): x for k, x in wl["complexity_mult"].items()},
+        stage_mult=wl["stage_mult"],
+        low_health_below=wl["low_health_below"],
+        low_health_mult=wl["low_health_mult"],
+        pool_efficiency=wl["pool_efficiency"],
+        csm_default_capacity_hours=csm["default_capacity_hours"],
+        csm_default_max_accounts=csm["default_max_accounts"],
+        csm_default_max_arr=csm["default_max_arr"],
+        csm_default_annual_cost=csm["default_annual_cost"],
+        csm_default_languages=tuple(x.strip().lower() for x in csm["default_languages"]),
+        csm_max_utilization=csm["max_utilization"],
+        pool_hours_per_fte=pool["hours_per_fte"],
+        pool_default_hourly_cost=pool["default_hourly_cost"],
+        pool_default_languages=tuple(x.strip().lower() for x in pool["default_languages"]),
+        digital_owner_id=dig["owner_id"],
+        digital_cost_per_account=dig["cost_per_account"],
+        churn_uplift=v["risk"]["churn_uplift"],
+        disruption_arr_share=dis["arr_share"],
+        handoff_hours=dis["handoff_hours"],
+        freeze_days=cont["freeze_days"],
+        max_changed_arr_share=cont["max_changed_arr_share"],
+        tz_max_gap_hours=tz["max_gap_hours"],
+        tz_free_gap_hours=tz["free_gap_hours"],
+        tz_cost_per_gap_hour=tz["cost_per_gap_hour"],
+        region_csm_must_match=reg["csm_must_match"],
+        region_mismatch_cost=reg["mismatch_cost"],
+        region_default_utc_offset=reg["default_utc_offset"],
+        handoff_cold_threshold=hand["cold_threshold"],
+        handoff_cold_penalty_arr_share=hand["cold_penalty_arr_share"],
+        handoff_knowledge_gap_arr_share=hand["knowledge_gap_arr_share"],
+        handoff_overflow_churn_uplift=hand["overflow_churn_uplift"],
         raw=dict(d),
         source=source,
     )
+
+
+def _values(d: Mapping) -> dict:
+    """Every value of ``d`` checked against SCHEMA (segments.order first: the per-segment tables need it)."""
+    if not isinstance(d, Mapping):
+        raise _Bad((), f"expected a table of policy tables, got {d!r}")
+    seg = d.get("segments")
+    if not isinstance(seg, Mapping) or "order" not in seg:
+        raise _Bad(("segments", "order"), "missing; expected a non-empty list of segment names")
+    order = Names("segment names").read(seg["order"], ("segments", "order"))
+    return _read(SCHEMA, d, (), order)

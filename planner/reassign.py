@@ -87,6 +87,7 @@ def reassign(
     gap: float = 1e-4,
     threads: int = 1,
     seed: int = 0,
+    pulp_solver: str | None = None,
     load_s: float = 0.0,
 ) -> Result:
     """Reassign the leavers' accounts; everything else stays unless max_moves allows cascades."""
@@ -95,7 +96,9 @@ def reassign(
 
     effective = effective or book.as_of
     leaves = resolve_leaves(book, leaving, on_leave, until)
-    options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed)
+    options = SolveOptions(
+        time_limit=time_limit, gap=gap, threads=threads, seed=seed, extra={"pulp_solver": pulp_solver} if pulp_solver else {}
+    )
     t0 = time.perf_counter()
     G, scorer = knowledge_scorer(book)
     model = build_reassign(book, leaves, effective, max_moves, scorer)

@@ -344,7 +344,8 @@ def test_pulp_unknown_solver_lists_the_available_ones(mixed):
 
     with pytest.raises(ValueError) as err:
         backends.solve(mixed, "pulp", SolveOptions(extra={"pulp_solver": "NO_SUCH_SOLVER"}))
-    assert str(err.value).startswith("Expected an available PuLP solver: ")
+    assert str(err.value).startswith("Expected --pulp-solver to be one of the PuLP solvers available here: ")
+    assert err.value.exit_code == 2  # a UsageError: the CLI prints it and exits 2
     for name in pulp.listSolvers(onlyAvailable=True):
         assert name in str(err.value)
 

@@ -260,8 +260,10 @@ def test_more_evidence_never_lowers_the_score(book, G):
 def test_weights_are_validated():
     with pytest.raises(ValueError, match=r"knowledge.backup: expected a number in \[0, 1\], got 1.5"):
         KnowledgeWeights(backup=1.5)
-    with pytest.raises(ValueError, match="half_life_months: expected a number > 0"):
+    with pytest.raises(ValueError, match="half_life_months: expected a finite number > 0"):
         KnowledgeWeights(half_life_months=0)
+    with pytest.raises(ValueError, match="half_life_months: expected a finite number > 0, got inf"):
+        KnowledgeWeights(half_life_months=float("inf"))
 
 
 def test_policy_knowledge_table_overrides_weights(book, G):
@@ -270,10 +272,11 @@ def test_policy_knowledge_table_overrides_weights(book, G):
     assert w == dataclasses.replace(DEFAULT_WEIGHTS, backup=0.9)
     assert knowledge(G, "acc_beta", "csm_bea", weights=w).score == 0.9
     assert weights_from_policy(book.policy) == DEFAULT_WEIGHTS
-    with pytest.raises(PolicyError, match="policy knowledge.mentor: expected one of"):
-        weights_from_policy(policy_from_dict({**book.policy.raw, "knowledge": {"mentor": 0.5}}))
-    with pytest.raises(PolicyError, match=r"policy knowledge.pod: expected a number in \[0, 1\]"):
-        weights_from_policy(policy_from_dict({**book.policy.raw, "knowledge": {"pod": 2}}))
+    # A bad [knowledge] table is refused when the policy is loaded (tests/test_policy.py), not first in reassign.
+    with pytest.raises(PolicyError, match=r"policy dict: \[knowledge\] mentor: unknown key; expected one of owner,"):
+        policy_from_dict({**book.policy.raw, "knowledge": {"mentor": 0.5}})
+    with pytest.raises(PolicyError, match=r"policy dict: \[knowledge\] pod: expected a number in \[0, 1\], got 2"):
+        policy_from_dict({**book.policy.raw, "knowledge": {"pod": 2}})
 
 
 # -- introducers ----------------------------------------------------------------------------

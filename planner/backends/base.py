@@ -7,10 +7,13 @@ a :class:`BackendSolution`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
+
+from planner.errors import UsageError
 
 
 class Status(str, Enum):
@@ -36,6 +39,37 @@ class SolveOptions:
     verbose: bool = False
     warm_start: bool = True  # use problem.start where the backend supports it
     extra: dict = field(default_factory=dict)  # backend-specific, e.g. {"pulp_solver": "GUROBI_CMD"}
+
+    def __post_init__(self):
+        """No backend ever gets a value its solver rejects: a UsageError (a ValueError) says what was expected.
+
+        The command line asks for a time limit > 0; 0 is allowed here because a
+        backend passes on what is left of its budget, which can reach 0.
+        """
+        t = self.time_limit
+        if t is not None and not (_is_number(t) and math.isfinite(t) and t >= 0):
+            raise UsageError(f"Expected time_limit to be None or a finite number of seconds >= 0, got {t!r}")
+        if not (_is_number(self.gap) and math.isfinite(self.gap) and 0 <= self.gap < 1):
+            raise UsageError(f"Expected gap to be a finite number with 0 <= gap < 1, got {self.gap!r}")
+        if not (_is_whole(self.threads) and 1 <= self.threads <= MAX_THREADS):
+            raise UsageError(f"Expected threads to be a whole number from 1 to {MAX_THREADS}, got {self.threads!r}")
+        if not (_is_whole(self.seed) and 0 <= self.seed <= MAX_SEED):
+            raise UsageError(f"Expected seed to be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
+        if not isinstance(self.extra, dict):
+            raise UsageError(f"Expected extra to be a dict, got {self.extra!r}")
+
+
+# What HiGHS and CP-SAT accept: their random seeds are 32-bit signed integers.
+MAX_SEED = 2**31 - 1
+MAX_THREADS = 256
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_whole(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 @dataclass

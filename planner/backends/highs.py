@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.backends import complete_start, finish, lns
-from planner.backends.base import BackendSolution, SolveOptions, relative_gap
+from planner.backends.base import MAX_SEED, BackendSolution, SolveOptions, relative_gap
 from planner.models.core import AssignmentProblem, rank_within_item, restrict_arcs, to_matrix
 
 NAME = "highs"
@@ -296,7 +296,8 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
 
 def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int, gap: float = lns.SUB_GAP) -> np.ndarray | None:
     """One LNS or repair sub-MIP: one thread, stopped by counts (lns.SUB_LIMITS) or ``gap``; inside _sub_mips only."""
-    sub_options = SolveOptions(gap=gap, threads=1, seed=seed)
+    # The LNS derives sub-seeds as seed + step: wrap them into HiGHS's 32-bit range (identity below it).
+    sub_options = SolveOptions(gap=gap, threads=1, seed=seed % (MAX_SEED + 1))
     h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
                    extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
     y = _solution(h)

@@ -41,6 +41,7 @@ import pulp
 
 from planner.backends import complete_start, finish
 from planner.backends.base import BackendSolution, SolveOptions
+from planner.errors import UsageError
 from planner.models.core import AssignmentProblem, to_matrix
 
 NAME = "pulp"
@@ -109,6 +110,13 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name) or "assignment"
 
 
+def check_solver_name(name: str) -> None:
+    """A UsageError (exit 2) unless ``name`` is a PuLP solver available on this machine."""
+    available = pulp.listSolvers(onlyAvailable=True)
+    if name not in available:
+        raise UsageError(f"Expected --pulp-solver to be one of the PuLP solvers available here: {', '.join(available)}; got {name!r}")
+
+
 def make_solver(name: str, options: SolveOptions, warm_start: bool, log_path: Path | None) -> pulp.LpSolver:
     """Instantiate PuLP solver ``name`` with the options it accepts.
 
@@ -116,9 +124,7 @@ def make_solver(name: str, options: SolveOptions, warm_start: bool, log_path: Pa
     ones straight to the solver as options, so only the ones named in the
     solver's signature are given.
     """
-    available = pulp.listSolvers(onlyAvailable=True)
-    if name not in available:
-        raise ValueError(f"Expected an available PuLP solver: {', '.join(available)}; got {name!r}")
+    check_solver_name(name)
     wanted = {
         "msg": bool(options.verbose) and log_path is None,
         "timeLimit": options.time_limit,

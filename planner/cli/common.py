@@ -18,7 +18,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import NoReturn
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from planner.cli.options import LedgerOption  # noqa: F401  (moved to options.py; re-exported for old imports)
 from planner.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_PLAN, EXIT_OUTPUT, EXIT_USAGE, PlannerError
 
 __all__ = ["EXIT_INPUT", "EXIT_NO_PLAN", "EXIT_OUTPUT", "EXIT_USAGE", "EXIT_INTERNAL"]
@@ -108,12 +109,6 @@ def _save_traceback() -> str:
         return "(no file: the temporary folder is not writable)"
 
 
-LedgerOption = Annotated[
-    Optional[Path],
-    typer.Option("--ledger", envvar="PLANNER_LEDGER", help="Ledger file (default: planner-ledger.sqlite next to the plan folders)."),
-]
-
-
 def require_writable_ledger(ledger: Path | None, plan_dir: Path) -> None:
     """Before any work: the ledger record_in_ledger will write can be written (exit 4), and is a planner ledger (exit 1).
 
@@ -165,9 +160,9 @@ def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> Non
     result.write(out_dir, force=force)
 
 
-def parse_date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
+def parse_date(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):  # the date options arrive parsed (planner/cli/options.py)
+        return value
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

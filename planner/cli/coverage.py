@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err, fail, load_book_or_exit, money, out, styled, warning
+from planner.cli.options import BookArg, ForceOption, PolicyOption, check_finite, date_option
 
 SHOWN = 15  # rows of each table printed; --out has them all
 
+CoverageAsOfOption = date_option("--as-of", "Plan date (ISO), default today; dates former roles.")
+
 
 def coverage(
-    book: Path = typer.Argument(..., help="Folder of CSV/Parquet files, or one .xlsx workbook."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="TOML file merged over the default policy."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Plan date (ISO), default today; dates former roles."),
-    min_arr: float = typer.Option(0.0, "--min-arr", min=0.0, help="Suggest backups for single-threaded accounts from this ARR up."),
-    threshold: float = typer.Option(0.5, "--threshold", min=0.0, max=1.0, help="Knowledge score that makes someone a holder (0 < t <= 1)."),
-    pairs: int = typer.Option(10, "--pairs", min=0, help="Two-departure scenarios: every pair among this many CSMs with the most hours."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder to write bus_factor.csv, csm_risk.csv, backups.csv, floaters.json."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
+    book: BookArg,
+    policy: PolicyOption = None,
+    as_of: CoverageAsOfOption = None,
+    min_arr: Annotated[float, typer.Option("--min-arr", min=0.0, callback=check_finite, help="Suggest backups for single-threaded accounts from this ARR up.")] = 0.0,
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0.0, max=1.0, callback=check_finite, help="Knowledge score that makes someone a holder (0 < t <= 1).")
+    ] = 0.5,
+    pairs: Annotated[
+        int, typer.Option("--pairs", min=0, help="Two-departure scenarios: every pair among this many CSMs with the most hours.")
+    ] = 10,
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", help="Folder to write bus_factor.csv, csm_risk.csv, backups.csv, floaters.json.")
+    ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Who holds each customer's knowledge, where it rests on one person, and how many floaters departures need."""
     from planner.coverage_report import coverage_report

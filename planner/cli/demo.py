@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from planner.cli.common import EXIT_NO_PLAN, err, out, record_in_ledger, summary_table
+from planner.cli.options import Backend, BackendOption, ForceOption
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}
 
 
 def demo(
-    out_dir: Path = typer.Option(Path("demo-out"), "--out", help="Where the demo book and plan go."),
-    backend: str = typer.Option("highs", "--backend"),
-    force: bool = typer.Option(False, "--force", help="Replace an existing demo folder."),
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the demo book and plan go.")] = Path("demo-out"),
+    backend: BackendOption = Backend.highs,
+    force: ForceOption = False,
 ) -> None:
     """Generate the built-in demo book, solve it, and print the plan's summary."""
     from planner.generate import generate_book, write_book

@@ -11,8 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption, out
+from planner.cli.common import out
 from planner.cli.common import warning as warning_line
+from planner.cli.options import ForceOption, LedgerOption
 
 
 class ExportFormat(str, Enum):
@@ -50,7 +51,7 @@ def export(
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Target CRM format.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create.")],
     only_changes: Annotated[bool, typer.Option("--only-changes", help="Only accounts whose owner changed.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing export folder.")] = False,
+    force: ForceOption = False,
     allow_draft: Annotated[bool, typer.Option("--allow-draft", help="Export a plan nobody approved.")] = False,
     digital_owner: Annotated[
         Optional[str], typer.Option("--digital-owner", help="CRM user id or email that owns digital-touch accounts.")

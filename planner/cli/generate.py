@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
 from planner.cli.common import out, parse_date
+from planner.cli.options import AccountsOption, CsmsOption, ForceOption, PoolsOption, SeedOption, date_option
+
+GenerateAsOfOption = date_option("--as-of", "Date the book is generated around (ISO), default today.")
 
 
 def generate(
-    accounts: int = typer.Option(..., "--accounts", min=1, help="Number of accounts."),
-    csms: int = typer.Option(..., "--csms", min=1, help="Number of CSMs."),
-    pools: Optional[int] = typer.Option(None, "--pools", min=0, help="Number of pools (default scales with the book)."),
-    seed: int = typer.Option(0, "--seed"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date the book is generated around (ISO), default today."),
-    out_dir: Path = typer.Option(..., "--out", help="Folder to write the CSV book into."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing folder."),
+    accounts: AccountsOption,
+    csms: CsmsOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the CSV book into.")],
+    pools: PoolsOption = None,
+    seed: SeedOption = 0,
+    as_of: GenerateAsOfOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Generate a realistic synthetic book of business (seeded, reproducible)."""
     from planner.generate import generate_book, write_book

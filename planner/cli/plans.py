@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption, out, warning
+from planner.cli.common import out, warning
+from planner.cli.options import LedgerOption
 from planner.cli.export import print_result
 
 plans_app = typer.Typer(help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True)

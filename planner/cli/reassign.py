@@ -3,36 +3,50 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT, LedgerOption, err, fail, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing,
-    summary_table, write_or_exit,
+    EXIT_INPUT, err, fail, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing, summary_table,
+    write_or_exit,
 )
+from planner.cli.options import (
+    DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
+    PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, check_pulp_solver, date_option,
+)
+
+UntilOption = date_option("--until", "Return date for --on-leave (default: the roster's return_date).")
+EffectiveOption = date_option("--effective", "Date the handoffs take effect (ISO); default the plan date.")
 
 
 def reassign(
-    book: Path = typer.Argument(..., help="Folder of CSV/Parquet files, or one .xlsx workbook."),
-    out_dir: Path = typer.Option(..., "--out", help="Plan folder to write (must not exist unless --force)."),
-    leaving: Optional[List[str]] = typer.Option(None, "--leaving", help="CSM leaving for good (repeatable). Default: roster status leaving/on_leave."),
-    on_leave: Optional[List[str]] = typer.Option(None, "--on-leave", help="CSM on leave: temporary cover (repeatable)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Return date for --on-leave (default: the roster's return_date)."),
-    effective: Optional[str] = typer.Option(None, "--effective", help="Date the handoffs take effect (ISO); default the plan date."),
-    max_moves: int = typer.Option(0, "--max-moves", min=0, help="Other accounts that may move to make room (cascades)."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="TOML file merged over the default policy."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Plan date (ISO), default today."),
-    backend: str = typer.Option("highs", "--backend"),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing plan folder."),
+    book: BookArg,
+    out_dir: PlanOutOption,
+    leaving: Annotated[
+        Optional[List[str]],
+        typer.Option("--leaving", help="CSM leaving for good (repeatable). Default: roster status leaving/on_leave."),
+    ] = None,
+    on_leave: Annotated[Optional[List[str]], typer.Option("--on-leave", help="CSM on leave: temporary cover (repeatable).")] = None,
+    until: UntilOption = None,
+    effective: EffectiveOption = None,
+    max_moves: Annotated[int, typer.Option("--max-moves", min=0, help="Other accounts that may move to make room (cascades).")] = 0,
+    policy: PolicyOption = None,
+    as_of: AsOfOption = None,
+    backend: BackendOption = Backend.highs,
+    pulp_solver: PulpSolverOption = None,
+    time_limit: TimeLimitOption = None,
+    gap: GapOption = DEFAULT_GAP,
+    threads: ThreadsOption = 1,
+    seed: SeedOption = 0,
+    force: ForceOption = False,
     ledger: LedgerOption = None,
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
     from planner.cli.common import require_writable_ledger
     from planner.reassign import LeaverError, reassign as run
 
+    check_pulp_solver(backend, pulp_solver)
     refuse_existing(out_dir, force)
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()
@@ -42,7 +56,8 @@ def reassign(
         with err.status("Scoring successors and solving..."):
             result = run(
                 b, leaving or (), on_leave or (), until=parse_date(until), effective=parse_date(effective),
-                max_moves=max_moves, backend=backend, time_limit=time_limit, load_s=load_s,
+                max_moves=max_moves, backend=backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed,
+                pulp_solver=pulp_solver, load_s=load_s,
             )
     except LeaverError as exc:
         fail(str(exc), EXIT_INPUT)

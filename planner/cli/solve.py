@@ -3,39 +3,41 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
 from planner.cli.common import (
-    LedgerOption, err, load_book_or_exit, out, record_in_ledger, refuse_existing, summary_table, write_or_exit,
+    err, load_book_or_exit, out, record_in_ledger, refuse_existing, summary_table, write_or_exit,
 )
-
-BACKEND_HELP = "highs (default), cpsat, pulp (CBC, or --pulp-solver), greedy (today's rule-based baseline)"
+from planner.cli.options import (
+    DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
+    PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, VerboseOption, check_pulp_solver,
+)
 
 
 def solve(
-    book: Path = typer.Argument(..., help="Folder of CSV/Parquet files, or one .xlsx workbook."),
-    out_dir: Path = typer.Option(..., "--out", help="Plan folder to write (must not exist unless --force)."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="TOML file merged over the default policy."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Plan date (ISO), default today; drives the renewal freeze."),
-    backend: str = typer.Option("highs", "--backend", help=BACKEND_HELP),
-    pulp_solver: Optional[str] = typer.Option(None, "--pulp-solver", help="With --backend pulp: e.g. GUROBI_CMD, CPLEX_CMD."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
-    gap: float = typer.Option(1e-4, "--gap", help="Relative optimality gap at which to stop."),
-    threads: int = typer.Option(1, "--threads"),
-    seed: int = typer.Option(0, "--seed"),
-    warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start", help="Start from the current owners."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the greedy baseline for comparison."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing plan folder."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show the solver's log."),
+    book: BookArg,
+    out_dir: PlanOutOption,
+    policy: PolicyOption = None,
+    as_of: AsOfOption = None,
+    backend: BackendOption = Backend.highs,
+    pulp_solver: PulpSolverOption = None,
+    time_limit: TimeLimitOption = None,
+    gap: GapOption = DEFAULT_GAP,
+    threads: ThreadsOption = 1,
+    seed: SeedOption = 0,
+    warm_start: Annotated[bool, typer.Option("--warm-start/--no-warm-start", help="Start from the current owners.")] = True,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")] = True,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
     ledger: LedgerOption = None,
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
     from planner.cli.common import require_writable_ledger
     from planner.solve import solve as run
 
+    check_pulp_solver(backend, pulp_solver)
     refuse_existing(out_dir, force)
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()

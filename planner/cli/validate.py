@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import typer
 
 from planner.cli.common import EXIT_INPUT, err, load_policy_or_exit, out, parse_date, print_findings, styled
+from planner.cli.options import AsOfOption, BookArg, PolicyOption
 
 
-def validate(
-    book: Path = typer.Argument(..., help="Folder of CSV/Parquet files, or one .xlsx workbook."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="TOML file merged over the default policy."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Plan date (ISO), default today."),
-) -> None:
+def validate(book: BookArg, policy: PolicyOption = None, as_of: AsOfOption = None) -> None:
     """Check a book and print every problem at once (file, row, column, what was expected)."""
     from planner.io import validate_book
 
