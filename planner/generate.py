@@ -302,7 +302,7 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool
     if missing:
         raise ValueError(f"expected the tables {list(TABLES)}, missing {missing}")
     out = Path(out_dir)
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, kind="book") as tmp:
         for name in TABLES:
             tables[name].to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")
     return out
