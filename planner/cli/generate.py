@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import out, parse_date
+from planner.cli.common import out, parse_date, prepare_output
 
 
 def generate(
@@ -22,6 +22,7 @@ def generate(
     """Generate a realistic synthetic book of business (seeded, reproducible)."""
     from planner.generate import generate_book, write_book
 
+    prepare_output(out_dir, force)
     tables = generate_book(accounts, csms, pools=pools, seed=seed, as_of=parse_date(as_of))
     write_book(tables, out_dir, force=force)
     sizes = ", ".join(f"{name} {len(df):,}" for name, df in tables.items())

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import LedgerOption, out
+from planner.cli.common import LedgerOption, out, prepare_output
 from planner.cli.export import print_result
 
 plans_app = typer.Typer(help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True)
@@ -193,5 +193,6 @@ def rollback(
     from planner.export import rollback_plan
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
+    prepare_output(out, force, {"the ledger": ledger_path, "the plan folder": _plan_dir(plan, ledger)})
     result = rollback_plan(plan_id, out, ledger_path, fmt=format, force=force, by=by)
     print_result(result)

@@ -9,8 +9,8 @@ from typing import List, Optional
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT, LedgerOption, err, fail, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing,
-    summary_table, write_or_exit,
+    EXIT_INPUT, LedgerOption, err, fail, ledger_input, load_book_or_exit, money, out, parse_date, prepare_output,
+    record_in_ledger, summary_table, write_or_exit,
 )
 
 
@@ -32,7 +32,7 @@ def reassign(
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
     from planner.reassign import LeaverError, reassign as run
 
-    refuse_existing(out_dir, force)
+    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
     t0 = time.perf_counter()
     b = load_book_or_exit(book, policy, as_of)
     load_s = time.perf_counter() - t0

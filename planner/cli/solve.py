@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from planner.cli.common import (
-    LedgerOption, err, load_book_or_exit, out, record_in_ledger, refuse_existing, summary_table, write_or_exit,
+    LedgerOption, err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, summary_table, write_or_exit,
 )
 
 BACKEND_HELP = "highs (default), cpsat, pulp (CBC, or --pulp-solver), greedy (today's rule-based baseline)"
@@ -35,7 +35,7 @@ def solve(
     """Solve a book of business: the optimal coverage plan, with its proof."""
     from planner.solve import solve as run
 
-    refuse_existing(out_dir, force)
+    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
     t0 = time.perf_counter()
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of)
