@@ -313,7 +313,7 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool
     if missing:
         raise ValueError(f"expected the tables {list(TABLES)}, missing {missing}")
     out = Path(out_dir)
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, kind="book") as tmp:
         for name in TABLES:
             write_frame(tables[name], tmp / f"{name}.csv", safe=False)
     return out

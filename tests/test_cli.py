@@ -39,7 +39,7 @@ def test_solve_writes_the_plan_and_records_it(tmp_path):
     r = run("solve", FIX / "tiny", "--as-of", "2026-11-01", "--out", out)
     assert r.exit_code == 0, r.output
     assert "$19,380" in r.output and "optimal" in r.output
-    assert {p.name for p in out.iterdir()} == {"assignments.csv", "owners.csv", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {"assignments.csv", "owners.csv", "summary.json", ".planner-output.json"}
     plan_id = json.loads((out / "summary.json").read_text())["plan_id"]
     assert (tmp_path / "planner-ledger.sqlite").exists()
     listed = run("plans", "list", "--ledger", tmp_path / "planner-ledger.sqlite")
@@ -77,7 +77,7 @@ def test_generate_then_refuse_existing(tmp_path):
     r = run("generate", "--accounts", "30", "--csms", "3", "--seed", "4", "--as-of", "2026-11-01", "--out", out)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["accounts.csv", "csms.csv", "pools.csv", "locations.csv", "relationships.csv"]
+        ["accounts.csv", "csms.csv", "pools.csv", "locations.csv", "relationships.csv", ".planner-output.json"]
     )
     again = run("generate", "--accounts", "30", "--csms", "3", "--out", out)
     assert again.exit_code == 4

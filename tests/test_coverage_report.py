@@ -210,7 +210,7 @@ def test_cli_prints_and_writes_the_report(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "8 single-threaded accounts" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["backups.csv", "bus_factor.csv", "csm_risk.csv", "floaters.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".planner-output.json", "backups.csv", "bus_factor.csv", "csm_risk.csv", "floaters.json"]
     assert pd.read_csv(out / "backups.csv")["backup"].tolist()[:2] == ["csm_ann", "csm_cal"]
     assert json.loads((out / "floaters.json").read_text())["one_departure"] == 0
     again = CliRunner().invoke(app, args)

@@ -18,6 +18,7 @@ from planner.export import ExportError, export_plan, rollback_plan
 from planner.export.files import DEFAULT_MAX_BYTES, split_lines
 from planner.export.ids import SalesforceIdError, to18
 from planner.export.safety import FORMULA_TRIGGERS, neutralize, restore
+from planner.errors import OutputError
 from planner.io.atomic import OutputExistsError
 from planner.ledger import LEDGER_NAME, Ledger, LedgerError
 
@@ -403,16 +404,21 @@ def test_an_existing_folder_needs_force(tmp_path):
     with pytest.raises(OutputExistsError):
         export_plan(plan, "csv", tmp_path / "out", allow_draft=True)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
-    export_plan(plan, "csv", tmp_path / "out", allow_draft=True, force=True)
-    assert not (tmp_path / "out" / "keep.txt").exists() and (tmp_path / "out" / "owner_changes.csv").exists()
+    with pytest.raises(OutputError, match="only the planner.s own"):  # --force replaces only its own output
+        export_plan(plan, "csv", tmp_path / "out", allow_draft=True, force=True)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+    export_plan(plan, "csv", tmp_path / "new", allow_draft=True)
+    export_plan(plan, "csv", tmp_path / "new", allow_draft=True, force=True)
+    assert (tmp_path / "new" / "owner_changes.csv").exists()
 
 
 def test_same_plan_gives_byte_identical_files(tmp_path):
     plan = make_plan(tmp_path)
     first = export_plan(plan, "salesforce", tmp_path / "one", allow_draft=True, digital_owner=DIGITAL_SF, max_records=4)
     second = export_plan(plan, "salesforce", tmp_path / "two", allow_draft=True, digital_owner=DIGITAL_SF, max_records=4)
-    names = sorted(p.name for p in (tmp_path / "one").iterdir() if p.name != "export_summary.json")
-    assert names == sorted(p.name for p in (tmp_path / "two").iterdir() if p.name != "export_summary.json")
+    skip = ("export_summary.json", ".planner-output.json")  # the marker lists the summary's sha256, which has created_at
+    names = sorted(p.name for p in (tmp_path / "one").iterdir() if p.name not in skip)
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir() if p.name not in skip)
     assert all((tmp_path / "one" / n).read_bytes() == (tmp_path / "two" / n).read_bytes() for n in names)
     assert first.checksum == second.checksum
     summary = json.loads((tmp_path / "one" / "export_summary.json").read_text())

@@ -143,14 +143,41 @@ def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
     out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
 
 
-def refuse_existing(out_dir: Path, force: bool) -> None:
-    """Exit 4 before any work when the output exists and --force was not given."""
-    if out_dir.exists() and not force:
-        fail(f"{out_dir} already exists. Expected a new path, or pass --force.", EXIT_OUTPUT)
+def prepare_output(out_dir: Path, force: bool, inputs: dict[str, Path | None] | None = None) -> None:
+    """Before any work, everything about --out that can be checked (planner/io/outputs.py), or exit 2/4 saying why.
+
+    `inputs` maps what each input is ("the book") to its path: --out may not
+    be, contain or lie inside any of them, --force or not. An existing --out
+    needs --force, and --force replaces only the planner's own earlier
+    output. The leftovers of killed runs next to --out are removed, in one
+    warning line.
+    """
+    from planner.io.outputs import preflight
+
+    try:
+        notes = preflight(out_dir, force, inputs or {})
+    except PlannerError as exc:
+        fail(str(exc), exc.exit_code)
+    for note in notes:
+        warning(note)
+
+
+refuse_existing = prepare_output  # the former name
+
+
+def ledger_input(ledger: Path | None, plan_dir: Path | None = None) -> Path:
+    """The ledger a command will read and write (an input --out must not overlap)."""
+    from planner.ledger import resolve_ledger_path
+
+    return resolve_ledger_path(ledger, plan_dir)
 
 
 def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> None:
-    """Print the reasons and exit 3 when there is no plan; else write it atomically (exit 4 if it appeared meanwhile)."""
+    """Print the reasons and exit 3 when there is no plan; else write it atomically.
+
+    The write fails (exit 4, nothing replaced) if --out appeared meanwhile, or
+    with --force if what is there now is not the planner's own output.
+    """
     if result.assignments is None:
         err.print(Text.assemble((f"No {what}", "bold red"), f" ({result.status.value}). Why:"))
         for reason in result.diagnosis:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, EXIT_OUTPUT, err, fail, load_book_or_exit, money, out, styled, warning
+from planner.cli.common import EXIT_INPUT, err, fail, load_book_or_exit, money, out, prepare_output, styled, warning
 from planner.cli.options import BookArg, ForceOption, PolicyOption, check_finite, date_option
 
 SHOWN = 15  # rows of each table printed; --out has them all
@@ -34,8 +34,8 @@ def coverage(
     """Who holds each customer's knowledge, where it rests on one person, and how many floaters departures need."""
     from planner.coverage_report import coverage_report
 
-    if out_dir is not None and out_dir.exists() and not force:
-        fail(f"{out_dir} already exists. Expected a new path, or pass --force.", EXIT_OUTPUT)
+    if out_dir is not None:
+        prepare_output(out_dir, force, {"the book": book, "the policy file": policy})
     b = load_book_or_exit(book, policy, as_of)
     try:
         with err.status(f"Scoring knowledge on {len(b.accounts):,} accounts..."):
@@ -56,7 +56,7 @@ def write_report(report, out_dir: Path, force: bool) -> None:
     from planner.io.csvtext import write_frame
 
     frames = report.to_frames()
-    with atomic_dir(out_dir, force=force) as tmp:
+    with atomic_dir(out_dir, force=force, kind="coverage") as tmp:
         for name in ("bus_factor", "csm_risk", "backups"):
             # The one CSV writer: text neutralized against formulas; floats as Python writes them (as before).
             write_frame(frames[name], tmp / f"{name}.csv", float_format=None)

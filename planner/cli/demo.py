@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.common import EXIT_NO_PLAN, err, out, record_in_ledger, summary_table
+from planner.cli.common import EXIT_NO_PLAN, err, out, prepare_output, record_in_ledger, summary_table
 from planner.cli.options import Backend, BackendOption, ForceOption
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}
@@ -26,8 +26,9 @@ def demo(
     from planner.io.atomic import atomic_dir
     from planner.solve import solve
 
+    prepare_output(out_dir, force)
     as_of = dt.date.today()
-    with atomic_dir(out_dir, force=force) as tmp:
+    with atomic_dir(out_dir, force=force, kind="demo") as tmp:
         err.print(f"Generating the demo book: {DEMO['accounts']} accounts, {DEMO['csms']} CSMs, {DEMO['pools']} pools (seed {DEMO['seed']})")
         write_book(generate_book(**DEMO, as_of=as_of), tmp / "book")
         t0 = time.perf_counter()

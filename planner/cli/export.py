@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import out
+from planner.cli.common import ledger_input, out, prepare_output
 from planner.cli.common import warning as warning_line
 from planner.cli.options import ForceOption, LedgerOption
 
@@ -73,6 +73,7 @@ def export(
     from planner.export import DEFAULT_MAX_BYTES, export_plan
     from planner.export.config import load_export_config
 
+    prepare_output(out, force, {"the plan folder": plan, "the config file": config, "the ledger": ledger_input(ledger, plan)})
     settings = load_export_config(config, format.value) if config else {}
     result = export_plan(
         plan, format.value, out, only_changes=only_changes, force=force, allow_draft=allow_draft, ledger=ledger,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.common import out, parse_date
+from planner.cli.common import out, parse_date, prepare_output
 from planner.cli.options import AccountsOption, CsmsOption, ForceOption, PoolsOption, SeedOption, date_option
 
 GenerateAsOfOption = date_option("--as-of", "Date the book is generated around (ISO), default today.")
@@ -25,6 +25,7 @@ def generate(
     """Generate a realistic synthetic book of business (seeded, reproducible)."""
     from planner.generate import generate_book, write_book
 
+    prepare_output(out_dir, force)
     tables = generate_book(accounts, csms, pools=pools, seed=seed, as_of=parse_date(as_of))
     write_book(tables, out_dir, force=force)
     sizes = ", ".join(f"{name} {len(df):,}" for name, df in tables.items())

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import out, warning
+from planner.cli.common import out, prepare_output, warning
 from planner.cli.options import LedgerOption
 from planner.cli.export import print_result
 
@@ -218,5 +218,6 @@ def rollback(
     from planner.export import rollback_plan
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
+    prepare_output(out, force, {"the ledger": ledger_path, "the plan folder": _plan_dir(plan, ledger)})
     result = rollback_plan(plan_id, out, ledger_path, fmt=format, force=force, by=by)
     print_result(result)

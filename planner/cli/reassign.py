@@ -8,8 +8,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT, err, fail, load_book_or_exit, money, out, parse_date, record_in_ledger, refuse_existing, summary_table,
-    write_or_exit,
+    EXIT_INPUT, err, fail, ledger_input, load_book_or_exit, money, out, parse_date, prepare_output, record_in_ledger,
+    summary_table, write_or_exit,
 )
 from planner.cli.options import (
     DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
@@ -47,7 +47,7 @@ def reassign(
     from planner.reassign import LeaverError, reassign as run
 
     check_pulp_solver(backend, pulp_solver)
-    refuse_existing(out_dir, force)
+    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()
     b = load_book_or_exit(book, policy, as_of)

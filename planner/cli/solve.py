@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.common import (
-    err, load_book_or_exit, out, record_in_ledger, refuse_existing, summary_table, write_or_exit,
+    err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, summary_table, write_or_exit,
 )
 from planner.cli.options import (
     DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
@@ -38,7 +38,7 @@ def solve(
     from planner.solve import solve as run
 
     check_pulp_solver(backend, pulp_solver)
-    refuse_existing(out_dir, force)
+    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     t0 = time.perf_counter()
     with err.status("Loading and validating the book..."):
