@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from planner.errors import EXIT_OUTPUT, PlannerError
+from planner.faults import crash_point
 from planner.plans import BookUnavailableError, Plan, check_plan_id, read_summary_and_hashes, recheck_plan
 
 LEDGER_NAME = "planner-ledger.sqlite"
@@ -563,6 +564,7 @@ class Ledger:
         self._depth = 1
         try:
             yield self
+            crash_point("ledger.commit")
             self._db.execute("COMMIT")
         except BaseException as exc:
             if self._db.in_transaction:

@@ -1,9 +1,11 @@
 """Crash test: `planner solve` and `planner export` killed with SIGKILL on a seeded schedule.
 
-Each trial starts the real command in a subprocess and kills it after a
-delay drawn from a seeded generator (spread over the whole run, so some
-kills land while it loads, some while it solves, some while it writes).
-Afterwards:
+Each trial starts the real command in a subprocess and kills it, either at
+a named crash point (planner/faults.py: a CSV half of a folder written, the
+folder built but not marked, marked but not renamed, swapped in over the old
+one but the old one not yet removed, a ledger transaction about to commit;
+the N-th visit, N drawn too) or after a delay drawn over the whole run (so
+kills also land while it loads and solves). Afterwards:
 
 * the output folder is either complete (every file there and readable) or absent;
 * the ledger, if the run got that far, opens and passes ``PRAGMA integrity_check``;
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-TRIALS = int(os.environ.get("PLANNER_CRASH_TRIALS", "8"))
+TRIALS = int(os.environ.get("PLANNER_CRASH_TRIALS", "10"))
 SEED = int(os.environ.get("PLANNER_CRASH_SEED", "11"))
 AS_OF = "2026-11-01"
 PLANNER = Path(sys.executable).with_name("planner")
@@ -43,10 +45,6 @@ def book(tmp_path_factory) -> Path:
     return path
 
 
-def start(args: list) -> subprocess.Popen:
-    return subprocess.Popen([str(PLANNER), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def finish(args: list) -> subprocess.CompletedProcess:
     return subprocess.run([str(PLANNER), *map(str, args)], capture_output=True, text=True, timeout=300)
 
@@ -58,18 +56,30 @@ def timed(args: list) -> float:
     return time.perf_counter() - t0
 
 
-def kill_after(args: list, delay: float) -> int | None:
-    """Run `args`, SIGKILL it after `delay` seconds; its exit code if it finished first, else None."""
-    proc = start(args)
+def kill_after(args: list, delay: float | None, point: str | None = None) -> int | None:
+    """Run `args`, SIGKILLed after `delay` seconds or at crash point `point`; its exit code if it finished first, else None."""
+    env = {**os.environ, "PLANNER_CRASH_AT": point} if point else None
+    proc = subprocess.Popen([str(PLANNER), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         proc.wait(timeout=delay)
-        return proc.returncode
+        return None if proc.returncode == -signal.SIGKILL else proc.returncode
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         return None
     finally:
         proc.communicate()
+
+
+def schedule(rng: random.Random, full: float, points: dict[str, int]) -> list[tuple[str | None, float | None]]:
+    """(crash point or None, delay or None) per trial: every point once, at a drawn visit; the rest random times.
+
+    `points` maps each crash point to how many times one run passes it.
+    """
+    trials: list[tuple[str | None, float | None]] = [(f"{p}:{rng.randint(1, n)}", None) for p, n in points.items()]
+    trials += [(None, rng.uniform(0.3, 1.1) * full) for _ in range(max(0, TRIALS - len(points)))]
+    rng.shuffle(trials)
+    return trials
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -105,19 +115,21 @@ def ledger_sound(path: Path) -> None:
 def test_solve_killed_at_random_points(book, tmp_path):
     ledger = tmp_path / "ledger.sqlite"
     args = lambda out: ["solve", book, "--out", out, "--as-of", AS_OF, "--ledger", ledger, "--time-limit", "60"]  # noqa: E731
-    full = timed(args(tmp_path / "reference"))
-    rng = random.Random(SEED)
-    for trial in range(TRIALS):
-        out = tmp_path / f"plan{trial}"
-        delay = rng.uniform(0.3, 1.1) * full
-        rc = kill_after(args(out), delay)
+    out = tmp_path / "plan"  # every trial runs with --force over the plan the one before left
+    full = timed(args(out))
+    # One solve writes assignments.csv and owners.csv, one folder, and commits the ledger once (the record).
+    points = {"csv.written": 2, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
+    for trial, (point, delay) in enumerate(schedule(random.Random(SEED), full, points)):
+        what = f"trial {trial}, killed at {point}" if point else f"trial {trial}, killed after {delay:.2f} s"
+        rc = kill_after([*args(out), "--force"], delay, point)
+        assert rc is None if point else rc in (None, 0), f"{what}: exit {rc} (expected the kill)"
         if out.exists():
             plan_complete(out)
         ledger_sound(ledger)
         again = finish([*args(out), "--force"])
-        assert again.returncode == 0, f"trial {trial} (killed after {delay:.2f} s, rc {rc}): {again.stderr}"
+        assert again.returncode == 0, f"{what}: the next run failed: {again.stderr}"
         plan_complete(out)
-        assert leftovers(tmp_path) == [], f"trial {trial}: killed after {delay:.2f} s"
+        assert leftovers(tmp_path) == [], what
         ledger_sound(ledger)
 
 
@@ -126,17 +138,19 @@ def test_export_killed_at_random_points(book, tmp_path):
     plan = tmp_path / "plan"
     assert finish(["solve", book, "--out", plan, "--as-of", AS_OF, "--ledger", ledger]).returncode == 0
     args = lambda out: ["export", plan, "--format", "salesforce", "--allow-draft", "--out", out, "--ledger", ledger]  # noqa: E731
-    full = timed(args(tmp_path / "reference"))
-    rng = random.Random(SEED + 1)
-    for trial in range(TRIALS):
-        out = tmp_path / f"export{trial}"
-        delay = rng.uniform(0.3, 1.1) * full
-        rc = kill_after(args(out), delay)
+    out = tmp_path / "export"
+    full = timed(args(out))
+    # One export writes its load, rollback, exceptions and summary files one by one, one folder, one ledger commit.
+    points = {"file.written": 4, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
+    for trial, (point, delay) in enumerate(schedule(random.Random(SEED + 1), full, points)):
+        what = f"trial {trial}, killed at {point}" if point else f"trial {trial}, killed after {delay:.2f} s"
+        rc = kill_after([*args(out), "--force"], delay, point)
+        assert rc is None if point else rc in (None, 0), f"{what}: exit {rc} (expected the kill)"
         if out.exists():
             export_complete(out)
         ledger_sound(ledger)
         again = finish([*args(out), "--force"])
-        assert again.returncode == 0, f"trial {trial} (killed after {delay:.2f} s, rc {rc}): {again.stderr}"
+        assert again.returncode == 0, f"{what}: the next run failed: {again.stderr}"
         export_complete(out)
-        assert leftovers(tmp_path) == [], f"trial {trial}: killed after {delay:.2f} s"
+        assert leftovers(tmp_path) == [], what
         ledger_sound(ledger)

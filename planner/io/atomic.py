@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Iterator
 
 from planner.errors import EXIT_OUTPUT, OutputError, PlannerError, UsageError
+from planner.faults import crash_point
 
 try:
     import fcntl
@@ -488,6 +489,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Pa
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        crash_point("file.written")
         if force:
             os.replace(scratch.tmp, path)
         else:
@@ -532,8 +534,11 @@ def atomic_dir(path: str | Path, force: bool = False, kind: str | None = None) -
         scratch = _Scratch(dest.parent, dest.name)
         os.mkdir(scratch.tmp)
         yield scratch.tmp
+        crash_point("dir.built")
         write_marker(scratch.tmp, kind)
+        crash_point("dir.marked")
         _commit(scratch, dest, path, force)
+        crash_point("dir.committed")
     except OSError as exc:
         if isinstance(exc, PlannerError):
             raise
@@ -577,6 +582,7 @@ def _replace_own(scratch: _Scratch, dest: Path, shown: Path) -> bool:
     except FileNotFoundError:
         return False
     if swapped:
+        crash_point("dir.swapped")
         why = not_planner_output(scratch.tmp)  # the old folder, now at the temporary name: did it change meanwhile?
         if why:
             _put_back(scratch, scratch.tmp, dest, shown)

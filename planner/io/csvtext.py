@@ -118,4 +118,7 @@ def frame_csv(df, safe: bool = True, float_format: str | None = DEFAULT_FLOAT_FO
 
 def write_frame(df, path: str | Path, safe: bool = True, float_format: str | None = DEFAULT_FLOAT_FORMAT) -> None:
     """Write `df` as a UTF-8 (no BOM) CSV file at `path` (callers write inside an atomic folder)."""
+    from planner.faults import crash_point
+
     Path(path).write_text(frame_csv(df, safe, float_format), encoding="utf-8", newline="")
+    crash_point("csv.written")

@@ -12,15 +12,9 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 
 from planner.io.atomic import atomic_dir
-from planner.io.csvtext import frame_csv
-
-
-def _csv(df: pd.DataFrame) -> str:
-    """A table by the one CSV writer: numbers as numbers (floats to 10 digits), text neutralized."""
-    return frame_csv(df)
+from planner.io.csvtext import write_frame
 
 
 def _clean(obj):
@@ -42,10 +36,11 @@ def write_plan(result, out: str | Path, force: bool = False) -> Path:
         raise ValueError(f"Expected a plan to write, but the status is {result.status.value}")
     out = Path(out)
     with atomic_dir(out, force=force) as tmp:
-        (tmp / "assignments.csv").write_text(_csv(result.assignments), encoding="utf-8", newline="")
-        (tmp / "owners.csv").write_text(_csv(result.owners), encoding="utf-8", newline="")
+        # The one CSV writer: numbers as numbers (floats to 10 digits), text neutralized.
+        write_frame(result.assignments, tmp / "assignments.csv")
+        write_frame(result.owners, tmp / "owners.csv")
         for name, table in result.extra_tables.items():
-            (tmp / name).write_text(_csv(table), encoding="utf-8", newline="")
+            write_frame(table, tmp / name)
         (tmp / "summary.json").write_text(
             json.dumps(_clean(result.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8", newline=""
         )
