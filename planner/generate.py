@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from planner.book import TABLES
+from planner.errors import UsageError
 from planner.io.atomic import atomic_dir
 from planner.io.csvtext import write_frame
 from planner.policy import Policy, load_policy
@@ -269,10 +270,10 @@ def generate_book(
     """A synthetic book as the five user-style tables (see the module docstring).
 
     `pools` defaults to max(2, min(6, accounts // 2000 + 2)); `as_of` to
-    today. Raises ValueError when `csms` is too small for a feasible book.
+    today. Raises UsageError (a ValueError; exit 2 in the CLI) when `csms` is too small for a feasible book.
     """
     if accounts < 1 or csms < 1 or (pools is not None and pools < 0):
-        raise ValueError(f"expected accounts >= 1, csms >= 1 and pools >= 0, got {accounts}, {csms}, {pools}")
+        raise UsageError(f"expected accounts >= 1, csms >= 1 and pools >= 0, got {accounts}, {csms}, {pools}")
     policy = load_policy()
     as_of = dt.date.today() if as_of is None else as_of
     n_pools = max(2, min(6, accounts // 2000 + 2)) if pools is None else pools
@@ -465,9 +466,9 @@ def _require_enough_csms(acc: pd.DataFrame, csms: int) -> None:
     usable = MAX_PLANNED_UTILIZATION * MEAN_CAPACITY * (1 - LEAVING_SHARE - ON_LEAVE_SHARE)
     needed = math.ceil(hours / usable)
     if csms < needed:
-        raise ValueError(
+        raise UsageError(
             f"{len(acc)} accounts need {hours:,.0f} enterprise and mid-market hours a month: "
-            f"expected at least {needed} CSMs, got {csms}"
+            f"expected at least {needed} CSMs (--csms), got {csms}"
         )
 
 
@@ -538,7 +539,7 @@ def _apportion(total: int, weights, minimum) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     mins = np.asarray(minimum, dtype=np.int64)
     if mins.sum() > total:
-        raise ValueError(f"expected at least {mins.sum()} to share out, got {total}")
+        raise UsageError(f"expected at least {mins.sum()} to share out, got {total}")
     if w.sum() <= 0:
         w = np.ones_like(w)
     quota = total * w / w.sum()
@@ -583,7 +584,7 @@ def _csm_slots(n: int, acc: pd.DataFrame, n_pools: int, policy: Policy) -> pd.Da
         if sum(mins) <= n:
             break
     else:
-        raise ValueError(f"expected at least {sum(mins)} CSMs to cover every region's enterprise accounts, got {n}")
+        raise UsageError(f"expected at least {sum(mins)} CSMs to cover every region's enterprise accounts, got {n}")
     per_region = _apportion(n, region_hours["_hours"].to_numpy(), mins)
     return pd.concat([_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region) if k], ignore_index=True)
 
@@ -724,7 +725,7 @@ def _keep_capacity(slots: pd.DataFrame, acc: pd.DataFrame, caps: np.ndarray, seg
         status[:] = "active"
         return_date[:] = ""
     if named_hours > MAX_PLANNED_UTILIZATION * caps.sum():  # _require_enough_csms estimated with the mean capacity
-        raise ValueError(f"{len(acc)} accounts need {named_hours:,.0f} enterprise and mid-market hours a month: expected more than {len(caps)} CSMs")
+        raise UsageError(f"{len(acc)} accounts need {named_hours:,.0f} enterprise and mid-market hours a month: expected more than {len(caps)} CSMs")
     ent_hours = acc.loc[acc["_segment"] == ENT].groupby("region")["_hours"].sum()
     for r in REGIONS:
         rows = (slots["region"] == r).to_numpy()
@@ -867,7 +868,7 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
             continue
         near = roster.index[_csm_covers(roster, MID, region, "en", offset, policy)]
         if near.empty:
-            raise ValueError(f"expected a CSM or a pool for mid-market accounts in {region} at UTC{offset:+g}; add CSMs or pools")
+            raise UsageError(f"expected a CSM or a pool for mid-market accounts in {region} at UTC{offset:+g}; add CSMs or pools")
         c = near[np.argmin(_gap(roster.loc[near, "utc_offset"], offset))]
         roster.at[c, "_languages"] = _profile_languages(*roster.at[c, "_languages"], language)
         roster.at[c, "languages"] = ";".join(roster.at[c, "_languages"])

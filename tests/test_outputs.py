@@ -144,15 +144,15 @@ def test_an_output_that_appears_while_writing_is_left_intact(tmp_path, monkeypat
 SLOW_WRITER = """
 import os, sys, time
 import planner.io.plan_writer as writer
-real, go = writer._csv, os.environ.get("PLANNER_TEST_GO")
-def slow(df):
+real, go = writer.write_frame, os.environ.get("PLANNER_TEST_GO")
+def slow(df, path):
     marker = os.environ["PLANNER_TEST_WRITING"]
     open(marker, "a").close()
     while go and not os.path.exists(go):
         time.sleep(0.02)
     time.sleep(float(os.environ.get("PLANNER_TEST_SLEEP", "0")))
-    return real(df)
-writer._csv = slow
+    return real(df, path)
+writer.write_frame = slow
 from planner.cli import main
 sys.argv = ["planner", *sys.argv[1:]]
 main()
@@ -447,3 +447,20 @@ def test_a_real_read_only_file_system_and_a_real_full_disk(tmp_path):
     assert f"the folder {ro} is on a read-only file system" in r.stderr
     assert "No space left on device" in r.stderr and "Traceback" not in r.stderr
     assert r.stdout.splitlines()[2:] == ["end"]  # the full disk holds nothing afterwards: no plan, no temporary folder
+
+
+def test_the_export_library_refuses_an_output_over_its_plan_or_ledger(tmp_path):
+    """export_plan called from Python (no CLI pre-flight) refuses to write over the plan it exports."""
+    from planner.errors import OutputError
+    from planner.export import export_plan
+    from planner.plans import load_plan
+
+    plan = tmp_path / "plans" / "p1"
+    assert run("solve", FIX / "tiny", *TINY, "--out", plan).exit_code == 0
+    before = tree(tmp_path)
+    with pytest.raises(OutputError, match="is the plan"):
+        export_plan(plan, "csv", plan, force=True, allow_draft=True)
+    with pytest.raises(OutputError, match="contains the plan"):
+        export_plan(plan, "csv", tmp_path / "plans", force=True, allow_draft=True, ledger=tmp_path / "other.sqlite")
+    assert tree(tmp_path) == before
+    load_plan(plan)

@@ -162,7 +162,6 @@ def prepare_output(out_dir: Path, force: bool, inputs: dict[str, Path | None] | 
         warning(note)
 
 
-refuse_existing = prepare_output  # the former name
 
 
 def ledger_input(ledger: Path | None, plan_dir: Path | None = None) -> Path:

@@ -35,6 +35,7 @@ from planner.export.build import Built, ExceptionRow, build
 from planner.export.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
 from planner.export.model import CrmFormat, ExportError
 from planner.io.atomic import atomic_dir, atomic_write_bytes
+from planner.io.outputs import check_overlap
 from planner.ledger import Ledger, LedgerError, Vetting, current_user, find_plan, resolve_ledger_path, utc_now, vet_plan
 from planner.plans import Plan, load_plan
 
@@ -204,6 +205,8 @@ def export_plan(
     vetted = vet_plan(plan, record, recheck=allow_draft, draft=True)
     notes = [f"Not re-checked against its book: {vetted.unchecked_reason}"] if vetted.unchecked_reason else []
     notes += [f"Kept from today's owners, not made worse by the plan: {kept}" for kept in vetted.inherited]
+    # Before the ledger is opened (created): a refused export leaves nothing behind.
+    check_overlap(Path(out_dir), {"the plan": plan.path, "the ledger": ledger.path if isinstance(ledger, Ledger) else ledger_path})
     with _open_ledger(ledger, plan.path, create=True) as led, led.transaction():
         state = _exportable_state(led, plan, allow_draft, by, vetted)
         return _commit(
@@ -227,6 +230,8 @@ def _commit(
         "plan_dir": str(plan.path.resolve()), "ledger": str(led.path.resolve()), "draft": draft,
         "options": options, "counts": counts, "files": infos, "checksum": digest, "warnings": warnings,
     }  # fmt: skip
+    # The CLI checked this before any work; library callers get the same refusal here, before anything is written.
+    check_overlap(out_dir, {"the plan": plan.path, "the ledger": led.path})
     with atomic_dir(out_dir, force=force) as tmp:
         _write_folder(tmp, files, summary)
         export_id = led.record_export(
