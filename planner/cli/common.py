@@ -162,8 +162,6 @@ def prepare_output(out_dir: Path, force: bool, inputs: dict[str, Path | None] | 
         warning(note)
 
 
-
-
 def ledger_input(ledger: Path | None, plan_dir: Path | None = None) -> Path:
     """The ledger a command will read and write (an input --out must not overlap)."""
     from planner.ledger import resolve_ledger_path
