@@ -24,6 +24,16 @@ time limit expires inside its preprocessing ("Pre-processing says infeasible
 or unbounded"), on perfectly feasible models. So a CBC infeasibility counts as
 a proof only when CBC's own wall clock stayed below the time limit; otherwise
 the result is NO_SOLUTION and the message says why.
+
+Numerics: a row whose largest |coefficient| exceeds 2^30 (an ARR row with a
+$1e12 account) is multiplied, coefficients and both sides, by the power of
+ten :func:`numerics.row_factors` gives, bringing it to at most 2^20 (the row
+has the same 0/1 solutions; ten, not two, because PuLP hands the model over
+as decimal text with 13 significant digits). Unscaled, CBC called a feasible
+model with such a row infeasible. A model with a cost or coefficient that is not finite or is at
+least ``numerics.MAX_VALUE`` is not sent (NO_SOLUTION, naming the value), and
+a solver that fails (PuLP's ``PulpSolverError``, a crashed binary) gives
+NO_SOLUTION with its words: never an exception.
 """
 
 from __future__ import annotations
@@ -38,9 +48,11 @@ from pathlib import Path
 
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from planner.backends import complete_start, finish
 from planner.backends.base import BackendSolution, SolveOptions
+from planner.backends.numerics import row_factors, unrepresentable
 from planner.models.core import AssignmentProblem, to_matrix
 
 NAME = "pulp"
@@ -83,12 +95,16 @@ def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.L
     prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
     # PuLP writes columns sorted by name; zero-padding keeps them in arc order.
     x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
-    prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist()))))
+    prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist(), strict=True))))
     A = m.A
+    t = row_factors(A, decimal=True)
+    row_lo, row_hi = (m.row_lo, m.row_hi) if t is None else (m.row_lo * t, m.row_hi * t)
+    if t is not None:
+        A = (sp.diags(t) @ A).tocsr()
     for row in range(A.shape[0]):
         span = slice(A.indptr[row], A.indptr[row + 1])
-        terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist()))
-        for sense, rhs, suffix in _sides(float(m.row_lo[row]), float(m.row_hi[row])):
+        terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist(), strict=True))
+        for sense, rhs, suffix in _sides(float(row_lo[row]), float(row_hi[row])):
             prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{row}{suffix}", rhs))
     return prob, x
 
@@ -139,16 +155,22 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with PuLP (CBC unless ``options.extra["pulp_solver"]`` says otherwise)."""
     solver_name = options.extra.get("pulp_solver", DEFAULT_SOLVER)
     t0 = time.perf_counter()
+    reason = unrepresentable(problem)
+    if reason is not None:
+        return _no_plan(problem, options, f"{solver_name} was not run: {reason}", time.perf_counter() - t0, 0.0)
     prob, x = build_model(problem)
     start = complete_start(problem, options)
     if start is not None:
-        for var, value in zip(x, problem.choice_to_x(start)):
+        for var, value in zip(x, problem.choice_to_x(start), strict=True):
             var.setInitialValue(value)
     with tempfile.TemporaryDirectory(prefix="planner-pulp-") as tmp:
         log_path = Path(tmp) / "solver.log" if solver_name in _CBC_SOLVERS else None
         solver = make_solver(solver_name, options, start is not None, log_path)
         t1 = time.perf_counter()
-        prob.solve(solver)
+        try:
+            prob.solve(solver)
+        except (pulp.PulpSolverError, OSError) as exc:  # the solver crashed or could not be started
+            return _no_plan(problem, options, f"{solver_name} failed: {exc}", t1 - t0, time.perf_counter() - t1)
         t2 = time.perf_counter()
         log = log_path.read_text() if log_path is not None and log_path.exists() else None
     if options.verbose and log is not None:
@@ -175,6 +197,11 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         solver_objective=solver_objective + problem.offset if solver_objective is not None else None,
         message="; ".join(filter(None, [message, note])),
     )
+
+
+def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
+    return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=build_s,
+                  solve_s=solve_s, message=message)  # fmt: skip
 
 
 def _infeasible(
