@@ -1,25 +1,65 @@
-"""Why a book has no plan, in words an ops user understands.
+r"""Why a book has no plan, in words an ops user understands.
 
 Each check is a small named function over the built coverage model that
 returns sentences. They run from the most specific (one account nobody may
-cover) to the most general (a region's demand exceeds its supply). When none
-of them finds the cause, an elastic re-solve lets accounts go uncovered at a
-large price and reports the fewest that must stay uncovered.
+cover) to the most general (a region's demand exceeds its supply), and last
+an elastic re-solve lets accounts go uncovered and reports the fewest that
+must stay uncovered. Every check runs on its own: one that cannot finish
+(a solver error, a bug) is named in a sentence that says why, and the
+others' reasons still stand (:func:`diagnose` never raises).
+
+The elastic re-solve is lexicographic without a big-M
+----------------------------------------------------
+It used to price an uncovered account at 1e3·(1 + Σ|c|) (5e10 on a 500
+account book, next to costs of ~1e2); HiGHS's dual simplex fails on such a
+spread ("Not Set"). Instead the elastic model's costs are levels of small
+integers plus a tie-break that stays below the next level:
+
+    uncovered (a dummy arc per account):   1 + ¼ · (f[i] + arr[i] / (1 + Σ arr)) / (1 + Σ f)
+                                           f[i] = 1 for an account kept by a freeze or pin, else 0
+    every real arc e of item i:            ¼ · regret[e] / (1 + Σ_i max_e regret[e]),
+                                           regret[e] = c[e] − min_{e' ∈ E(i)} c[e']
+
+The tie-breaks of a whole plan sum to at most ½, so a plan with fewer
+uncovered accounts is never dearer: the optimum leaves the fewest accounts
+uncovered, preferring accounts no freeze or pin holds and little ARR, then
+costs least. A bound B from the solver proves at least ceil(B − ½)
+accounts must stay uncovered (OPT ≤ N + ½ for N uncovered), whatever the gap
+the run stopped at; the sentence says "at best N" only when that proof meets
+the plan found, else "at least L ... (the best plan found leaves N)". The run
+has ELASTIC_SECONDS; on 10,000 accounts that is the whole answer time.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable
 
 import numpy as np
 
+from planner.backends.numerics import tolerance
 from planner.models.coverage import account_utc, tz_gap
+
+ELASTIC_SECONDS = 10.0  # time for one elastic re-solve (uncovered_at_best, shortage_options)
+ELASTIC_GAP = 1e-3
+TIE_BREAK = 0.25  # each tie-break part of the elastic costs sums to less than this (see the module docstring)
+
+
+def check(label: str):
+    """Name a check in words, for the sentence that says it could not finish."""
+
+    def mark(fn):
+        fn.label = label
+        return fn
+
+    return mark
 
 
 def _fmt_h(x: float) -> str:
     return f"{x:,.0f} h/month" if x >= 10 else f"{x:,.1f} h/month"
 
 
+@check("accounts nobody may cover")
 def accounts_nobody_may_cover(book, model) -> Iterable[str]:
     """Accounts left with no eligible owner, with the rule that removed the last candidate."""
     return explain_no_owner(book, model.problem.items_without_arcs())
@@ -81,6 +121,7 @@ def _funnel(steps) -> str:
     return ", ".join(said)
 
 
+@check("renewal-freeze and pinned loads over caps")
 def forced_loads_over_caps(book, model) -> Iterable[str]:
     """Renewal-freeze and pinned accounts that alone overfill their owner."""
     p = model.problem
@@ -105,6 +146,7 @@ def _amount(resource: str, x: float) -> str:
     return f"{x:,.0f} accounts"
 
 
+@check("demand against supply per region and segment")
 def group_demand_over_supply(book, model) -> Iterable[str]:
     """Per region and segment: hours, account slots and ARR the group needs vs what its eligible owners have."""
     p = model.problem
@@ -129,6 +171,7 @@ def group_demand_over_supply(book, model) -> Iterable[str]:
                 )
 
 
+@check("the cap on ARR that changes owner")
 def changed_arr_cap_unreachable(book, model) -> Iterable[str]:
     """ARR that must change owner (current owner leaving, on leave or ineligible) above the cap."""
     for s in model.problem.side_rows:
@@ -143,43 +186,109 @@ def changed_arr_cap_unreachable(book, model) -> Iterable[str]:
             )
 
 
-CHECKS: tuple[Callable, ...] = (
-    accounts_nobody_may_cover,
-    forced_loads_over_caps,
-    group_demand_over_supply,
-    changed_arr_cap_unreachable,
-)
-
-
+@check("the fewest accounts left uncovered (elastic re-solve)")
 def uncovered_at_best(book, model) -> Iterable[str]:
-    """Elastic re-solve: every account may go to an 'uncovered' slot at a large price."""
-    from planner import backends
-    from planner.backends.base import SolveOptions
+    """Elastic re-solve: every account may go to an 'uncovered' slot (see the module docstring for the costs)."""
+    from planner.backends.base import Status
 
     p = model.problem
+    if len(p.items_without_arcs()):
+        return  # those accounts are named by accounts_nobody_may_cover; the rest cannot be judged apart from them
     n = p.n_items
-    big = 1e3 * (1.0 + float(np.abs(p.arc_cost).sum()))
+    arr = book.accounts["arr"].to_numpy(float)
     dummy = p.n_agents
-    elastic = with_arcs(p, np.arange(n), np.full(n, dummy), np.full(n, big), np.zeros(n), new_agents=1)
-    sol = backends.solve(elastic, "highs", SolveOptions(time_limit=60, gap=1e-3))
+    # Tie-break: leave uncovered an account without a freeze or pin first (those stay put by rule), then the least ARR.
+    forced = np.zeros(n)
+    forced[p.arc_item[np.isin(model.arc_rule, ["freeze", "pin"])]] = 1.0
+    uncovered = 1.0 + TIE_BREAK * (forced + arr / (1.0 + float(arr.sum()))) / (1.0 + forced.sum())
+    elastic = with_arcs(_tie_break(p), np.arange(n), np.full(n, dummy), uncovered, np.zeros(n), new_agents=1)
+    sol = _elastic_solve(elastic, n)
     if not sol.status.has_plan:
-        yield "even with accounts left uncovered no plan exists: a continuity rule (changed-ARR cap) cannot be met"
+        if sol.status == Status.INFEASIBLE:
+            yield "even with accounts left uncovered no plan exists: a continuity rule (changed-ARR cap) cannot be met"
+        else:
+            yield f"the elastic re-solve (accounts may stay uncovered) found no plan in {ELASTIC_SECONDS:g} s: {sol.message}"
         return
     out = np.flatnonzero(elastic.arc_agent[sol.choice] == dummy)
+    least = _fewest(sol.bound, len(out))
     if not len(out):
+        yield "an elastic re-solve covers every account within the caps, so no account has to stay uncovered"
         return
     acc = book.accounts.iloc[out]
     hours = model.account_hours[out].sum()
     ids = ", ".join(acc["account_id"].head(15))
     more = f" and {len(out) - 15} more" if len(out) > 15 else ""
     noun = "account" if len(out) == 1 else "accounts"
-    yield (
-        f"at best {len(out)} {noun} (${acc['arr'].sum():,.0f} ARR, about {_fmt_h(hours)}) cannot be covered "
-        f"within the caps: {ids}{more}"
-    )
+    what = f"(${acc['arr'].sum():,.0f} ARR, about {_fmt_h(hours)})"
+    if least == len(out):
+        head = f"at best {len(out):,} {noun} {what} cannot be covered within the caps"
+    elif least is None:
+        head = f"a plan leaves {len(out):,} {noun} {what} uncovered within the caps (fewer was not ruled out in {ELASTIC_SECONDS:g} s)"
+    else:
+        head = (f"at least {least:,} accounts cannot be covered within the caps; the best plan found in "
+                f"{ELASTIC_SECONDS:g} s leaves {len(out):,} {what}")  # fmt: skip
+    yield f"{head}: {ids}{more}"
     covered = sol.choice[elastic.arc_agent[sol.choice] != dummy]
     for i in out[:10]:
-        yield f"{book.accounts['account_id'].iat[i]}: every eligible owner is full: {_full_owners(p, model, i, covered)}"
+        yield (f"{book.accounts['account_id'].iat[i]}: every eligible owner is full: {_full_owners(p, model, i, covered)}"
+               f"; it needs about {_fmt_h(model.account_hours[i])} and ${arr[i]:,.0f} ARR")  # fmt: skip
+
+
+CHECKS: tuple[Callable, ...] = (
+    accounts_nobody_may_cover,
+    forced_loads_over_caps,
+    group_demand_over_supply,
+    changed_arr_cap_unreachable,
+    uncovered_at_best,
+)
+
+
+def _tie_break(p, real: np.ndarray | None = None):
+    """``p`` with each (``real``) arc's cost replaced by its tie-break: ¼ · regret / (1 + Σ_i max regret)."""
+    from dataclasses import replace
+
+    c = np.asarray(p.arc_cost, dtype=float)
+    real = np.ones(p.n_arcs, dtype=bool) if real is None else real
+    best = np.full(p.n_items, np.inf)
+    np.minimum.at(best, p.arc_item[real], c[real])
+    regret = np.where(real, c - best[p.arc_item], 0.0)
+    regret = np.where(np.isfinite(regret), np.maximum(regret, 0.0), 0.0)
+    worst = np.zeros(p.n_items)
+    np.maximum.at(worst, p.arc_item, regret)
+    return replace(p, arc_cost=TIE_BREAK * regret / (1.0 + float(worst.sum())), offset=0.0, start=None)
+
+
+def _elastic_solve(elastic, n_escape: int):
+    """HiGHS on an elastic model, within ELASTIC_SECONDS; a solver error comes back as NO_SOLUTION with its words.
+
+    The last ``n_escape`` arcs are the escapes (uncovered, overflow): the
+    greedy rule, trying every other arc first (``arc_tier``), gives a plan
+    that HiGHS starts from, so there is a plan even when the time runs out.
+    """
+    from dataclasses import replace
+
+    from planner import backends
+    from planner.backends.base import BackendSolution, SolveOptions, Status
+    from planner.errors import PlannerError
+
+    tier = np.r_[np.zeros(elastic.n_arcs - n_escape, dtype=np.int64), np.ones(n_escape, dtype=np.int64)]
+    elastic = replace(elastic, arc_tier=tier)
+    # Whole LP: on the 10k item-5 book it takes 4 s, by column generation 33 s.
+    options = SolveOptions(time_limit=ELASTIC_SECONDS, gap=ELASTIC_GAP, extra={"columns": False})
+    try:
+        first = backends.solve(elastic, "greedy", options)
+        if first.status.has_plan:
+            elastic = replace(elastic, start=first.choice)
+        return backends.solve(elastic, "highs", options)
+    except PlannerError as exc:
+        return BackendSolution(Status.NO_SOLUTION, np.full(elastic.n_items, -1), None, None, "highs", message=str(exc))
+
+
+def _fewest(bound: float | None, found: int) -> int | None:
+    """The proven least number of uncovered accounts from the elastic bound (tie-breaks sum below ½), at most ``found``."""
+    if bound is None or not np.isfinite(bound):
+        return None
+    return min(found, max(0, math.ceil(bound - 2 * TIE_BREAK - 1e-9)))
 
 
 def _used_of(resource: str, used: float, cap: float) -> str:
@@ -191,17 +300,27 @@ def _used_of(resource: str, used: float, cap: float) -> str:
 
 
 def _full_owners(p, model, item: int, covered: np.ndarray) -> str:
-    """'csm_a (1 of 1 accounts, ...), pool_1 (10.0 of 10.0 h)' for the owners eligible for `item`."""
+    """'csm_a (1 of 1 accounts, ...: no room for its account slot), pool_1 (10.0 of 10.0 h: ...)' for the owners eligible for `item`.
+
+    After each owner's loads, the caps that the item itself would overflow (its own hours, slot or ARR on top of the load).
+    """
     said = []
-    for k in np.unique(p.arc_agent[p.arc_item == item]):
+    for e in np.flatnonzero(p.arc_item == item):
+        k = p.arc_agent[e]
         mine = covered[p.arc_agent[covered] == k]
-        caps = []
+        caps, short = [], []
         for r in p.resources:
             if np.isfinite(r.capacity[k]):
                 used = float(r.weight[mine].sum())
                 caps.append(_used_of(r.name, used, float(r.capacity[k])))
-        said.append(f"{model.owners.ids[k]} ({', '.join(caps)})")
+                if r.weight[e] > 0 and used + r.weight[e] > r.capacity[k] + tolerance(r.capacity[k]):
+                    short.append(_ROOM.get(r.name, r.name))
+        blocked = f": no room for its {' or '.join(short)}" if short else ""
+        said.append(f"{model.owners.ids[k]} ({', '.join(caps)}{blocked})")
     return ", ".join(said)
+
+
+_ROOM = {"hours": "hours", "accounts": "account slot", "arr": "ARR"}
 
 
 def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
@@ -231,26 +350,57 @@ def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
     )
 
 
-def diagnose(book, model) -> list[str]:
-    """Sentences that explain why the coverage model is infeasible."""
-    found = [s for check in CHECKS for s in check(book, model)]
-    if len(model.problem.items_without_arcs()) == 0:
-        found += list(uncovered_at_best(book, model))
-    return found or ["the model is infeasible, but no single rule explains it; try `planner validate` and relax caps"]
+def diagnose(book, model, proven: bool = True) -> list[str]:
+    """Sentences that explain why the coverage model has no plan; never raises.
+
+    ``proven``: a solver proved the model infeasible (else it only found no
+    plan, and the checks say what they can). Each check runs on its own; one
+    that cannot finish gives one sentence saying which and why.
+    """
+    found = [s for fn in CHECKS for s in run_check(fn, book, model)]
+    if found:
+        return found
+    if proven:
+        return ["the model is infeasible, but no single rule explains it; try `planner validate` and relax caps"]
+    return ["no rule check finds a cause; an exact backend (--backend highs) or a longer --time-limit may find a plan"]
+
+
+def run_check(fn: Callable, book, model) -> list[str]:
+    """The sentences of one check, or one sentence saying it could not finish and why."""
+    from planner.errors import PlannerError
+
+    try:
+        return list(fn(book, model))
+    except Exception as exc:  # noqa: BLE001 - one check's failure must not hide the others' reasons
+        why = str(exc) if isinstance(exc, PlannerError) else f"{type(exc).__name__}: {exc}"
+        label = getattr(fn, "label", fn.__name__.replace("_", " "))
+        return [f"the check of {label} could not finish ({why}); the other checks' reasons still hold"]
 
 
 def shortage_options(book, rmodel) -> Iterable[str]:
-    """A reassignment with too little capacity: why, and the options, in words.
+    """A reassignment with too little capacity: why, and the options, in words; never raises.
 
     Re-solves the reassignment with two escape hatches for the accounts that
     must be placed: overflow to any pool (capacity permitting) or the digital
-    program outside the segment's modes, at the policy's overflow churn
-    uplift, and 'uncovered' at a prohibitive price. The answer names the
-    overflow, the extra hours needed to avoid it, and what stays uncovered.
+    program outside the segment's modes, and 'uncovered'. Lexicographic, as
+    in :func:`uncovered_at_best` (module docstring): each uncovered account
+    costs n + 1 (n items), each overflow (and each account with no owner
+    today left unplaced) 1, and every arc a tie-break below ¼ from its cost
+    (overflow at the policy's churn uplift), so the optimum leaves the fewest
+    accounts uncovered, then overflows least, then costs least. The answer
+    names the overflow, the extra hours needed to avoid it, and what stays
+    uncovered.
     """
-    from planner import backends
-    from planner.backends.base import SolveOptions
+    try:
+        yield from _shortage_options(book, rmodel)
+    except Exception as exc:  # noqa: BLE001 - the reasons given so far stand; say why the rest is missing
+        from planner.errors import PlannerError
 
+        why = str(exc) if isinstance(exc, PlannerError) else f"{type(exc).__name__}: {exc}"
+        yield f"the search for overflow options could not finish ({why})"
+
+
+def _shortage_options(book, rmodel) -> Iterable[str]:
     pol = book.policy
     p = rmodel.problem
     cov = rmodel.coverage
@@ -261,7 +411,7 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     arr = book.accounts["arr"].to_numpy(float)
     h = cov.account_hours
     spare_agents = np.flatnonzero(np.isin(owners.kind, ["pool", "digital"]))
-    have = set(zip(p.arc_item.tolist(), p.arc_agent.tolist()))
+    have = set(zip(p.arc_item.tolist(), p.arc_agent.tolist(), strict=True))
     new_i, new_k, new_c, new_h = [], [], [], []
     for i in must:
         a = acc_of[i]
@@ -274,22 +424,26 @@ def shortage_options(book, rmodel) -> Iterable[str]:
             new_i.append(i), new_k.append(k), new_c.append(cost), new_h.append(hours)
     n_over = len(new_i)
     dummy = p.n_agents
-    # Lexicographic: fewest uncovered, then fewest overflows, then cost.
-    unit = 1.0 + float(np.abs(p.arc_cost).sum()) + float(np.abs(new_c).sum())
-    big = 1e3 * unit
-    new_c = [c + unit for c in new_c]
     m = len(must)
-    elastic = with_arcs(
-        p,
-        np.concatenate([np.array(new_i, dtype=np.int64), must]),
-        np.concatenate([np.array(new_k, dtype=np.int64), np.full(m, dummy)]),
-        np.concatenate([np.array(new_c), np.full(m, big)]),
-        np.concatenate([np.array(new_h), np.zeros(m)]),
-        new_agents=1,
-    )
-    sol = backends.solve(elastic, "highs", SolveOptions(time_limit=60, gap=1e-3))
+    # Levels: uncovered n+1 > overflow or unplaced 1 > tie-break (< 1/2 in all).
+    real = np.arange(p.n_arcs) < len(rmodel.item_arc)  # the rest are the model's own "unplaced" arcs
+    with_over = with_arcs(p, np.array(new_i, dtype=np.int64), np.array(new_k, dtype=np.int64), np.array(new_c, dtype=float),
+                          np.array(new_h, dtype=float))  # fmt: skip
+    is_real = np.r_[real, np.ones(n_over, dtype=bool)]
+    ranked = _tie_break(with_over, is_real)
+    level = np.r_[np.where(real, 0.0, 1.0), np.ones(n_over)]
+    from dataclasses import replace
+
+    ranked = replace(ranked, arc_cost=ranked.arc_cost + level)
+    elastic = with_arcs(ranked, must, np.full(m, dummy), np.full(m, float(p.n_items + 1)), np.zeros(m), new_agents=1)
+    sol = _elastic_solve(elastic, n_over + m)
     if not sol.status.has_plan:
-        yield "no plan exists even with overflow to pools and digital: the cascade limit (--max-moves) or a pin blocks it"
+        from planner.backends.base import Status
+
+        if sol.status == Status.INFEASIBLE:
+            yield "no plan exists even with overflow to pools and digital: the cascade limit (--max-moves) or a pin blocks it"
+        else:
+            yield f"the search for overflow options found no plan in {ELASTIC_SECONDS:g} s: {sol.message}"
         return
     chosen = sol.choice
     over = [e for e in chosen if p.n_arcs <= e < p.n_arcs + n_over]
@@ -317,4 +471,5 @@ def shortage_options(book, rmodel) -> Iterable[str]:
     for i in short_items[:10]:
         a = acc_of[i]
         if np.any(cov.problem.arc_item == a):
-            yield f"{p.item_names[i]}: every eligible owner is full: {_full_owners(cov.problem, cov, a, covered)}"
+            yield (f"{p.item_names[i]}: every eligible owner is full: {_full_owners(cov.problem, cov, a, covered)}"
+                   f"; it needs about {_fmt_h(h[a])} and ${arr[a]:,.0f} ARR")  # fmt: skip

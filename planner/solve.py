@@ -44,7 +44,7 @@ class Result:
         """account_id -> owner_id."""
         if self.assignments is None:
             return {}
-        return dict(zip(self.assignments["account_id"], self.assignments["owner_id"]))
+        return dict(zip(self.assignments["account_id"], self.assignments["owner_id"], strict=True))
 
     def write(self, out, force: bool = False):
         from planner.io.plan_writer import write_plan
@@ -91,7 +91,7 @@ def solve(
         sol = backends.solve(problem, backend, options)
         if sol.status == Status.NO_SOLUTION and backend != "greedy":
             base = backends.solve(problem, "greedy", options)
-            sol = _fall_back_to_greedy(sol, base)
+            sol = _fall_back_to_greedy(sol, base, options.time_limit)
         status = sol.status
     summary = _summary_head(book, backend, options, _timings(load_s, model_s, sol))
     summary["status"] = status.value
@@ -99,7 +99,10 @@ def solve(
     if not status.has_plan:
         from planner.diagnose import diagnose
 
-        reasons = tuple(diagnose(book, model)) if status == Status.INFEASIBLE else (sol.message or "the solver stopped without a plan",)
+        if status == Status.INFEASIBLE:
+            reasons = tuple(diagnose(book, model))
+        else:  # no plan found, none proven impossible: what the solver said, then what the checks can tell
+            reasons = (sol.message or "the solver stopped without a plan", *diagnose(book, model, proven=False))
         summary.update(plan_id=None, objective=None, bound=None, gap=None, diagnosis=list(reasons))
         return Result(book, status, None, None, summary, reasons, model)
 
@@ -131,26 +134,44 @@ def solve(
     return Result(book, status, assignments, owners, summary, (), model)
 
 
-def _fall_back_to_greedy(sol, base):
+def _fall_back_to_greedy(sol, base, time_limit: float | None = None):
     """The solver stopped without a plan: never hand back less than today's rule-based plan.
 
-    The greedy plan `base`, when it breaks no rule, is returned as a
-    time-limited plan with the solver's bound (if any); otherwise the
-    solver's answer stands.
+    The greedy plan `base`, when it breaks no rule, is returned instead, and
+    the message says what stopped the solver. Stopped by the time limit
+    (one was set, and the solver used it up or says so): a time-limited plan
+    with the solver's bound, if any. Stopped for any other reason (a solver
+    error, numbers it cannot carry): the greedy plan as greedy reports it,
+    feasible with no bound, since a bound from a failed run proves nothing.
+    Otherwise the solver's answer stands.
     """
     from dataclasses import replace
 
     if not base.status.has_plan:
         return sol
+    said = f" ({sol.message})" if sol.message else ""
+    if _stopped_by_time(sol, time_limit):
+        status, bound = Status.TIME_LIMITED, sol.bound
+        message = f"{sol.backend} found no plan within the time limit of {time_limit:g} s{said}; this is the greedy baseline's plan"
+    else:
+        status, bound = base.status, None
+        message = f"{sol.backend} stopped without a plan{said}; this is the greedy baseline's plan, with no bound"
     return replace(
         base,
-        status=Status.TIME_LIMITED,
-        bound=sol.bound,
+        status=status,
+        bound=bound,
         backend=sol.backend,
         build_s=sol.build_s,
         solve_s=sol.solve_s + base.solve_s,
-        message=f"{sol.backend} found no plan within the time limit ({sol.message}); this is the greedy baseline's plan",
+        message=message,
     )
+
+
+def _stopped_by_time(sol, time_limit: float | None) -> bool:
+    """A time limit was set and the solver used (nearly) all of it or says it reached it."""
+    if time_limit is None:
+        return False
+    return sol.build_s + sol.solve_s >= 0.9 * time_limit or "time limit" in (sol.message or "").lower()
 
 
 _TERMS = ("serving", "digital", "revenue_at_risk", "disruption", "mismatch")
@@ -303,7 +324,7 @@ def _evaluate(book: Book, assignments: pd.DataFrame, solver_objective: float) ->
     """The independent evaluator's verdict on the plan, for summary.json."""
     from planner.evaluate import evaluate
 
-    ev = evaluate(book, dict(zip(assignments["account_id"], assignments["owner_id"])))
+    ev = evaluate(book, dict(zip(assignments["account_id"], assignments["owner_id"], strict=True)))
     diff = abs(ev.objective - solver_objective)
     return {
         "objective": _round(ev.objective),

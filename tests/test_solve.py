@@ -216,7 +216,7 @@ def test_a_solver_stopped_without_a_plan_falls_back_to_the_greedy_plan(tiny, mon
 
     real = backends.solve
     monkeypatch.setattr(backends, "solve", no_plan)
-    r = solve(tiny, "highs")
+    r = solve(tiny, "highs", time_limit=5)  # the solver says it reached the limit: time-limited
     assert r.status == Status.TIME_LIMITED and r.objective == pytest.approx(20080)
     assert "greedy baseline's plan" in r.summary["solver_message"]
     assert r.summary["evaluation"]["violations"] == []

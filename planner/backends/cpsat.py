@@ -10,7 +10,7 @@ CP-SAT accepts integer coefficients only, so the float model is scaled:
   proven (the rounded model's optimum may not be the true one).
 * each row (resource or side row) is multiplied by the smallest power of
   ten, 10^0 .. 10^``MAX_ROW_DIGITS`` (10^7), that makes all its values
-  integers (within 1e-9 relative): workload hours are products of the
+  integers (within float rounding noise, see :func:`near_integer`): workload hours are products of the
   policy's 1-2 decimal multipliers, so they need up to about 7 digits, and
   such rows are exact. A row that no power up to 10^7 makes exact is scaled
   by ``ROW_SCALE`` (1000) and rounded *conservatively*: ceil for the coefficients and floor for the right-hand
@@ -24,6 +24,40 @@ restriction of the original: its plans are valid, but its bound and an
 INFEASIBLE answer prove nothing about the original, so the bound is dropped
 (None) and INFEASIBLE becomes NO_SOLUTION, with a message saying why.
 
+64-bit integers
+---------------
+CP-SAT refuses a model in which a sum of |coefficients| (of the objective, or
+of one row with its sides) could overflow int64 ("possible integer
+overflow"). Under the loader's maxima that happens: an ARR of 1e12 times a
+row scale of 10^7 is 1e19 > 9.2e18. And before that, a scaled value above
+2^53 is no longer an exact integer in double precision, so "exact" and
+"conservative" rounding stop meaning anything: at 10^5, an ARR row with
+1e12 and 1234.5678901 and its cap came out 5 units too tight, and CP-SAT
+called the restriction's optimum (7) optimal for a model whose optimum is 4.
+So:
+
+* a row side that no 0/1 plan can reach (hi >= Σ max(coef, 0), lo <=
+  Σ min(coef, 0)) binds nothing and is dropped before scaling, so huge caps
+  cost no digits;
+* a row uses its exact power of ten only while Σ|coef|·10^k + |side|·10^k
+  stays within ``ROW_LIMIT`` (2^50, where a double still holds every
+  integer with room for the product's rounding, below 1/8); else the
+  largest 10^k (k may be negative) that fits, rounded conservatively as
+  above (a restriction: no bound). An ARR row with a $1e12 account and
+  whole-dollar ARR needs 10^0 and fits; with cents, 10^2 still fits;
+* the objective uses COST_SCALE (100) while Σ|c|·100 fits ``INT_LIMIT``
+  (2^62, half of int64's range, for CP-SAT's own sums), else the largest
+  10^k that does; rounding to nearest, with the bound corrected by the worst
+  rounding error per item, as above.
+* a value counts as an integer when it is within float rounding noise of
+  one (:func:`near_integer`: 1e-9, or 64 units in the last place of a large
+  value), not within 1e-9 *relative*, which at 1e8 already let 0.1 pass.
+
+A model with a value that is not finite or at least ``numerics.MAX_VALUE``
+(1e15) is not built at all, and a model CP-SAT still rejects
+(MODEL_INVALID) gives NO_SOLUTION with CP-SAT's first words: never an
+exception.
+
 CP-SAT stops with OPTIMAL also when ``relative_gap_limit`` is reached, like
 HiGHS's ``mip_rel_gap``; FEASIBLE (time limit) goes through :func:`classify`
 on the recomputed gap. Runs with one worker are deterministic for a seed.
@@ -31,41 +65,75 @@ on the recomputed gap. Runs with one worker are deterministic for a seed.
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import replace
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.backends import finish
-from planner.backends.base import BackendSolution, SolveOptions
+from planner.backends.base import BackendSolution, SolveOptions, Status
+from planner.backends.numerics import reachable_sides, unrepresentable
 from planner.models.core import AssignmentProblem, to_matrix
 
 NAME = "cpsat"
 COST_SCALE = 100
 ROW_SCALE = 1000
 MAX_ROW_DIGITS = 7
+INT_LIMIT = 2**62  # largest sum of |scaled costs| given to CP-SAT (module docstring, "64-bit integers")
+ROW_LIMIT = 2**50  # largest sum of |scaled values| of one row (exact integers in a double, with room)
 _EXACT_TOL = 1e-9
+_NOISE = 2.0**-46  # 64 units in the last place, relative
 
 
-def row_scale(vals: np.ndarray, lo: float, hi: float) -> int:
-    """The smallest 10^k (k <= MAX_ROW_DIGITS) that makes the row's values and finite sides integers, else ROW_SCALE."""
+def near_integer(y: np.ndarray) -> np.ndarray:
+    """Whether each value is an integer up to float rounding noise (1e-9, or 64 ulps of a large value)."""
+    y = np.asarray(y, dtype=float)
+    return np.abs(y - np.round(y)) <= np.maximum(_EXACT_TOL, np.abs(y) * _NOISE)
+
+
+def _fits(values: np.ndarray, scale: float, limit: int = ROW_LIMIT) -> bool:
+    """Whether Σ|values|·scale (plus one per value for rounding up) stays within ``limit``."""
+    return float(np.abs(values).sum()) * scale + len(values) <= limit
+
+
+def _largest_fitting(values: np.ndarray, top: int, limit: int = ROW_LIMIT) -> int | float:
+    """The largest 10^k, k <= top (k may be negative), at which ``values`` fit ``limit``."""
+    total = float(np.abs(values).sum()) + 1.0
+    k = min(top, math.floor(math.log10((limit - len(values)) / total)))
+    return 10.0**k if k < 0 else 10**k
+
+
+def row_scale(vals: np.ndarray, lo: float, hi: float) -> int | float:
+    """The smallest 10^k (k <= MAX_ROW_DIGITS) that makes the row's values and finite sides integers, else ROW_SCALE.
+
+    Capped so the scaled row fits INT_LIMIT: when the exact scale (or
+    ROW_SCALE) does not fit, the largest 10^k that does (then inexact,
+    rounded conservatively by the caller).
+    """
     values = np.concatenate([np.asarray(vals, dtype=float), [v for v in (lo, hi) if np.isfinite(v)]])
     for k in range(MAX_ROW_DIGITS + 1):
-        y = values * 10**k
-        if np.all(np.abs(y - np.round(y)) <= _EXACT_TOL * np.maximum(1.0, np.abs(y))):
-            return 10**k
-    return ROW_SCALE
+        if np.all(near_integer(values * 10**k)):
+            return 10**k if _fits(values, 10**k) else _largest_fitting(values, k)
+    return ROW_SCALE if _fits(values, ROW_SCALE) else _largest_fitting(values, 3)
+
+
+def cost_scale(cost: np.ndarray) -> int | float:
+    """COST_SCALE (100) when Σ|c|·100 fits INT_LIMIT, else the largest 10^k that does."""
+    cost = np.asarray(cost, dtype=float)
+    return COST_SCALE if _fits(cost, COST_SCALE, INT_LIMIT) else _largest_fitting(cost, 2, INT_LIMIT)
 
 
 def to_int(values: np.ndarray, scale: int, direction: str) -> tuple[np.ndarray, bool]:
     """``values * scale`` as integers and whether that was exact.
 
-    Near-integers (relative 1e-9) are rounded; the rest go ``"up"`` (ceil),
+    Near-integers (:func:`near_integer`) are rounded; the rest go ``"up"`` (ceil),
     ``"down"`` (floor) or ``"nearest"``.
     """
     y = np.asarray(values, dtype=float) * scale
     nearest = np.round(y)
-    near = np.abs(y - nearest) <= _EXACT_TOL * np.maximum(1.0, np.abs(y))
+    near = near_integer(y)
     if direction == "up":
         other = np.ceil(y)
     elif direction == "down":
@@ -93,7 +161,9 @@ class _Builder:
         self.model = cp_model.CpModel()
         self.x = [self.model.new_bool_var(f"x{e}") for e in range(problem.n_arcs)]
         self.rows_exact = True
-        self.cost_int, self.costs_exact = to_int(problem.arc_cost, COST_SCALE, "nearest")
+        self.rounded_scales: set = set()  # scales of the rows rounded conservatively
+        self.cost_scale = cost_scale(problem.arc_cost)
+        self.cost_int, self.costs_exact = to_int(problem.arc_cost, self.cost_scale, "nearest")
 
     def build(self) -> cp_model.CpModel:
         m = to_matrix(self.problem)
@@ -111,11 +181,16 @@ class _Builder:
     def _add_row(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
         """lo <= Σ vals x[cols] <= hi, scaled so that the integer row is never looser."""
         xs = [self.x[e] for e in cols]
+        lo, hi = reachable_sides(vals, lo, hi)  # a side no plan reaches is no constraint (and may not fit int64)
+        if not np.isfinite(lo) and not np.isfinite(hi):
+            return
         scale = row_scale(vals, lo, hi)
         up, vals_exact = to_int(vals, scale, "up")
         lower, lo_exact = _scaled_side(lo, scale, "up", cp_model.INT_MIN)
         upper, hi_exact = _scaled_side(hi, scale, "down", cp_model.INT_MAX)
         self.rows_exact &= vals_exact and lo_exact and hi_exact
+        if not (vals_exact and lo_exact and hi_exact):
+            self.rounded_scales.add(scale)
         if vals_exact:  # the same coefficients serve both sides: one row
             self.model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(xs, up), lower, upper)
             return
@@ -147,7 +222,7 @@ class _Builder:
         if self.costs_exact:
             return 0.0
         err = np.full(p.n_items, np.inf)
-        np.minimum.at(err, p.arc_item, p.arc_cost - self.cost_int / COST_SCALE)
+        np.minimum.at(err, p.arc_item, p.arc_cost - self.cost_int / self.cost_scale)
         return float(np.sum(err[np.isfinite(err)]))
 
 
@@ -164,6 +239,9 @@ def _parameters(solver: cp_model.CpSolver, options: SolveOptions) -> None:
 def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with CP-SAT; see the module docstring for what scaling does to bound and status."""
     t0 = time.perf_counter()
+    reason = unrepresentable(problem)
+    if reason is not None:
+        return _no_plan(problem, options, f"CP-SAT was not run: {reason}", time.perf_counter() - t0, 0.0)
     builder = _Builder(problem)
     model = builder.build()
     builder.add_hints(options)
@@ -173,23 +251,26 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     status = solver.solve(model)
     t2 = time.perf_counter()
     if status == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+        first = (model.validate() or "no reason given").splitlines()[0][:200]
+        return _no_plan(problem, options, f"CP-SAT rejected the model as invalid ({first})", t1 - t0, t2 - t1)
     has_x = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     x = np.array(list(solver.response_proto.solution)[: problem.n_arcs], dtype=float) if has_x else None
     raw_bound = solver.best_objective_bound
     bound = None
     if builder.rows_exact and np.isfinite(raw_bound) and status != cp_model.INFEASIBLE:
-        bound = raw_bound / COST_SCALE + builder.cost_error_bound() + problem.offset
-    notes = [solver.status_name(status)]
+        bound = raw_bound / builder.cost_scale + builder.cost_error_bound() + problem.offset
+    notes = [_status_words(solver, status, options)]
     if not builder.rows_exact:
+        scales = ", ".join(f"x{v:g}" for v in sorted(builder.rounded_scales))
         notes.append(
-            f"some row values have more than {MAX_ROW_DIGITS} decimals and were rounded conservatively (x{ROW_SCALE}); "
-            "the integer model is a restriction, so no bound or infeasibility proof is reported"
+            f"some rows have values with more than {MAX_ROW_DIGITS} decimals, or too large to scale exactly within "
+            f"64-bit integers, and were rounded conservatively ({scales}); the integer model is a restriction, "
+            "so no bound or infeasibility proof is reported"
         )
     if not builder.costs_exact:
-        notes.append(f"some costs have more than 2 decimals and were rounded (x{COST_SCALE}); the bound accounts for it")
+        notes.append(f"some costs were rounded (x{builder.cost_scale:g}); the bound accounts for it")
     exact = builder.rows_exact and builder.costs_exact
-    return finish(
+    sol = finish(
         problem,
         options,
         NAME,
@@ -199,6 +280,25 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         bound=bound,
         build_s=t1 - t0,
         solve_s=t2 - t1,
-        solver_objective=solver.objective_value / COST_SCALE + problem.offset if has_x else None,
+        solver_objective=solver.objective_value / builder.cost_scale + problem.offset if has_x else None,
         message="; ".join(notes),
     )
+    if status == cp_model.OPTIMAL and sol.bound is None and sol.status == Status.TIME_LIMITED:
+        # The restriction was solved to the end: a plan with no bound, not one cut short by the clock.
+        sol = replace(sol, status=Status.FEASIBLE)
+    return sol
+
+
+def _status_words(solver: cp_model.CpSolver, status, options: SolveOptions) -> str:
+    """CP-SAT's status name, said plainly when it stopped without a plan and without a proof."""
+    name = solver.status_name(status)
+    if status != cp_model.UNKNOWN:
+        return name
+    if options.time_limit is not None and solver.wall_time >= 0.9 * options.time_limit:
+        return f"{name}: the time limit ({options.time_limit:g} s) was reached before any plan was found"
+    return f"{name}: CP-SAT stopped without a plan or a proof"
+
+
+def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
+    return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=build_s,
+                  solve_s=solve_s, message=message)  # fmt: skip

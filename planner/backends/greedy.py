@@ -14,12 +14,16 @@ None):
    the result NO_SOLUTION naming the item.
 
 Side rows are not looked at while assigning (the rule does not know them);
-the finished plan is checked with ``problem.violations`` and any broken side
+the finished plan is checked with ``numerics.broken_rows`` and any broken side
 row makes the result NO_SOLUTION with the violation in the message. An item
 without arcs is a proof that no plan exists: INFEASIBLE.
 
 A plan that breaks nothing is reported FEASIBLE with ``bound=None``: it is a
 heuristic, so there is no bound and no claim about its gap to the optimum.
+
+The rule compares and adds plain doubles, so it carries any finite numbers;
+a cost or resource use that is not finite (NaN, inf) makes the answer
+NO_SOLUTION with a message naming it, never an exception or a NaN objective.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ import time
 import numpy as np
 
 from planner.backends.base import BackendSolution, SolveOptions, Status
+from planner.backends.numerics import broken_rows, tolerance
 from planner.models.core import AssignmentProblem, arcs_by_item
 
 NAME = "greedy"
-_TOL = 1e-6  # same relative capacity tolerance as AssignmentProblem.violations
 
 
 class _Loads:
@@ -56,7 +60,7 @@ class _Loads:
 
 
 def _fits(after: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    return np.all(after <= cap + _TOL * np.maximum(1.0, np.abs(cap)), axis=0)
+    return np.all(after <= cap + tolerance(cap), axis=0)  # the backends' tolerance: 1e-6 relative, at most 1 unit
 
 
 def _max_ratio(after: np.ndarray, cap: np.ndarray, excess: bool) -> np.ndarray:
@@ -98,6 +102,10 @@ def visit_order(problem: AssignmentProblem) -> np.ndarray:
 def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Run the rule (``options`` are accepted for the common signature; the rule needs none)."""
     t0 = time.perf_counter()
+    broken = _not_finite(problem)
+    if broken:
+        return BackendSolution(Status.NO_SOLUTION, np.full(problem.n_items, -1, dtype=np.int64), None, None, NAME,
+                               solve_s=time.perf_counter() - t0, message=f"greedy: {broken}")  # fmt: skip
     tier = problem.arc_tier if problem.arc_tier is not None else np.zeros(problem.n_arcs, dtype=np.int64)
     arcs_of = arcs_by_item(problem.arc_item, problem.n_items)
     loads = _Loads(problem)
@@ -124,6 +132,16 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     )
 
 
+def _not_finite(problem: AssignmentProblem) -> str:
+    """'cost of arc ... is nan' for the first cost or resource use that is not a finite number; '' when all are."""
+    for label, values in [("cost", problem.arc_cost)] + [(f"{r.name} use", r.weight) for r in problem.resources]:
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+        if len(bad):
+            item = _names(problem, [problem.arc_item[bad[0]]])
+            return f"the {label} of an arc of item {item} is {values[bad[0]]}; expected a finite number"
+    return ""
+
+
 def _verdict(problem: AssignmentProblem, choice: np.ndarray, overflowing: list[int]) -> tuple[Status, str]:
     """Status and message of the finished greedy plan."""
     missing = problem.items_without_arcs()
@@ -134,7 +152,7 @@ def _verdict(problem: AssignmentProblem, choice: np.ndarray, overflowing: list[i
             Status.NO_SOLUTION,
             f"greedy: no agent had room for item {_names(problem, overflowing)}; placed where it overflows least",
         )
-    broken = problem.violations(choice)
+    broken = broken_rows(problem, choice)
     if broken:
         return Status.NO_SOLUTION, "greedy: plan breaks " + "; ".join(broken)
     return Status.FEASIBLE, "greedy: heuristic plan, no bound"

@@ -23,6 +23,40 @@ scheduler has already been initialized"). Each solve therefore resets the
 scheduler (under 1 ms) before running, so ``threads`` is honoured, and again
 after, so that other HiGHS users in the process (PuLP's ``HiGHS`` solver,
 which fails silently on a mismatch) start from a clean slate.
+
+Numerics (see :mod:`planner.backends.numerics`)
+-----------------------------------------------
+HiGHS's tolerances are absolute (primal feasibility 1e-7, dual 1e-7, on the
+model as given), |cost| >= 1e20 counts as infinite, and its dual simplex
+fails ("excessive dual values", model status "Not Set") once costs are large
+in absolute terms: the elastic diagnosis model, costs ~1e2 and 5e10, did.
+So the model HiGHS sees is scaled by powers of two, which is exact:
+
+* objective: every cost and the offset times s = 2^-k, the smallest k >= 0
+  with max|c|·s <= OBJECTIVE_MAX (2^20). Books with costs below ~$1M
+  (every ordinary book) have s = 1 and are passed unchanged; an account of
+  ARR 1e12 (revenue at risk 3e10) gets s = 2^-15, so a $1 difference is
+  still 3e-5 in HiGHS's units, far above its 1e-7 tolerance;
+* rows (:func:`numerics.row_factors`): a row whose largest |coefficient|
+  exceeds 2^30 is multiplied, coefficients and both sides, by t = 2^-k
+  that brings that coefficient to at most 2^20. An ARR row of a $1e12 account then
+  carries values ~1e6, whose double-precision rounding (~1e-10 per term) is
+  below the 1e-7 tolerance; unscaled, a row activity of 1e12 has rounding
+  noise ~1e-4 and the tolerance could not be met or checked. Rows below
+  2^30 (ARR up to ~$1.07B) are passed unchanged.
+
+Every number read back is unscaled: objective values and bounds divided by
+s, reduced costs divided by s, row duals times t / s (a row scaled by t has a
+dual 1/t as large). The ``objective_target`` given to the core MIP is
+multiplied by s. Plans are 0/1 choices, so they need no unscaling; their
+objective is recomputed from the unscaled problem by :func:`finish`.
+
+A model with a cost or coefficient that is not finite or is at least
+``numerics.MAX_VALUE`` (1e15) is not given to HiGHS at all (NO_SOLUTION,
+saying which value), and a HiGHS run that ends in an error raises
+:class:`numerics.SolverError`; :func:`solve` catches it in each step (the
+step is skipped) and answers NO_SOLUTION with HiGHS's own words when no step
+produced a plan. No HiGHS failure reaches the user as a traceback.
 """
 
 from __future__ import annotations
@@ -37,29 +71,59 @@ import scipy.sparse as sp
 
 from planner.backends import complete_start, finish, lns
 from planner.backends.base import MAX_SEED, BackendSolution, SolveOptions, relative_gap
+from planner.backends.numerics import SolverError, broken_rows, pow2_down, row_factors, unrepresentable
 from planner.models.core import AssignmentProblem, rank_within_item, restrict_arcs, to_matrix
 
 NAME = "highs"
+OBJECTIVE_MAX = 2.0**20  # largest |cost| HiGHS is given (module docstring, "Numerics")
 
 
-def build_lp(problem: AssignmentProblem) -> highspy.HighsLp:
-    """The model as a HighsLp: min c x (+ offset), row_lo <= A x <= row_hi, x integer in [0, 1]."""
+class ScaledLp(highspy.HighsLp):
+    """A HighsLp that remembers its power-of-two scaling: HiGHS sees s·c and t_r·(row r)."""
+
+    cost_scale: float = 1.0
+    row_scale: np.ndarray | None = None  # t per row (None: all 1)
+
+    def objective(self, scaled: float) -> float:
+        """An objective value or bound read from HiGHS, in the problem's units."""
+        return float(scaled) / self.cost_scale
+
+    def row_duals(self, scaled: np.ndarray) -> np.ndarray:
+        y = np.asarray(scaled, dtype=float) / self.cost_scale
+        return y if self.row_scale is None else y * self.row_scale
+
+
+def objective_scale(problem: AssignmentProblem) -> float:
+    """s = 2^-k that brings the largest |cost| to at most OBJECTIVE_MAX (1.0 for ordinary books)."""
+    cost = np.abs(np.asarray(problem.arc_cost, dtype=float))
+    return pow2_down(float(cost.max()) if len(cost) else 0.0, OBJECTIVE_MAX)
+
+
+def build_lp(problem: AssignmentProblem) -> ScaledLp:
+    """The model as a HighsLp: min c x (+ offset), row_lo <= A x <= row_hi, x integer in [0, 1] (scaled, see above)."""
     m = to_matrix(problem)
     A = m.A.tocsc()
     A.sort_indices()
-    lp = _columns_lp(A, m.cost, m.row_lo, m.row_hi, problem.offset)
+    lp = _columns_lp(A, m.cost, m.row_lo, m.row_hi, problem.offset, objective_scale(problem))
     lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_arcs
     return lp
 
 
-def _columns_lp(A, cost: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, offset: float) -> highspy.HighsLp:
-    """A HighsLp over the columns of the CSC matrix ``A``, every column in [0, 1]."""
+def _columns_lp(A, cost: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, offset: float,
+                cost_scale: float = 1.0) -> ScaledLp:  # fmt: skip
+    """A HighsLp over the columns of the CSC matrix ``A``, every column in [0, 1], costs times ``cost_scale``."""
     n = A.shape[1]
-    lp = highspy.HighsLp()
+    t = row_factors(A)
+    if t is not None:
+        A = (sp.diags(t) @ A).tocsc()
+        A.sort_indices()
+        row_lo, row_hi = row_lo * t, row_hi * t
+    lp = ScaledLp()
+    lp.cost_scale, lp.row_scale = cost_scale, t
     lp.num_col_ = n
     lp.num_row_ = A.shape[0]
-    lp.offset_ = float(offset)
-    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.offset_ = float(offset) * cost_scale
+    lp.col_cost_ = np.asarray(cost, dtype=float) * cost_scale
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.ones(n)
     lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -highspy.kHighsInf)
@@ -86,7 +150,7 @@ def _set_options(h: highspy._Highs, options: SolveOptions) -> None:
         values["time_limit"] = float(options.time_limit)
     for key, value in values.items():
         if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
-            raise ValueError(f"HiGHS rejected option {key}={value!r}")
+            raise SolverError(f"HiGHS rejected option {key}={value!r}")
 
 
 def _warm_start(h: highspy._Highs, problem: AssignmentProblem, options: SolveOptions, start: np.ndarray | None) -> str:
@@ -109,6 +173,8 @@ def _run(
 ):
     """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note).
 
+    Raises :class:`SolverError` when HiGHS rejects an option or the model, or ends the run in an error.
+
     ``extra`` holds further HiGHS options (e.g. ``objective_target``, ``mip_max_nodes``).
     ``reset_scheduler=False`` is for runs made concurrently from several
     threads (the LNS): they must not reset the scheduler under each other,
@@ -121,12 +187,12 @@ def _run(
     _set_options(h, run_opts)
     for key, value in (extra or {}).items():
         if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
-            raise ValueError(f"HiGHS rejected option {key}={value!r}")
+            raise SolverError(f"HiGHS rejected option {key}={value!r}")
     if not integer:
         h.setOptionValue("solver", "simplex")  # deterministic, and far faster than IPM on these LPs
     lp.integrality_ = [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_
     if h.passModel(lp) == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS rejected the model passed by passModel")
+        raise SolverError("HiGHS rejected the model (passModel): a value out of its range")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
     if reset_scheduler:
         highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
@@ -137,7 +203,10 @@ def _run(
             highspy._Highs.resetGlobalScheduler(True)  # and the next HiGHS user (e.g. PuLP's) can set its own
     model_status = h.getModelStatus()
     if run_status == highspy.HighsStatus.kError and model_status not in _INFEASIBLE:
-        raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(model_status)}")
+        raise SolverError(
+            f"HiGHS stopped with an error (model status {h.modelStatusToString(model_status)!r}), "
+            "usually numerical trouble with very large or very unequal numbers"
+        )
     return h, model_status, note
 
 
@@ -168,8 +237,11 @@ class Relaxation:
     row_dual: np.ndarray
 
 
-def lp_relaxation(lp: highspy.HighsLp, options: SolveOptions, deadline: float | None) -> tuple[Relaxation | None, bool]:
-    """(the relaxation or None when it did not finish, whether the LP is proven infeasible)."""
+def lp_relaxation(lp: ScaledLp, options: SolveOptions, deadline: float | None) -> tuple[Relaxation | None, bool]:
+    """(the relaxation or None when it did not finish, whether the LP is proven infeasible), in the problem's units.
+
+    Raises :class:`SolverError` when HiGHS fails on the LP.
+    """
     h, status, _ = _run(lp, options, _left(deadline), integer=False)
     if status in _INFEASIBLE:
         return None, True
@@ -178,8 +250,9 @@ def lp_relaxation(lp: highspy.HighsLp, options: SolveOptions, deadline: float | 
         return None, False
     solution = h.getSolution()
     relax = Relaxation(
-        float(h.getInfo().objective_function_value), x, np.asarray(solution.col_dual), np.asarray(solution.row_dual)
-    )
+        lp.objective(h.getInfo().objective_function_value), x, np.asarray(solution.col_dual) / lp.cost_scale,
+        lp.row_duals(solution.row_dual),
+    )  # fmt: skip
     return relax, False
 
 
@@ -219,11 +292,15 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     artificial = sp.csc_matrix((np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items))
     columns = np.flatnonzero(chosen)
     lp = _columns_lp(sp.hstack([artificial, A[:, columns]], format="csc"), np.r_[np.full(n_items, artificial_cost), cost[columns]],
-                     m.row_lo, m.row_hi, problem.offset)  # fmt: skip
+                     m.row_lo, m.row_hi, problem.offset, objective_scale(problem))  # fmt: skip
+    # Columns added later are scaled like the first ones: by s, and their rows by t.
+    s, t = lp.cost_scale, lp.row_scale
+    A_hi = A if t is None else (sp.diags(t) @ A).tocsc()
     h = highspy._Highs()
     _set_options(h, SolveOptions(threads=options.threads, seed=options.seed, verbose=options.verbose))
     h.setOptionValue("solver", "simplex")
-    h.passModel(lp)
+    if h.passModel(lp) == highspy.HighsStatus.kError:
+        return None
     tol = 1e-9 * max(1.0, float(np.abs(cost).max()))
     while True:
         left = _left(deadline)
@@ -238,14 +315,14 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
             highspy._Highs.resetGlobalScheduler(True)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        y = np.asarray(h.getSolution().row_dual)
+        y = lp.row_duals(h.getSolution().row_dual)  # in the problem's units
         rc = cost - A.T @ y
         price = ~chosen & (rc < -tol)
         if not price.any():
             break
         new = np.flatnonzero(price & (rank_within_item(problem.arc_item, np.where(price, rc, np.inf)) < CG_ADD))
-        block = A[:, new]
-        h.addCols(len(new), cost[new], np.zeros(len(new)), np.ones(len(new)), block.nnz,
+        block = A_hi[:, new]
+        h.addCols(len(new), cost[new] * s, np.zeros(len(new)), np.ones(len(new)), block.nnz,
                   block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32), block.data.astype(float))  # fmt: skip
         chosen[new] = True
         columns = np.r_[columns, new]
@@ -255,7 +332,7 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     x = np.zeros(problem.n_arcs)
     x[columns] = values[n_items:]
     # Lagrangian bound at y: the restricted optimum plus what the arcs left out could still gain.
-    bound = float(h.getInfo().objective_function_value) + float(np.minimum(rc[~chosen], 0.0).sum())
+    bound = lp.objective(h.getInfo().objective_function_value) + float(np.minimum(rc[~chosen], 0.0).sum())
     return Relaxation(bound, x, rc, y)
 
 
@@ -285,21 +362,28 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     # A core plan within 0.1% is start enough when the run must prove optimality (--gap 0).
     core_options = SolveOptions(gap=max(options.gap, CORE_MIN_GAP), threads=options.threads, seed=options.seed,
                                 verbose=options.verbose)  # fmt: skip
-    extra = {"objective_target": target_objective(relax.bound, options.gap)} if options.gap > 0 else None
-    h, _, _ = _run(build_lp(core), core_options, budget, integer=True, extra=extra)
+    lp = build_lp(core)
+    extra = {"objective_target": target_objective(relax.bound, options.gap) * lp.cost_scale} if options.gap > 0 else None
+    try:
+        h, _, _ = _run(lp, core_options, budget, integer=True, extra=extra)
+    except SolverError:
+        return None  # the caller goes on to its next start
     y = _solution(h)
     if y is None:
         return None
     plan = arcs[core.x_to_choice(y)]
-    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
 
 
 def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int, gap: float = lns.SUB_GAP) -> np.ndarray | None:
     """One LNS or repair sub-MIP: one thread, stopped by counts (lns.SUB_LIMITS) or ``gap``; inside _sub_mips only."""
     # The LNS derives sub-seeds as seed + step: wrap them into HiGHS's 32-bit range (identity below it).
     sub_options = SolveOptions(gap=gap, threads=1, seed=seed % (MAX_SEED + 1))
-    h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
-                   extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
+    try:
+        h, _, _ = _run(build_lp(sub), sub_options, time_cap, integer=True, problem=sub, start=sub.start,
+                       extra=lns.SUB_LIMITS, reset_scheduler=False)  # fmt: skip
+    except SolverError:
+        return None  # as a sub-MIP without a plan: the neighbourhood is left as it was
     y = _solution(h)
     return None if y is None else sub.x_to_choice(y)
 
@@ -308,7 +392,10 @@ def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int, gap: float = 
 def _sub_mips():
     """A one-thread scheduler for sub-MIPs, set up before they start (they may run concurrently)."""
     highspy._Highs.resetGlobalScheduler(True)
-    _run(_one_column_lp(), SolveOptions(threads=1), None, integer=False, reset_scheduler=False)
+    try:
+        _run(_one_column_lp(), SolveOptions(threads=1), None, integer=False, reset_scheduler=False)
+    except SolverError:
+        pass  # only sets the scheduler up; a sub-MIP that then fails is caught in _solve_sub
     try:
         yield
     finally:
@@ -320,7 +407,7 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
     """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row."""
     with _sub_mips():
         plan = lns.repair(problem, lns.lp_rounding(problem, relax.x), _solve_sub, seed=options.seed, deadline=deadline)
-    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
 
 
 def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,
@@ -351,7 +438,7 @@ def _greedy_start(problem: AssignmentProblem, options: SolveOptions) -> np.ndarr
     from planner.backends import greedy
 
     plan = greedy.solve(problem, options).choice
-    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
 
 
 def _lns_worthwhile(problem: AssignmentProblem, options: SolveOptions) -> bool:
@@ -369,14 +456,21 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     4. the full MIP, warm-started from the best plan so far: proof, or more improvement.
 
     ``options.extra["core"] = False`` skips steps 1-3 (the full MIP alone,
-    e.g. to compare); ``options.extra["lns"] = False`` skips step 3. The
-    bound is the better of the LP bound and HiGHS's MIP dual bound.
+    e.g. to compare); ``options.extra["lns"] = False`` skips step 3;
+    ``options.extra["columns"] = False`` solves the LP whole even on large
+    models (the elastic diagnosis models: their LP is quick whole and slow
+    by columns). The bound is the better of the LP bound and HiGHS's MIP
+    dual bound.
     """
     t0 = time.perf_counter()
+    reason = unrepresentable(problem)
+    if reason is not None:
+        return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=0.0,
+                      solve_s=time.perf_counter() - t0, message=f"HiGHS was not run: {reason}")  # fmt: skip
     deadline = None if options.time_limit is None else t0 + options.time_limit
     steps = options.extra.get("core", True) and problem.n_items and problem.n_arcs
     lns_ok = _lns_worthwhile(problem, options)
-    by_columns = steps and problem.n_arcs >= CG_MIN_ARCS
+    by_columns = steps and problem.n_arcs >= CG_MIN_ARCS and options.extra.get("columns", True)
     lp = None if by_columns else build_lp(problem)  # the whole model is built only when a step needs it
     t1 = time.perf_counter()
     start, lp_bound, notes = None, None, []
@@ -389,7 +483,10 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
             notes.append("LP by column generation" if relax is not None else "")
         if relax is None and (_left(deadline) is None or _left(deadline) > 0):
             lp = lp if lp is not None else build_lp(problem)
-            relax, lp_infeasible = lp_relaxation(lp, options, deadline)
+            try:
+                relax, lp_infeasible = lp_relaxation(lp, options, deadline)
+            except SolverError as exc:  # no bound and no guide: the full MIP below is the last word
+                notes.append(f"the LP relaxation failed: {exc}")
         if lp_infeasible:
             return finish(problem, options, NAME, None, proven_optimal=False, infeasible=True, bound=None,
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
@@ -420,16 +517,21 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
     lp = lp if lp is not None else build_lp(problem)
-    h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
+    try:
+        h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
+    except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
+        return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), proven_optimal=False,
+                      infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
+                      message="; ".join(filter(None, [f"the full MIP failed: {exc}", *notes])))  # fmt: skip
     t2 = time.perf_counter()
     if model_status == highspy.HighsModelStatus.kModelEmpty:
         return _no_columns(problem, options, lp, t1 - t0, t2 - t1, h.modelStatusToString(model_status))
     info = h.getInfo()
     x = _solution(h)
-    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    bound = lp.objective(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
     if lp_bound is not None:
         bound = lp_bound if bound is None else max(bound, lp_bound)
-    message = "; ".join(filter(None, [h.modelStatusToString(model_status), note, *notes]))
+    message = "; ".join(filter(None, [_status_words(h, model_status, x is not None, options), note, *notes]))
     return finish(
         problem,
         options,
@@ -440,9 +542,19 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         bound=bound,
         build_s=t1 - t0,
         solve_s=t2 - t1,
-        solver_objective=float(info.objective_function_value) if x is not None else None,
+        solver_objective=lp.objective(info.objective_function_value) if x is not None else None,
         message=message,
     )
+
+
+def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:
+    """HiGHS's model status, said plainly when the run ended without a plan for a reason other than a proof."""
+    words = h.modelStatusToString(status)
+    if has_plan or status in _INFEASIBLE:
+        return words
+    if status == highspy.HighsModelStatus.kTimeLimit and options.time_limit is not None:
+        return f"{words} ({options.time_limit:g} s) before any plan was found"
+    return f"HiGHS stopped without a plan (model status {words!r})"
 
 
 def _no_columns(

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.backends.numerics import broken_rows, tolerance
 from planner.models.core import AssignmentProblem, Resource, SideRow, arcs_by_item, best_arc_per_item
 
 # Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
@@ -103,7 +104,7 @@ class LpGuide:
         loss = np.maximum(self.rc[choice] - self.item_loss_base, 0.0)
         score = np.bincount(agent, weights=loss, minlength=problem.n_agents)
         score += np.bincount(problem.arc_agent[self.best_arc], weights=loss, minlength=problem.n_agents)
-        for r, price in zip(problem.resources, self.row_price):
+        for r, price in zip(problem.resources, self.row_price, strict=True):
             load = np.bincount(agent, weights=r.weight[choice], minlength=problem.n_agents)
             slack = np.where(np.isfinite(r.capacity), r.capacity - load, 0.0)
             score += price * np.maximum(slack, 0.0)
@@ -216,7 +217,7 @@ def repair(
         return choice
     weight = np.stack([r.weight for r in problem.resources])  # R × arcs
     cap = np.stack([r.capacity for r in problem.resources])  # R × agents
-    cap = cap + 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(cap), cap, 0.0)))  # as violations() allows
+    cap = cap + tolerance(cap)  # as numerics.broken_rows allows
 
     def loads(arcs: np.ndarray) -> np.ndarray:  # R × agents: what the chosen ``arcs`` use
         return np.stack([np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight])
@@ -325,7 +326,7 @@ def improve(
             jobs = [(h.problem, cap, seed + steps * workers + j, sub_gap) for j, h in enumerate(hoods)]
             answers = list(pool.map(lambda job: solve_sub(*job), jobs)) if pool else [solve_sub(*job) for job in jobs]
             better = []
-            for hood, sub_choice in zip(hoods, answers):
+            for hood, sub_choice in zip(hoods, answers, strict=True):
                 if sub_choice is None or np.any(sub_choice < 0):
                     continue
                 gain = hood.problem.objective(hood.problem.start) - hood.problem.objective(sub_choice)
@@ -336,11 +337,11 @@ def improve(
             trial = choice.copy()
             for _, hood, sub_choice in better:
                 trial[hood.items] = hood.arcs[sub_choice]
-            if problem.violations(trial):  # only side rows can couple the neighbourhoods
+            if broken_rows(problem, trial):  # only side rows can couple the neighbourhoods
                 gain, hood, sub_choice = max(better, key=lambda b: b[0])
                 trial = choice.copy()
                 trial[hood.items] = hood.arcs[sub_choice]
-                if problem.violations(trial):
+                if broken_rows(problem, trial):
                     continue
             choice, cost = trial, problem.objective(trial)
             improvements += 1

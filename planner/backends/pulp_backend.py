@@ -24,6 +24,31 @@ time limit expires inside its preprocessing ("Pre-processing says infeasible
 or unbounded"), on perfectly feasible models. So a CBC infeasibility counts as
 a proof only when CBC's own wall clock stayed below the time limit; otherwise
 the result is NO_SOLUTION and the message says why.
+
+Numerics: a row whose largest |coefficient| exceeds 2^30 (an ARR row with a
+$1e12 account) is multiplied, coefficients and both sides, by the power of
+ten :func:`numerics.row_factors` gives, bringing it to at most 2^20 (the row
+has the same 0/1 solutions; ten, not two, because PuLP hands the model over
+as decimal text with 13 significant digits). Unscaled, CBC called a feasible
+model with such a row infeasible.
+
+PuLP writes the model with 13 significant digits (``% .12e``). A value with
+more digits reaches the solver rounded: an ARR of $999,998,081,857.56 next
+to a cap of exactly $1e12 made CBC cut off the plans that fill that cap, and
+report a worse plan as optimal with a bound above a plan HiGHS had found.
+So :func:`build_model` says whether every row value and side went over
+exactly (:class:`Fidelity`). When one did not, the solver solved a slightly
+different model: its bound, its "infeasible" and its "optimal" are no
+proof and are dropped (a plan solved to the end is then "feasible" with no
+bound), and its plan counts only if :func:`numerics.broken_rows` finds it
+within every cap. Costs that lose digits only shift the bound, and by a
+known amount: the bound gets Σ_i min_{e ∈ E(i)} (c_e − written c_e) added,
+as CP-SAT does for its rounded costs.
+
+A model with a cost or coefficient that is not finite or is at least
+``numerics.MAX_VALUE`` is not sent (NO_SOLUTION, naming the value), and a
+solver that fails (PuLP's ``PulpSolverError``, a crashed binary) gives
+NO_SOLUTION with its words: never an exception.
 """
 
 from __future__ import annotations
@@ -33,14 +58,16 @@ import re
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from planner.backends import complete_start, finish
-from planner.backends.base import BackendSolution, SolveOptions
+from planner.backends.base import BackendSolution, SolveOptions, Status
+from planner.backends.numerics import broken_rows, row_factors, unrepresentable
 from planner.errors import UsageError
 from planner.models.core import AssignmentProblem, to_matrix
 
@@ -78,20 +105,55 @@ def parse_cbc_log(text: str) -> CbcSummary:
     )
 
 
-def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
-    """min c x subject to the rows of ``to_matrix``; x binary, one variable per arc."""
+@dataclass(frozen=True)
+class Fidelity:
+    """Whether the model PuLP writes is the model: rows exactly, and the bound correction for rounded costs."""
+
+    rows_exact: bool
+    cost_correction: float  # Σ_i min_e (c_e − written c_e), <= 0 when costs lost digits; 0 when exact
+
+
+def as_written(values: np.ndarray) -> np.ndarray:
+    """What PuLP's model file makes of each value: 13 significant digits."""
+    return np.array([float(f"{v:.12e}") for v in np.asarray(values, dtype=float).tolist()])
+
+
+def _exact(values: np.ndarray) -> bool:
+    """Whether each value survives 13 significant digits (to a few units in the last place)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return bool(np.all(np.abs(as_written(v) - v) <= 4 * np.spacing(np.abs(v))))
+
+
+def _fidelity(problem: AssignmentProblem, A, row_lo: np.ndarray, row_hi: np.ndarray) -> Fidelity:
+    rows_exact = _exact(A.data) and _exact(row_lo) and _exact(row_hi)
+    cost = np.asarray(problem.arc_cost, dtype=float)
+    err = cost - as_written(cost)
+    if not np.any(err):
+        return Fidelity(rows_exact, 0.0)
+    least = np.full(problem.n_items, np.inf)
+    np.minimum.at(least, problem.arc_item, err)
+    return Fidelity(rows_exact, float(np.sum(least[np.isfinite(least)])))
+
+
+def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.LpVariable], Fidelity]:
+    """min c x subject to the rows of ``to_matrix``; x binary, one variable per arc; and how exactly PuLP writes it."""
     m = to_matrix(problem)
     prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
     # PuLP writes columns sorted by name; zero-padding keeps them in arc order.
     x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
-    prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist()))))
+    prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist(), strict=True))))
     A = m.A
+    t = row_factors(A, decimal=True)
+    row_lo, row_hi = (m.row_lo, m.row_hi) if t is None else (m.row_lo * t, m.row_hi * t)
+    if t is not None:
+        A = (sp.diags(t) @ A).tocsr()
     for row in range(A.shape[0]):
         span = slice(A.indptr[row], A.indptr[row + 1])
-        terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist()))
-        for sense, rhs, suffix in _sides(float(m.row_lo[row]), float(m.row_hi[row])):
+        terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist(), strict=True))
+        for sense, rhs, suffix in _sides(float(row_lo[row]), float(row_hi[row])):
             prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{row}{suffix}", rhs))
-    return prob, x
+    return prob, x, _fidelity(problem, A, row_lo, row_hi)
 
 
 def _sides(lo: float, hi: float) -> list[tuple[int, float, str]]:
@@ -145,16 +207,22 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     """Solve with PuLP (CBC unless ``options.extra["pulp_solver"]`` says otherwise)."""
     solver_name = options.extra.get("pulp_solver", DEFAULT_SOLVER)
     t0 = time.perf_counter()
-    prob, x = build_model(problem)
+    reason = unrepresentable(problem)
+    if reason is not None:
+        return _no_plan(problem, options, f"{solver_name} was not run: {reason}", time.perf_counter() - t0, 0.0)
+    prob, x, fidelity = build_model(problem)
     start = complete_start(problem, options)
     if start is not None:
-        for var, value in zip(x, problem.choice_to_x(start)):
+        for var, value in zip(x, problem.choice_to_x(start), strict=True):
             var.setInitialValue(value)
     with tempfile.TemporaryDirectory(prefix="planner-pulp-") as tmp:
         log_path = Path(tmp) / "solver.log" if solver_name in _CBC_SOLVERS else None
         solver = make_solver(solver_name, options, start is not None, log_path)
         t1 = time.perf_counter()
-        prob.solve(solver)
+        try:
+            prob.solve(solver)
+        except (pulp.PulpSolverError, OSError) as exc:  # the solver crashed or could not be started
+            return _no_plan(problem, options, f"{solver_name} failed: {exc}", t1 - t0, time.perf_counter() - t1)
         t2 = time.perf_counter()
         log = log_path.read_text() if log_path is not None and log_path.exists() else None
     if options.verbose and log is not None:
@@ -168,19 +236,38 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     message = f"{solver_name}: {pulp.LpSolution[prob.sol_status]}"
     if summary is not None and summary.result:
         message += f" ({summary.result})"
-    return finish(
+    notes = [message, note]
+    bound = _bound(summary, optimal, solver_objective, problem.offset)
+    if bound is not None:
+        bound += fidelity.cost_correction
+    if not fidelity.rows_exact:
+        notes.append("some row values have more than the 13 significant digits PuLP writes, so the solver saw them "
+                     "rounded: its bound and any proof are not reported")  # fmt: skip
+        bound, infeasible = None, False
+        if values is not None and broken_rows(problem, problem.x_to_choice(values)):
+            notes.append(f"its plan breaks a cap of the unrounded model: {broken_rows(problem, problem.x_to_choice(values))[0]}")
+            values = None
+    sol = finish(
         problem,
         options,
         NAME,
         values,
-        proven_optimal=optimal,
+        proven_optimal=optimal and fidelity.rows_exact and fidelity.cost_correction == 0.0,
         infeasible=infeasible,
-        bound=_bound(summary, optimal, solver_objective, problem.offset),
+        bound=bound,
         build_s=t1 - t0,
         solve_s=t2 - t1,
         solver_objective=solver_objective + problem.offset if solver_objective is not None else None,
-        message="; ".join(filter(None, [message, note])),
+        message="; ".join(filter(None, notes)),
     )
+    if optimal and sol.bound is None and sol.status == Status.TIME_LIMITED:
+        sol = replace(sol, status=Status.FEASIBLE)  # solved to the end, only without a proof: not cut short by the clock
+    return sol
+
+
+def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
+    return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=build_s,
+                  solve_s=solve_s, message=message)  # fmt: skip
 
 
 def _infeasible(
