@@ -88,8 +88,8 @@ def _why_no_owner(book, a, utc: float) -> str:
         c = book.csms[book.csms["status"] == "active"]
         steps = [
             ("active CSMs", c),
-            (f"covering {seg}", c := c[c["segments"].map(lambda s: not s or seg in s)]),
-            (f"speaking {lang!r}", c := c[c["languages"].map(lambda s: lang in s)]),
+            (f"covering {seg}", c := _keep(c, "segments", lambda s: not s or seg in s)),
+            (f"speaking {lang!r}", c := _keep(c, "languages", lambda s: lang in s)),
             (
                 f"within {pol.tz_max_gap_hours[seg]:g} h of UTC{utc:+g}",
                 c := c[np.isnan(utc) | (tz_gap(utc, c["utc_offset"].to_numpy(float)) <= pol.tz_max_gap_hours[seg] + 1e-9)],
@@ -102,13 +102,18 @@ def _why_no_owner(book, a, utc: float) -> str:
         q = book.pools
         steps = [
             ("pools", q),
-            (f"covering {seg}", q := q[q["segments"].map(lambda s: seg in s)]),
-            (f"speaking {lang!r}", q := q[q["languages"].map(lambda s: lang in s)]),
-            (f"serving region {region}", q[q["regions"].map(lambda s: not s or region in s)]),
+            (f"covering {seg}", q := _keep(q, "segments", lambda s: seg in s)),
+            (f"speaking {lang!r}", q := _keep(q, "languages", lambda s: lang in s)),
+            (f"serving region {region}", _keep(q, "regions", lambda s: not s or region in s)),
         ]
         parts.append(_funnel(steps))
     allowed = ", ".join(modes)
     return f"{seg} accounts may use {allowed}, but " + "; ".join(parts)
+
+
+def _keep(frame, column: str, test):
+    """The rows of `frame` whose `column` passes `test` (a boolean mask even when `frame` has no rows)."""
+    return frame[frame[column].map(test).astype(bool)]
 
 
 def _funnel(steps) -> str:

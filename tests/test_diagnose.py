@@ -181,3 +181,16 @@ def test_the_fallback_after_the_time_limit_says_so(monkeypatch):
     r = solve(tiny, "highs", time_limit=5)
     assert r.status == Status.TIME_LIMITED
     assert r.summary["solver_message"].startswith("highs found no plan within the time limit of 5 s (Time limit reached)")
+
+
+def test_a_book_without_pools_names_the_empty_funnel(tmp_path):
+    """No pools table: the funnel of an account nobody may cover says '0 pools' (it raised KeyError: 'languages')."""
+    import shutil
+
+    book = tmp_path / "book"
+    shutil.copytree(FIX / "small", book)
+    (book / "pools.csv").unlink()
+    r = runner.invoke(app, ["solve", str(book), "--out", str(tmp_path / "plan"), "--as-of", "2026-11-01"])
+    assert r.exit_code == 3, r.output
+    assert "could not finish" not in r.output
+    assert "mid_market accounts may use csm, pool, but" in r.output and "; 0 pools" in r.output

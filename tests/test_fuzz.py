@@ -3,7 +3,8 @@
 For each case (tests/mutate.py, seeded) the planner runs as a user runs it
 (the real command group, in process) and must:
 
-* exit 0, 1, 2, 3 or 4 -- never 70 (a bug) and never print a traceback;
+* exit 0, 1, 2, 3 or 4 -- never 70 (a bug), never print a traceback, and never
+  a diagnosis check that "could not finish" (a bug the diagnosis survived);
 * leave every output folder either complete or absent, with no hidden
   temporary folder or moved-aside copy left next to it;
 * leave every input file byte for byte as it was (hashed before and after).
@@ -59,7 +60,7 @@ def leftovers(folder: Path) -> list[str]:
 def check_run(case: Case, label: str, rc: int, output: str, out: Path | None, expected: set[str], inputs: dict) -> list[str]:
     """What is wrong with one finished command (empty when it behaved)."""
     problems = []
-    if rc not in CLEAN_EXITS or "Traceback" in output:
+    if rc not in CLEAN_EXITS or "Traceback" in output or "could not finish" in output:
         last = output.strip().splitlines()[-1][:300] if output.strip() else "(no output)"
         problems.append(f"exit {rc}: {last}")
     if out is not None:
