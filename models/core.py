@@ -42,6 +42,17 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def tolerance(limit) -> np.ndarray:
+    """How far a load may exceed ``limit`` (a cap or a row side) and still keep it: 1e-6 relative, at most one unit.
+
+    One unit is an hour, an account or a dollar: a plain relative tolerance
+    would let a plan run $1M over a $1e12 ARR cap. Every backend's plan and
+    the independent evaluator keep caps to this tolerance.
+    """
+    limit = np.abs(np.where(np.isfinite(limit), limit, 0.0))
+    return 1e-6 * np.clip(limit, 1.0, 1e6)
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource r: per-arc use ``weight`` and per-agent ``capacity`` (inf = no row)."""
@@ -137,28 +148,28 @@ class AssignmentProblem:
         choice[self.arc_item[on]] = on
         return choice
 
-    def violations(self, choice: np.ndarray, tol: float = 1e-6) -> list[str]:
-        """Rows (1)-(3) that a choice breaks, named; [] when feasible."""
+    def violations(self, choice: np.ndarray) -> list[str]:
+        """Rows (1)-(3) that a choice breaks by more than :func:`tolerance`, named; [] when feasible."""
         out: list[str] = []
+        choice = np.asarray(choice, dtype=np.int64)
         if len(choice) != self.n_items:
             return [f"assign: expected one arc per item ({self.n_items}), got {len(choice)}"]
         missing = np.flatnonzero(choice < 0)
         out += [f"assign[{self._item(i)}]: no arc chosen" for i in missing[:20]]
+        if np.any(choice >= self.n_arcs):
+            return out + [f"assign: an arc index beyond the {self.n_arcs} arcs"]
         ok = choice[choice >= 0]
         bad = ok[self.arc_item[ok] != np.flatnonzero(choice >= 0)]
         out += [f"assign: arc {e} does not belong to its item" for e in bad[:20]]
         for r in self.resources:
             load = np.bincount(self.arc_agent[ok], weights=r.weight[ok], minlength=self.n_agents)
-            over = np.flatnonzero(load > r.capacity + tol * np.maximum(1.0, np.abs(r.capacity)))
-            out += [
-                f"cap[{r.name}, {self._agent(k)}]: {load[k]:.6g} > {r.capacity[k]:.6g}" for k in over[:20]
-            ]
+            over = np.flatnonzero(load > r.capacity + tolerance(r.capacity))
+            out += [f"cap[{r.name}, {self._agent(k)}]: {load[k]:.15g} > {r.capacity[k]:.15g}" for k in over[:20]]
         x = self.choice_to_x(choice)
         for s in self.side_rows:
             v = float(s.coef @ x[s.arcs])
-            scale = tol * max(1.0, abs(s.lo) if np.isfinite(s.lo) else 0.0, abs(s.hi) if np.isfinite(s.hi) else 0.0)
-            if v < s.lo - scale or v > s.hi + scale:
-                out.append(f"side[{s.name}]: {v:.6g} outside [{s.lo:.6g}, {s.hi:.6g}]")
+            if v < s.lo - tolerance(s.lo) or v > s.hi + tolerance(s.hi):
+                out.append(f"side[{s.name}]: {v:.15g} outside [{s.lo:.15g}, {s.hi:.15g}]")
         return out
 
     def _item(self, i: int) -> str:

@@ -266,7 +266,8 @@ def _loads(ctx: _Ctx) -> dict[str, dict[str, float]]:
 
 
 def _over(value: float, cap: float) -> bool:
-    return value > cap + TOL * max(1.0, abs(cap))
+    """Above the cap by more than 1e-6 of it, or by more than one unit (hour, account, dollar) on a large cap."""
+    return value > cap + TOL * min(max(1.0, abs(cap)), 1e6)
 
 
 def csm_caps_respected(ctx: _Ctx) -> Iterable[Violation]:

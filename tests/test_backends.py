@@ -495,3 +495,16 @@ def test_exact_backends_equal_brute_force(problem):
         assert result.status == Status.OPTIMAL, (backend, result.message)
         assert result.objective == pytest.approx(best, abs=1e-6), backend
         assert_valid(problem, result)
+
+
+def test_a_plan_without_a_bound_is_never_called_optimal():
+    """No bound, no proof: 'optimal' needs a proven gap; a clock that may have cut the search short says time_limited."""
+    from planner.backends.base import SolveOptions, Status, classify
+
+    timed, untimed = SolveOptions(time_limit=30), SolveOptions()
+    assert classify(True, True, False, None, timed) == Status.FEASIBLE  # the solver ended its search, but proved nothing
+    assert classify(True, False, False, None, timed) == Status.TIME_LIMITED
+    assert classify(True, False, False, None, untimed) == Status.FEASIBLE  # nothing could have stopped it early
+    assert classify(True, True, False, 0.0, timed) == Status.OPTIMAL
+    assert classify(True, True, False, 0.01, SolveOptions(gap=0.02)) == Status.FEASIBLE
+    assert classify(True, True, False, 0.05, SolveOptions(gap=0.02)) == Status.TIME_LIMITED

@@ -1,6 +1,6 @@
 """Every value up to the loader's maxima (ARR and max_arr 1e12) solves correctly and honestly (issue 11, item 12).
 
-Honestly: a plan keeps every cap (to within a unit, numerics.broken_rows),
+Honestly: a plan keeps every cap (to within a unit, AssignmentProblem.violations),
 its objective is the evaluator's, and a bound is a bound: no backend's bound
 lies above a plan any backend found. A value the solvers cannot carry, or a
 solver that fails, gives NO_SOLUTION with the reason, never an exception.
@@ -72,7 +72,6 @@ def solve_all(book, **kw) -> dict:
 
 
 def assert_honest(results: dict) -> None:
-    from planner.backends.numerics import broken_rows
 
     plans = {b: r for b, r in results.items() if r.status.has_plan}
     for b, r in plans.items():
@@ -81,7 +80,7 @@ def assert_honest(results: dict) -> None:
         model = r.model
         choice = np.array([_arc(model, a, o) for a, o in zip(r.assignments["account_id"], r.assignments["owner_id"],
                                                               strict=True)])  # fmt: skip
-        assert broken_rows(model.problem, choice) == [], b
+        assert model.problem.violations(choice) == [], b
         if r.summary["bound"] is not None:
             assert r.summary["bound"] <= r.objective + 1e-6 * abs(r.objective), b
     best = min(r.objective for r in plans.values())

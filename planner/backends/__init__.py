@@ -73,7 +73,7 @@ def finish(
     backend: str,
     x: np.ndarray | None,
     *,
-    proven_optimal: bool,
+    finished: bool,
     infeasible: bool,
     bound: float | None,
     build_s: float,
@@ -94,7 +94,7 @@ def finish(
     objective = problem.objective(choice) if has_solution else None
     if bound is not None and objective is not None:
         bound = min(bound, objective)
-    status = classify(has_solution, proven_optimal, infeasible, relative_gap(objective, bound), options)
+    status = classify(has_solution, finished, infeasible, relative_gap(objective, bound), options)
     return BackendSolution(
         status=status,
         choice=choice,

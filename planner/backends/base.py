@@ -19,9 +19,9 @@ from planner.errors import UsageError
 class Status(str, Enum):
     """The one status vocabulary of every backend and of the plan."""
 
-    OPTIMAL = "optimal"  # proven optimal (gap <= the solver's tolerance)
-    FEASIBLE = "feasible"  # a plan whose proven gap is within the requested --gap
-    TIME_LIMITED = "time_limited"  # stopped by the time limit with a plan; gap above --gap
+    OPTIMAL = "optimal"  # proven optimal: a proven bound within 0.01% of the plan (never without a bound)
+    FEASIBLE = "feasible"  # a plan whose proven gap is within --gap, or a plan without any bound that no clock cut short
+    TIME_LIMITED = "time_limited"  # the time limit stopped the search with a plan whose gap is above --gap (or unknown)
     INFEASIBLE = "infeasible"  # proven: no plan satisfies every constraint
     NO_SOLUTION = "no_solution"  # stopped (time limit, heuristic failure) without any plan
 
@@ -102,18 +102,21 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
 OPTIMAL_GAP = 1e-4
 
 
-def classify(has_solution: bool, proven_optimal: bool, infeasible: bool, gap: float | None, options: SolveOptions) -> Status:
+def classify(has_solution: bool, finished: bool, infeasible: bool, gap: float | None, options: SolveOptions) -> Status:
     """Map a solver's outcome onto the shared vocabulary, trusting the measured gap over the solver's word.
 
     Solvers report "optimal" once they reach *their* gap tolerance (which is
     our --gap), so a run stopped at 0.4% would otherwise be called optimal.
+    Without a bound (``gap`` None) nothing is proven: the plan is FEASIBLE
+    when the solver finished its search or no time limit was set (nothing
+    could cut it short), TIME_LIMITED when a time limit may have stopped it.
     """
     if infeasible:
         return Status.INFEASIBLE
     if not has_solution:
         return Status.NO_SOLUTION
     if gap is None:
-        return Status.OPTIMAL if proven_optimal else Status.TIME_LIMITED
+        return Status.FEASIBLE if finished or options.time_limit is None else Status.TIME_LIMITED
     if gap <= OPTIMAL_GAP + 1e-12:
         return Status.OPTIMAL
     if gap <= options.gap + 1e-12:

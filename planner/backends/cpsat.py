@@ -67,13 +67,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.backends import finish
-from planner.backends.base import BackendSolution, SolveOptions, Status
+from planner.backends.base import BackendSolution, SolveOptions
 from planner.backends.numerics import reachable_sides, unrepresentable
 from planner.models.core import AssignmentProblem, to_matrix
 
@@ -269,13 +268,12 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         )
     if not builder.costs_exact:
         notes.append(f"some costs were rounded (x{builder.cost_scale:g}); the bound accounts for it")
-    exact = builder.rows_exact and builder.costs_exact
-    sol = finish(
+    return finish(
         problem,
         options,
         NAME,
         x,
-        proven_optimal=status == cp_model.OPTIMAL and exact,
+        finished=status == cp_model.OPTIMAL,  # the search ended; without exact rows there is no bound to call it optimal
         infeasible=status == cp_model.INFEASIBLE and builder.rows_exact,
         bound=bound,
         build_s=t1 - t0,
@@ -283,10 +281,6 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         solver_objective=solver.objective_value / builder.cost_scale + problem.offset if has_x else None,
         message="; ".join(notes),
     )
-    if status == cp_model.OPTIMAL and sol.bound is None and sol.status == Status.TIME_LIMITED:
-        # The restriction was solved to the end: a plan with no bound, not one cut short by the clock.
-        sol = replace(sol, status=Status.FEASIBLE)
-    return sol
 
 
 def _status_words(solver: cp_model.CpSolver, status, options: SolveOptions) -> str:
@@ -300,5 +294,5 @@ def _status_words(solver: cp_model.CpSolver, status, options: SolveOptions) -> s
 
 
 def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
-    return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=build_s,
+    return finish(problem, options, NAME, None, finished=False, infeasible=False, bound=None, build_s=build_s,
                   solve_s=solve_s, message=message)  # fmt: skip

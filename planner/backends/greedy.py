@@ -14,7 +14,7 @@ None):
    the result NO_SOLUTION naming the item.
 
 Side rows are not looked at while assigning (the rule does not know them);
-the finished plan is checked with ``numerics.broken_rows`` and any broken side
+the finished plan is checked with ````AssignmentProblem.violations```` and any broken side
 row makes the result NO_SOLUTION with the violation in the message. An item
 without arcs is a proof that no plan exists: INFEASIBLE.
 
@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from planner.backends.base import BackendSolution, SolveOptions, Status
-from planner.backends.numerics import broken_rows, tolerance
+from planner.models.core import tolerance
 from planner.models.core import AssignmentProblem, arcs_by_item
 
 NAME = "greedy"
@@ -152,7 +152,7 @@ def _verdict(problem: AssignmentProblem, choice: np.ndarray, overflowing: list[i
             Status.NO_SOLUTION,
             f"greedy: no agent had room for item {_names(problem, overflowing)}; placed where it overflows least",
         )
-    broken = broken_rows(problem, choice)
+    broken = problem.violations(choice)
     if broken:
         return Status.NO_SOLUTION, "greedy: plan breaks " + "; ".join(broken)
     return Status.FEASIBLE, "greedy: heuristic plan, no bound"

@@ -71,7 +71,7 @@ import scipy.sparse as sp
 
 from planner.backends import complete_start, finish, lns
 from planner.backends.base import MAX_SEED, BackendSolution, SolveOptions, relative_gap
-from planner.backends.numerics import SolverError, broken_rows, pow2_down, row_factors, unrepresentable
+from planner.backends.numerics import SolverError, pow2_down, row_factors, unrepresentable
 from planner.models.core import AssignmentProblem, rank_within_item, restrict_arcs, to_matrix
 
 NAME = "highs"
@@ -372,7 +372,7 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     if y is None:
         return None
     plan = arcs[core.x_to_choice(y)]
-    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
 
 
 def _solve_sub(sub: AssignmentProblem, time_cap: float, seed: int, gap: float = lns.SUB_GAP) -> np.ndarray | None:
@@ -407,7 +407,7 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
     """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row."""
     with _sub_mips():
         plan = lns.repair(problem, lns.lp_rounding(problem, relax.x), _solve_sub, seed=options.seed, deadline=deadline)
-    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
 
 
 def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,
@@ -438,7 +438,7 @@ def _greedy_start(problem: AssignmentProblem, options: SolveOptions) -> np.ndarr
     from planner.backends import greedy
 
     plan = greedy.solve(problem, options).choice
-    return plan if np.all(plan >= 0) and not broken_rows(problem, plan) else None
+    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
 
 
 def _lns_worthwhile(problem: AssignmentProblem, options: SolveOptions) -> bool:
@@ -465,7 +465,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     t0 = time.perf_counter()
     reason = unrepresentable(problem)
     if reason is not None:
-        return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=0.0,
+        return finish(problem, options, NAME, None, finished=False, infeasible=False, bound=None, build_s=0.0,
                       solve_s=time.perf_counter() - t0, message=f"HiGHS was not run: {reason}")  # fmt: skip
     deadline = None if options.time_limit is None else t0 + options.time_limit
     steps = options.extra.get("core", True) and problem.n_items and problem.n_arcs
@@ -488,7 +488,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
             except SolverError as exc:  # no bound and no guide: the full MIP below is the last word
                 notes.append(f"the LP relaxation failed: {exc}")
         if lp_infeasible:
-            return finish(problem, options, NAME, None, proven_optimal=False, infeasible=True, bound=None,
+            return finish(problem, options, NAME, None, finished=False, infeasible=True, bound=None,
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
@@ -507,20 +507,20 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                 notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
             gap = relative_gap(problem.objective(start), lp_bound)
             if gap is not None and gap <= options.gap + 1e-12:
-                return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
+                return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
                               bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                               message="; ".join(filter(None, ["plan within the requested gap of the LP bound", *notes])))  # fmt: skip
     left = _left(deadline)
     # No full MIP without time to build and run it, nor on millions of arcs (building it alone overruns).
     if start is not None and left is not None and (left < 1.0 or problem.n_arcs >= FULL_MIP_MAX_ARCS):
-        return finish(problem, options, NAME, problem.choice_to_x(start), proven_optimal=False, infeasible=False,
+        return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
     lp = lp if lp is not None else build_lp(problem)
     try:
         h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
     except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
-        return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), proven_optimal=False,
+        return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), finished=False,
                       infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, [f"the full MIP failed: {exc}", *notes])))  # fmt: skip
     t2 = time.perf_counter()
@@ -537,7 +537,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         options,
         NAME,
         x,
-        proven_optimal=model_status == highspy.HighsModelStatus.kOptimal,
+        finished=model_status == highspy.HighsModelStatus.kOptimal,
         infeasible=model_status in _INFEASIBLE,
         bound=bound,
         build_s=t1 - t0,
@@ -571,7 +571,7 @@ def _no_columns(
         options,
         NAME,
         np.zeros(0) if feasible else None,
-        proven_optimal=feasible,
+        finished=feasible,
         infeasible=not feasible,
         bound=problem.offset if feasible else None,
         build_s=build_s,

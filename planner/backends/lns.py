@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.backends.numerics import broken_rows, tolerance
+from planner.models.core import tolerance
 from planner.models.core import AssignmentProblem, Resource, SideRow, arcs_by_item, best_arc_per_item
 
 # Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
@@ -217,7 +217,7 @@ def repair(
         return choice
     weight = np.stack([r.weight for r in problem.resources])  # R × arcs
     cap = np.stack([r.capacity for r in problem.resources])  # R × agents
-    cap = cap + tolerance(cap)  # as numerics.broken_rows allows
+    cap = cap + tolerance(cap)  # as ``AssignmentProblem.violations`` allows
 
     def loads(arcs: np.ndarray) -> np.ndarray:  # R × agents: what the chosen ``arcs`` use
         return np.stack([np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight])
@@ -337,11 +337,11 @@ def improve(
             trial = choice.copy()
             for _, hood, sub_choice in better:
                 trial[hood.items] = hood.arcs[sub_choice]
-            if broken_rows(problem, trial):  # only side rows can couple the neighbourhoods
+            if problem.violations(trial):  # only side rows can couple the neighbourhoods
                 gain, hood, sub_choice = max(better, key=lambda b: b[0])
                 trial = choice.copy()
                 trial[hood.items] = hood.arcs[sub_choice]
-                if broken_rows(problem, trial):
+                if problem.violations(trial):
                     continue
             choice, cost = trial, problem.objective(trial)
             improvements += 1

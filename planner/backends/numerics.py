@@ -14,13 +14,12 @@ precision with *absolute* tolerances:
 * CBC declares models with huge values infeasible.
 
 Tolerance. A cap or side row is kept when the plan's load exceeds it by at
-most :func:`tolerance`: 1e-6 relative, but never more than one unit (an
-hour, an account, a dollar). ``AssignmentProblem.violations`` allows 1e-6
-relative without the ceiling, which at a $1e12 ARR cap is $1M: the greedy
-rule called a plan $461,950 over such a cap feasible while every exact
-backend proved the book infeasible. The backends check plans with
-:func:`broken_rows` (the same rows as ``violations``, this tolerance), so
-every plan they hand back keeps every cap to within a unit; HiGHS's own
+most ``planner.models.core.tolerance``: 1e-6 relative, but never more than
+one unit (an hour, an account, a dollar). A plain 1e-6 relative tolerance
+at a $1e12 ARR cap is $1M: the greedy rule called a plan $461,950 over such
+a cap feasible while every exact backend proved the book infeasible. The
+backends check plans with ``AssignmentProblem.violations`` (this
+tolerance), so every plan they hand back keeps every cap to within a unit; HiGHS's own
 tolerance on the scaled rows below (1e-6 on values up to 2^20) is ~$1 at a
 $1e12 cap, the same.
 
@@ -45,6 +44,7 @@ import math
 import numpy as np
 
 from planner.errors import EXIT_NO_PLAN, PlannerError
+from planner.models.core import tolerance  # noqa: F401  (the one cap tolerance; re-exported for the backends)
 
 MAX_VALUE = 1e15  # largest |cost| or |row coefficient| any backend is given
 ROW_TRIGGER = 2.0**30  # a row with a larger |coefficient| is scaled (row_factors) ...
@@ -129,31 +129,6 @@ def _numbers(p):
         yield f"{r.name} use", np.asarray(r.weight, dtype=float), arc
     for s in p.side_rows:
         yield f"{s.name} coefficient", np.asarray(s.coef, dtype=float), (lambda j, s=s: arc(int(s.arcs[j])))
-
-
-def tolerance(limit) -> np.ndarray:
-    """How far a load may exceed ``limit`` (a cap or a side): 1e-6 relative, at most 1 unit, at least 1e-6."""
-    limit = np.abs(np.where(np.isfinite(limit), limit, 0.0))
-    return 1e-6 * np.clip(limit, 1.0, 1e6)
-
-
-def broken_rows(problem, choice: np.ndarray) -> list[str]:
-    """The caps and side rows a complete ``choice`` breaks by more than :func:`tolerance`, named; [] when none."""
-    choice = np.asarray(choice, dtype=np.int64)
-    if len(choice) != problem.n_items or np.any(choice < 0) or np.any(choice >= problem.n_arcs):
-        return [f"assign: expected one arc per item ({problem.n_items})"]
-    out = []
-    for r in problem.resources:
-        load = np.bincount(problem.arc_agent[choice], weights=r.weight[choice], minlength=problem.n_agents)
-        over = np.flatnonzero(load > r.capacity + tolerance(r.capacity))
-        names = problem.agent_names
-        out += [f"cap[{r.name}, {names[k] if names else k}]: {load[k]:.15g} > {r.capacity[k]:.15g}" for k in over[:20]]
-    x = problem.choice_to_x(choice)
-    for row in problem.side_rows:
-        v = float(row.coef @ x[row.arcs])
-        if v < row.lo - tolerance(row.lo) or v > row.hi + tolerance(row.hi):
-            out.append(f"side[{row.name}]: {v:.15g} outside [{row.lo:.15g}, {row.hi:.15g}]")
-    return out
 
 
 def reachable_sides(coef: np.ndarray, lo: float, hi: float) -> tuple[float, float]:

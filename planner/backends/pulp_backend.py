@@ -40,7 +40,7 @@ So :func:`build_model` says whether every row value and side went over
 exactly (:class:`Fidelity`). When one did not, the solver solved a slightly
 different model: its bound, its "infeasible" and its "optimal" are no
 proof and are dropped (a plan solved to the end is then "feasible" with no
-bound), and its plan counts only if :func:`numerics.broken_rows` finds it
+bound), and its plan counts only if :func:```AssignmentProblem.violations``` finds it
 within every cap. Costs that lose digits only shift the bound, and by a
 known amount: the bound gets Σ_i min_{e ∈ E(i)} (c_e − written c_e) added,
 as CP-SAT does for its rounded costs.
@@ -58,7 +58,7 @@ import re
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +66,8 @@ import pulp
 import scipy.sparse as sp
 
 from planner.backends import complete_start, finish
-from planner.backends.base import BackendSolution, SolveOptions, Status
-from planner.backends.numerics import broken_rows, row_factors, unrepresentable
+from planner.backends.base import BackendSolution, SolveOptions
+from planner.backends.numerics import row_factors, unrepresentable
 from planner.errors import UsageError
 from planner.models.core import AssignmentProblem, to_matrix
 
@@ -244,15 +244,15 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         notes.append("some row values have more than the 13 significant digits PuLP writes, so the solver saw them "
                      "rounded: its bound and any proof are not reported")  # fmt: skip
         bound, infeasible = None, False
-        if values is not None and broken_rows(problem, problem.x_to_choice(values)):
-            notes.append(f"its plan breaks a cap of the unrounded model: {broken_rows(problem, problem.x_to_choice(values))[0]}")
+        if values is not None and problem.violations(problem.x_to_choice(values)):
+            notes.append(f"its plan breaks a cap of the unrounded model: {problem.violations(problem.x_to_choice(values))[0]}")
             values = None
-    sol = finish(
+    return finish(
         problem,
         options,
         NAME,
         values,
-        proven_optimal=optimal and fidelity.rows_exact and fidelity.cost_correction == 0.0,
+        finished=optimal,  # CBC ended its search; only a bound it printed makes the plan optimal
         infeasible=infeasible,
         bound=bound,
         build_s=t1 - t0,
@@ -260,13 +260,10 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         solver_objective=solver_objective + problem.offset if solver_objective is not None else None,
         message="; ".join(filter(None, notes)),
     )
-    if optimal and sol.bound is None and sol.status == Status.TIME_LIMITED:
-        sol = replace(sol, status=Status.FEASIBLE)  # solved to the end, only without a proof: not cut short by the clock
-    return sol
 
 
 def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
-    return finish(problem, options, NAME, None, proven_optimal=False, infeasible=False, bound=None, build_s=build_s,
+    return finish(problem, options, NAME, None, finished=False, infeasible=False, bound=None, build_s=build_s,
                   solve_s=solve_s, message=message)  # fmt: skip
 
 
