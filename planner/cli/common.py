@@ -235,6 +235,15 @@ def money(x) -> str:
     return "-" if x is None else f"${x:,.0f}"
 
 
+def exceptions_line(exceptions: list[dict]) -> str:
+    """'3 kept against today's rules (2 pinned, 1 current CSM kept); see the exception column of assignments.csv'."""
+    pinned = sum(e["detail"].startswith("pinned") for e in exceptions)
+    parts = [f"{pinned} pinned"] if pinned else []
+    if len(exceptions) - pinned:
+        parts.append(f"{len(exceptions) - pinned} current CSM kept")
+    return f"{len(exceptions)} kept against today's rules ({', '.join(parts)}); see the exception column of assignments.csv"
+
+
 def summary_table(summary: dict) -> Table:
     """The short table the CLI prints after a solve."""
     t = Table(title=f"plan {summary.get('plan_id') or '(none)'}", show_header=False, title_justify="left")
@@ -258,7 +267,7 @@ def summary_table(summary: dict) -> Table:
         t.add_row("accounts", f"{c['accounts']:,} ({', '.join(f'{k} {v:,}' for k, v in c['by_owner_type'].items())})")
         t.add_row("moved", f"{c['moved']:,} accounts, {money(c['arr_moved'])} ARR; {c['new_accounts']:,} new")
     if summary.get("exceptions"):
-        t.add_row("exceptions", f"{len(summary['exceptions'])} (current CSM kept against today's rules)")
+        t.add_row("exceptions", exceptions_line(summary["exceptions"]))
     tm = summary.get("timings") or {}
     t.add_row("time", f"load {tm.get('load_s', 0):.2f}s, build {tm.get('build_s', 0):.2f}s, solve {tm.get('solve_s', 0):.2f}s")
     ev = summary.get("evaluation") or {}

@@ -22,6 +22,6 @@ def validate(book: BookArg, policy: PolicyOption = None, as_of: AsOfOption = Non
     seg = b.accounts["segment"].value_counts().to_dict()
     out.print(
         styled("OK", "green"),
-        f" {book}: {len(b.accounts):,} accounts ({', '.join(f'{k} {v:,}' for k, v in seg.items())}), "
+        f"{book}: {len(b.accounts):,} accounts ({', '.join(f'{k} {v:,}' for k, v in seg.items())}), "
         f"{len(b.csms):,} CSMs, {len(b.pools):,} pools, {len(b.relationships):,} relationships; {warnings} warning(s)"
     )
