@@ -112,45 +112,39 @@ def ledger_sound(path: Path) -> None:
         led.list()
 
 
-def test_solve_killed_at_random_points(book, tmp_path):
-    ledger = tmp_path / "ledger.sqlite"
-    args = lambda out: ["solve", book, "--out", out, "--as-of", AS_OF, "--ledger", ledger, "--time-limit", "60"]  # noqa: E731
-    out = tmp_path / "plan"  # every trial runs with --force over the plan the one before left
-    full = timed(args(out))
-    # One solve writes assignments.csv and owners.csv, one folder, and commits the ledger once (the record).
-    points = {"csv.written": 2, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
-    for trial, (point, delay) in enumerate(schedule(random.Random(SEED), full, points)):
+def kill_and_recover(args: list, out: Path, ledger: Path, points: dict[str, int], seed: int, complete) -> None:
+    """The trials of one command: kill it by the seeded schedule, then check what is left and that the next run works.
+
+    `out` already holds a complete output, so every trial runs with --force
+    over the one the trial before left (and the --force swap is exercised).
+    """
+    full = timed(args)
+    for trial, (point, delay) in enumerate(schedule(random.Random(seed), full, points)):
         what = f"trial {trial}, killed at {point}" if point else f"trial {trial}, killed after {delay:.2f} s"
-        rc = kill_after([*args(out), "--force"], delay, point)
+        rc = kill_after([*args, "--force"], delay, point)
         assert rc is None if point else rc in (None, 0), f"{what}: exit {rc} (expected the kill)"
         if out.exists():
-            plan_complete(out)
+            complete(out)
         ledger_sound(ledger)
-        again = finish([*args(out), "--force"])
+        again = finish([*args, "--force"])
         assert again.returncode == 0, f"{what}: the next run failed: {again.stderr}"
-        plan_complete(out)
-        assert leftovers(tmp_path) == [], what
+        complete(out)
+        assert leftovers(out.parent) == [], what
         ledger_sound(ledger)
+
+
+def test_solve_killed_at_random_points(book, tmp_path):
+    ledger, out = tmp_path / "ledger.sqlite", tmp_path / "plan"
+    args = ["solve", book, "--out", out, "--as-of", AS_OF, "--ledger", ledger, "--time-limit", "60"]
+    # One solve writes assignments.csv and owners.csv, one folder, and commits the ledger once (the record).
+    points = {"csv.written": 2, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
+    kill_and_recover(args, out, ledger, points, SEED, plan_complete)
 
 
 def test_export_killed_at_random_points(book, tmp_path):
-    ledger = tmp_path / "ledger.sqlite"
-    plan = tmp_path / "plan"
+    ledger, plan, out = tmp_path / "ledger.sqlite", tmp_path / "plan", tmp_path / "export"
     assert finish(["solve", book, "--out", plan, "--as-of", AS_OF, "--ledger", ledger]).returncode == 0
-    args = lambda out: ["export", plan, "--format", "salesforce", "--allow-draft", "--out", out, "--ledger", ledger]  # noqa: E731
-    out = tmp_path / "export"
-    full = timed(args(out))
+    args = ["export", plan, "--format", "salesforce", "--allow-draft", "--out", out, "--ledger", ledger]
     # One export writes its load, rollback, exceptions and summary files one by one, one folder, one ledger commit.
     points = {"file.written": 4, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
-    for trial, (point, delay) in enumerate(schedule(random.Random(SEED + 1), full, points)):
-        what = f"trial {trial}, killed at {point}" if point else f"trial {trial}, killed after {delay:.2f} s"
-        rc = kill_after([*args(out), "--force"], delay, point)
-        assert rc is None if point else rc in (None, 0), f"{what}: exit {rc} (expected the kill)"
-        if out.exists():
-            export_complete(out)
-        ledger_sound(ledger)
-        again = finish([*args(out), "--force"])
-        assert again.returncode == 0, f"{what}: the next run failed: {again.stderr}"
-        export_complete(out)
-        assert leftovers(tmp_path) == [], what
-        ledger_sound(ledger)
+    kill_and_recover(args, out, ledger, points, SEED + 1, export_complete)

@@ -474,16 +474,38 @@ def _make_parent(parent: Path) -> None:
     parent.mkdir(parents=True, exist_ok=True)
 
 
+@contextlib.contextmanager
+def _writing(path: Path, parent: Path, name: str) -> Iterator[_Scratch]:
+    """The temporary names of one write of `path` (into `parent`, as `name`), and what every write guarantees.
+
+    Any OSError (no permission, a full disk, a read-only file system) becomes
+    an OutputError naming `path`; whatever is left at the temporary name is
+    removed and the lock released, however the write ends.
+    """
+    scratch = None
+    try:
+        _make_parent(parent)
+        scratch = _Scratch(parent, name)
+        yield scratch
+    except OSError as exc:
+        if isinstance(exc, PlannerError):
+            raise
+        raise write_error(path, exc) from exc
+    finally:
+        if scratch is not None:
+            with contextlib.suppress(OSError):
+                if os.path.lexists(scratch.tmp):
+                    _remove(scratch.tmp)
+            scratch.close()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Path:
     """Write `path` whole or not at all; an existing `path` is replaced only with `force`."""
     path = Path(path)
     check_name(path)
     if not force and os.path.lexists(path):
         raise OutputExistsError(path)
-    scratch = None
-    try:
-        _make_parent(path.parent)
-        scratch = _Scratch(path.parent, path.name)
+    with _writing(path, path.parent, path.name) as scratch:
         fd = os.open(scratch.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -498,16 +520,6 @@ def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Pa
             except FileExistsError:
                 raise OutputExistsError(path, f"{path} appeared while it was being written; it was left as it is. "
                                               "Expected a new path, or pass --force to replace it.") from None
-    except OSError as exc:
-        if isinstance(exc, PlannerError):
-            raise
-        raise write_error(path, exc) from exc
-    finally:
-        if scratch is not None:
-            with contextlib.suppress(OSError):
-                if os.path.lexists(scratch.tmp):
-                    os.unlink(scratch.tmp)
-            scratch.close()
     return path
 
 
@@ -528,10 +540,7 @@ def atomic_dir(path: str | Path, force: bool = False, kind: str | None = None) -
     path = Path(path)
     check_name(path)
     dest = destination(path, force)
-    scratch = None
-    try:
-        _make_parent(dest.parent)
-        scratch = _Scratch(dest.parent, dest.name)
+    with _writing(path, dest.parent, dest.name) as scratch:
         os.mkdir(scratch.tmp)
         yield scratch.tmp
         crash_point("dir.built")
@@ -539,16 +548,6 @@ def atomic_dir(path: str | Path, force: bool = False, kind: str | None = None) -
         crash_point("dir.marked")
         _commit(scratch, dest, path, force)
         crash_point("dir.committed")
-    except OSError as exc:
-        if isinstance(exc, PlannerError):
-            raise
-        raise write_error(path, exc) from exc
-    finally:
-        if scratch is not None:
-            with contextlib.suppress(OSError):
-                if os.path.lexists(scratch.tmp):
-                    _remove(scratch.tmp)
-            scratch.close()
 
 
 def _commit(scratch: _Scratch, dest: Path, shown: Path, force: bool) -> None:
