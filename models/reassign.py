@@ -22,7 +22,7 @@ Sets
 Data
 ----
     c[a,o]            the coverage cost (serving + digital + risk + disruption + mismatch)
-    k[a,o] ∈ [0,1]    knowledge score of o for a (planner/knowledge.py); 0 for pools and digital
+    k[a,o] ∈ [0,1]    knowledge score of o for a (planner/team/knowledge.py); 0 for pools and digital
     risk_h[a,o]       handoff risk, if o ≠ cur[a]:
                       arr[a] · (knowledge_gap_arr_share · (1 − k[a,o]) + cold_penalty_arr_share · [k[a,o] < cold_threshold])
     b'[r,o]           residual cap: max(b[r,o], now[r,o]) − fixed[r,o], where fixed is the load of

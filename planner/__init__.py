@@ -11,7 +11,7 @@ The public API is small and flat::
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load_book", "validate_book", "load_policy", "solve", "evaluate", "Book", "Result", "Status"]
+__all__ = ["load_book", "validate_book", "load_policy", "solve", "reassign", "evaluate", "Book", "Result", "Status"]
 
 
 def __getattr__(name: str):
@@ -25,11 +25,15 @@ def __getattr__(name: str):
 
         return load_policy
     if name in ("solve", "Result"):
-        from planner import solve as _solve
+        from planner.planning import solve as _solve
 
         return getattr(_solve, name)
+    if name == "reassign":
+        from planner.planning.reassign import reassign
+
+        return reassign
     if name == "evaluate":
-        from planner.evaluate import evaluate
+        from planner.planning.evaluate import evaluate
 
         return evaluate
     if name == "Book":

@@ -7,13 +7,13 @@ quote as "this is text" and hide it, so the cell displays its original value
 and never runs; because a cell that already started with a quote also gets
 one, :func:`restore` (remove one leading quote) is the exact inverse.
 
-Why (CSV injection) and where keys are refused instead: planner.export.safety.
+Why (CSV injection) and where keys are refused instead: planner.crm.safety.
 Who applies it: the one CSV writer, planner.io.csvtext. Who undoes it:
 planner.plans (reading a plan folder back).
 
 This module imports nothing, on purpose: planner.plans reads plans with the
 standard library only (``plans diff`` starts in a fraction of a second), and
-the ``planner.io`` and ``planner.export`` packages both load pandas and each
+the ``planner.io`` and ``planner.crm`` packages both load pandas and each
 other on import.
 """
 

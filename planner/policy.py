@@ -206,13 +206,13 @@ class AnyKey:
 
 @dataclass(frozen=True)
 class Weights:
-    """The [knowledge] table: any of planner.knowledge.KnowledgeWeights' fields."""
+    """The [knowledge] table: any of planner.team.knowledge.KnowledgeWeights' fields."""
 
     def describe(self, order=()) -> str:
         return "a table of knowledge weights"
 
     def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
-        from planner.knowledge import KnowledgeWeights, weight_problem
+        from planner.team.knowledge import KnowledgeWeights, weight_problem
 
         names = [f.name for f in fields(KnowledgeWeights)]
         table = _table(raw, path)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from planner.generate import generate_book, write_book
     from planner.io import load_book
-    from planner.reassign import reassign
+    from planner.planning.reassign import reassign
 
     as_of = dt.date(2026, 11, 1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from planner.cli.coverage import coverage
-from planner.coverage_report import coverage_report, overflow_hours
+from planner.team.coverage import coverage_report, overflow_hours
 from planner.io import load_book
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"

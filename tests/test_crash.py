@@ -106,7 +106,7 @@ def ledger_sound(path: Path) -> None:
         return
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    from planner.ledger import Ledger
+    from planner.plans.ledger import Ledger
 
     with Ledger(path, create=False) as led:
         led.list()

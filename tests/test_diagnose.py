@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner import backends
-from planner import diagnose as D
+from planner.planning import diagnose as D
 from planner.backends.base import BackendSolution, Status
 from planner.cli import app
 from planner.generate import generate_book, write_book
@@ -118,7 +118,7 @@ def test_a_solver_error_in_the_elastic_re_solve_is_a_reason_not_a_crash(item5, m
 
 def test_a_reassignment_short_of_capacity_with_cascades_is_explained(tmp_path):
     """2,000 accounts at 5 h per CSM, cascades allowed: the overflow search used to crash ('Not Set')."""
-    from planner.reassign import reassign
+    from planner.planning.reassign import reassign
 
     book = load_book(tight_book(tmp_path / "book", 2000, 40), as_of=AS_OF)
     r = reassign(book, max_moves=50)
@@ -128,7 +128,7 @@ def test_a_reassignment_short_of_capacity_with_cascades_is_explained(tmp_path):
 
 def test_shortage_options_says_why_when_its_search_fails(monkeypatch):
     from planner.models.reassign import build_reassign
-    from planner.reassign import knowledge_scorer, resolve_leaves
+    from planner.planning.reassign import knowledge_scorer, resolve_leaves
 
     book = load_book(FIX / "handoff", as_of=dt.date(2027, 6, 1))
     leaves = resolve_leaves(book, ["csm_leo"], (), None)
@@ -145,7 +145,7 @@ def test_shortage_options_says_why_when_its_search_fails(monkeypatch):
 
 def test_the_fallback_without_a_time_limit_does_not_mention_one(monkeypatch):
     """A solver that stops without a plan, no time limit set: the greedy plan, and what really happened."""
-    from planner.solve import solve
+    from planner.planning.solve import solve
 
     tiny = load_book(FIX / "tiny", as_of=AS_OF)
     real = backends.solve
@@ -166,7 +166,7 @@ def test_the_fallback_without_a_time_limit_does_not_mention_one(monkeypatch):
 
 
 def test_the_fallback_after_the_time_limit_says_so(monkeypatch):
-    from planner.solve import solve
+    from planner.planning.solve import solve
 
     tiny = load_book(FIX / "tiny", as_of=AS_OF)
     real = backends.solve

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from plan_folders import SF_USERS, account, owner, sf_account, standard_accounts, standard_owners, write_plan
-from planner.export import ExportError, export_plan, rollback_plan
-from planner.export.files import DEFAULT_MAX_BYTES, split_lines
-from planner.export.ids import SalesforceIdError, to18
-from planner.export.safety import FORMULA_TRIGGERS, neutralize, restore
+from planner.crm import ExportError, export_plan, rollback_plan
+from planner.crm.files import DEFAULT_MAX_BYTES, split_lines
+from planner.crm.ids import SalesforceIdError, to18
+from planner.crm.safety import FORMULA_TRIGGERS, neutralize, restore
 from planner.errors import OutputError
 from planner.io.atomic import OutputExistsError
-from planner.ledger import LEDGER_NAME, Ledger, LedgerError
+from planner.plans.ledger import LEDGER_NAME, Ledger, LedgerError
 
 DIGITAL_SF = "0055g00000Dig01"
 
@@ -374,7 +374,7 @@ def test_a_record_larger_than_a_part_is_refused():
 
 
 def test_a_failure_midway_leaves_nothing(tmp_path, monkeypatch):
-    import planner.export as export_module
+    import planner.crm as export_module
 
     plan = make_plan(tmp_path)
     plan_id = approve(plan)
@@ -537,7 +537,7 @@ def test_cli_approve_export_rollback(tmp_path, cli):
 
 
 def test_export_config_file(tmp_path):
-    from planner.export.config import load_export_config
+    from planner.crm.config import load_export_config
 
     path = tmp_path / "export.toml"
     path.write_text('[export]\ndigital_owner = "digital@example.com"\nhubspot_owner_by = "email"\n')

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner.graph import KINDS, build_graph, relationship_findings
+from planner.team.graph import KINDS, build_graph, relationship_findings
 from planner.io import load_book
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
@@ -190,7 +190,7 @@ def test_since_after_until_is_a_warning_and_both_dates_are_ignored(book):
 
 
 def test_an_owner_row_that_contradicts_current_owner_is_read_as_former_owner(book):
-    from planner.knowledge import knowledge
+    from planner.team.knowledge import knowledge
 
     # acc_alpha's current_owner is csm_leo (accounts.csv row 2); the row says csm_ann owns it.
     bad = with_rows(book, [("csm_ann", "acc_alpha", "owner"), ("csm_leo", "acc_alpha", "owner")])
@@ -215,7 +215,7 @@ def test_an_owner_row_for_an_account_without_current_owner_says_so(book):
 def test_workbook_tables_are_named_by_sheet_in_words(book):
     from dataclasses import replace
 
-    from planner.graph import table_file
+    from planner.team.graph import table_file
 
     sources = tuple(replace(s, path="/x/Book.xlsx") for s in book.sources)
     assert table_file(book.with_(sources=sources), "relationships") == "Book.xlsx, sheet 'relationships'"

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.ledger import LEDGER_NAME, Ledger
+from planner.plans.ledger import LEDGER_NAME, Ledger
 from planner.plans import PlanError, check_plan_id, compute_plan_id, load_plan, summary_identity
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
@@ -44,7 +44,7 @@ def solved(tmp_path_factory) -> tuple[Path, Path]:
     """(book, plan): a generated 250-account book and its plan (greedy: quick, and keeps every rule)."""
     from planner.generate import generate_book, write_book
     from planner.io import load_book
-    from planner.solve import solve
+    from planner.planning.solve import solve
 
     root = tmp_path_factory.mktemp("solved")
     book = write_book(generate_book(accounts=250, csms=6, seed=3, as_of=AS_OF), root / "book")
@@ -284,7 +284,7 @@ def test_a_reassignment_that_adds_to_an_overload_is_refused(overloaded, tmp_path
 
 
 def test_split_inherited_compares_with_todays_owners():
-    from planner.evaluate import Violation, current_plan, evaluate, split_inherited
+    from planner.planning.evaluate import Violation, current_plan, evaluate, split_inherited
     from planner.io import load_book
 
     book = load_book(FIX / "handoff", as_of=dt.date(2027, 6, 1))

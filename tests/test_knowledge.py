@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.graph import build_graph
+from planner.team.graph import build_graph
 from planner.io import load_book
-from planner.knowledge import (
+from planner.team.knowledge import (
     COLD,
     DEFAULT_WEIGHTS,
     KnowledgeWeights,
@@ -230,7 +230,7 @@ def test_pod_signal_reads_the_leaver_else_the_current_owner(G):
 
 
 def test_signals_combine_as_independent_evidence():
-    from planner.knowledge import Signal
+    from planner.team.knowledge import Signal
 
     k = combine([("products", Signal(0.3, "p", ())), ("pod", Signal(0.15, "q", ())), ("backup", Signal(0.0, "", ()))])
     assert k.score == pytest.approx(1 - 0.7 * 0.85)

@@ -12,7 +12,7 @@ import pytest
 from plan_folders import standard_accounts, standard_owners, write_plan
 from typer.testing import CliRunner
 
-from planner.ledger import APPLICATION_ID, LEDGER_NAME, SCHEMA_VERSION, Ledger, LedgerError, LedgerNotWritableError, resolve_ledger_path
+from planner.plans.ledger import APPLICATION_ID, LEDGER_NAME, SCHEMA_VERSION, Ledger, LedgerError, LedgerNotWritableError, resolve_ledger_path
 
 PLAN_ID = "plan-0000000000aa"
 
@@ -388,14 +388,14 @@ def test_a_structurally_damaged_file_is_refused_and_left_as_it_is(tmp_path, plan
 @pytest.fixture
 def read_only(monkeypatch):
     """Every ledger connection opens read-only (mode=ro), as a file the user cannot write does (root can write any file)."""
-    import planner.ledger as ledger_module
+    import planner.plans.ledger as ledger_module
 
     real = ledger_module._connect
     monkeypatch.setattr(ledger_module, "_connect", lambda path, readonly: real(path, True))
 
 
 def test_a_read_only_ledger_is_a_clear_refusal(tmp_path, plan, read_only):
-    from planner.ledger import require_writable
+    from planner.plans.ledger import require_writable
 
     path = tmp_path / LEDGER_NAME
     path.write_bytes(b"")  # a new, empty ledger: opening it must create the tables
@@ -412,7 +412,7 @@ def test_writes_to_a_read_only_ledger_are_refused(tmp_path, plan, monkeypatch):
     with Ledger(path) as led:
         led.record_plan(plan)
     before = sha(path)
-    import planner.ledger as ledger_module
+    import planner.plans.ledger as ledger_module
 
     real = ledger_module._connect
     monkeypatch.setattr(ledger_module, "_connect", lambda p, readonly: real(p, True))
@@ -431,14 +431,14 @@ FIX = Path(__file__).resolve().parent.parent / "fixtures"
 @pytest.fixture
 def no_solving(monkeypatch):
     """Fail the test if a solver runs: the ledger check must come first."""
-    import planner.reassign
-    import planner.solve
+    import planner.planning.reassign
+    import planner.planning.solve
 
     def refuse(*args, **kwargs):
         raise AssertionError("the solver ran although the ledger cannot be written")
 
-    monkeypatch.setattr(planner.solve, "solve", refuse)
-    monkeypatch.setattr(planner.reassign, "reassign", refuse)
+    monkeypatch.setattr(planner.planning.solve, "solve", refuse)
+    monkeypatch.setattr(planner.planning.reassign, "reassign", refuse)
 
 
 @pytest.mark.parametrize("command", [["solve", FIX / "tiny", "--as-of", "2026-11-01"], ["reassign", FIX / "handoff", "--as-of", "2027-06-01"]])
@@ -496,7 +496,7 @@ def test_a_foreign_database_as_ledger_stops_solve_before_any_work(tmp_path, no_s
 
 
 def test_a_writable_ledger_is_probed_without_a_trace(tmp_path, plan):
-    from planner.ledger import require_writable
+    from planner.plans.ledger import require_writable
 
     path = tmp_path / LEDGER_NAME
     require_writable(path)

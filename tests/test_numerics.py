@@ -66,7 +66,7 @@ def enterprise_filling_its_cap(acc, csms, cents: bool = False):
 
 
 def solve_all(book, **kw) -> dict:
-    from planner.solve import solve
+    from planner.planning.solve import solve
 
     return {b: solve(book, b, baseline=False, **kw) for b in BACKENDS}
 

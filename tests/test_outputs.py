@@ -379,10 +379,10 @@ def test_out_that_names_an_existing_folder_like_dot_is_a_usage_error(out, force,
 
 def test_a_folder_without_write_permission_is_refused_before_the_solve(tmp_path, monkeypatch):
     import planner.io.outputs as outputs
-    import planner.solve
+    import planner.planning.solve
 
     monkeypatch.setattr(outputs.os, "access", lambda path, mode: Path(path) != tmp_path)
-    monkeypatch.setattr(planner.solve, "solve", lambda *a, **k: pytest.fail("solved before checking --out"))
+    monkeypatch.setattr(planner.planning.solve, "solve", lambda *a, **k: pytest.fail("solved before checking --out"))
     r = run("solve", FIX / "tiny", *TINY, "--out", tmp_path / "plan")
     assert r.exit_code == 4 and f"the folder {tmp_path} is not writable for you" in r.output
     assert os.listdir(tmp_path) == []
@@ -452,7 +452,7 @@ def test_a_real_read_only_file_system_and_a_real_full_disk(tmp_path):
 def test_the_export_library_refuses_an_output_over_its_plan_or_ledger(tmp_path):
     """export_plan called from Python (no CLI pre-flight) refuses to write over the plan it exports."""
     from planner.errors import OutputError
-    from planner.export import export_plan
+    from planner.crm import export_plan
     from planner.plans import load_plan
 
     plan = tmp_path / "plans" / "p1"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from plan_folders import account, owner, standard_accounts, standard_owners, write_plan
 from planner.cli.plans import plans_app
-from planner.ledger import LEDGER_NAME, Ledger
+from planner.plans.ledger import LEDGER_NAME, Ledger
 from planner.plans import PlanError, diff_plans, load_plan
 
 OWNERS = [owner("c1", "csm", "0055g00000Usr01", "c1@example.com"), owner("c2", "csm", "0055g00000Usr02", "c2@example.com"),

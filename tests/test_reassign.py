@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from planner.backends.base import Status
-from planner.evaluate import evaluate
+from planner.planning.evaluate import evaluate
 from planner.io import load_book
-from planner.reassign import LeaverError, reassign
+from planner.planning.reassign import LeaverError, reassign
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2027, 6, 1)

@@ -11,10 +11,10 @@ import pytest
 
 from planner import backends
 from planner.backends.base import Status
-from planner.evaluate import evaluate
+from planner.planning.evaluate import evaluate
 from planner.io import load_book
 from planner.policy import load_policy
-from planner.solve import solve
+from planner.planning.solve import solve
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2026, 11, 1)

@@ -115,7 +115,7 @@ def require_writable_ledger(ledger: Path | None, plan_dir: Path) -> None:
     Resolved exactly as record_in_ledger resolves it; nothing is created or
     changed, so a solve that fails afterwards leaves nothing behind.
     """
-    from planner.ledger import require_writable, resolve_ledger_path
+    from planner.plans.ledger import require_writable, resolve_ledger_path
 
     require_writable(resolve_ledger_path(ledger, plan_dir))
 
@@ -128,7 +128,7 @@ def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
     (require_writable_ledger); should recording still fail, the plan stays
     written and a warning says how to record it.
     """
-    from planner.ledger import Ledger, LedgerError, resolve_ledger_path
+    from planner.plans.ledger import Ledger, LedgerError, resolve_ledger_path
 
     path = resolve_ledger_path(ledger, plan_dir)
     try:
@@ -164,7 +164,7 @@ def prepare_output(out_dir: Path, force: bool, inputs: dict[str, Path | None] | 
 
 def ledger_input(ledger: Path | None, plan_dir: Path | None = None) -> Path:
     """The ledger a command will read and write (an input --out must not overlap)."""
-    from planner.ledger import resolve_ledger_path
+    from planner.plans.ledger import resolve_ledger_path
 
     return resolve_ledger_path(ledger, plan_dir)
 

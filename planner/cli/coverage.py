@@ -32,7 +32,7 @@ def coverage(
     force: ForceOption = False,
 ) -> None:
     """Who holds each customer's knowledge, where it rests on one person, and how many floaters departures need."""
-    from planner.coverage_report import coverage_report
+    from planner.team.coverage import coverage_report
 
     if out_dir is not None:
         prepare_output(out_dir, force, {"the book": book, "the policy file": policy})

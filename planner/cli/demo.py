@@ -24,7 +24,7 @@ def demo(
     from planner.generate import generate_book, write_book
     from planner.io import load_book
     from planner.io.atomic import atomic_dir
-    from planner.solve import solve
+    from planner.planning.solve import solve
 
     prepare_output(out_dir, force)
     as_of = dt.date.today()

@@ -70,8 +70,8 @@ def export(
     by: Annotated[Optional[str], typer.Option("--by", help="Who exports (default: your user name).")] = None,
 ) -> None:
     """Write CRM load files for a plan, with a rollback file and an exceptions list."""
-    from planner.export import DEFAULT_MAX_BYTES, export_plan
-    from planner.export.config import load_export_config
+    from planner.crm import DEFAULT_MAX_BYTES, export_plan
+    from planner.crm.config import load_export_config
 
     prepare_output(out, force, {"the plan folder": plan, "the config file": config, "the ledger": ledger_input(ledger, plan)})
     settings = load_export_config(config, format.value) if config else {}

@@ -25,7 +25,7 @@ PlanArg = Annotated[str, typer.Argument(help="Plan folder or plan id.", metavar=
 
 def _locate(plan: str, ledger: Optional[Path]) -> tuple[Path, str, Optional[Path]]:
     """(ledger path, plan id, plan folder or None) for a PLAN argument."""
-    from planner.ledger import resolve_ledger_path
+    from planner.plans.ledger import resolve_ledger_path
     from planner.plans import read_summary_and_hashes
 
     folder = Path(plan)
@@ -37,7 +37,7 @@ def _locate(plan: str, ledger: Optional[Path]) -> tuple[Path, str, Optional[Path
 
 def _plan_dir(plan: str, ledger: Optional[Path]) -> Path:
     """The folder of a PLAN argument: itself, or the path the ledger recorded for the id."""
-    from planner.ledger import Ledger
+    from planner.plans.ledger import Ledger
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
     if folder is not None:
@@ -58,7 +58,7 @@ def _moved(counts: dict) -> str:
 @plans_app.command("list")
 def list_plans(ledger: LedgerOption = None) -> None:
     """Every plan in the ledger, oldest first."""
-    from planner.ledger import Ledger, resolve_ledger_path
+    from planner.plans.ledger import Ledger, resolve_ledger_path
 
     with Ledger(resolve_ledger_path(ledger), create=False, readonly=True) as led:
         records, damaged = led.scan()
@@ -82,7 +82,7 @@ def list_plans(ledger: LedgerOption = None) -> None:
 @plans_app.command("show")
 def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     """One plan: its record, lifecycle events and exports."""
-    from planner.ledger import Ledger
+    from planner.plans.ledger import Ledger
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
     with Ledger(ledger_path, create=False, readonly=True) as led:
@@ -167,7 +167,7 @@ def approve(
     files must be the ones the ledger recorded, and a plan the ledger did not
     get from `planner solve` is re-checked by the evaluator against its book.
     """
-    from planner.ledger import Ledger, find_plan, vet_plan
+    from planner.plans.ledger import Ledger, find_plan, vet_plan
     from planner.plans import load_plan
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
@@ -197,7 +197,7 @@ def mark_applied(
     ledger: LedgerOption = None,
 ) -> None:
     """Record that an exported plan was loaded into the CRM."""
-    from planner.ledger import Ledger, current_user
+    from planner.plans.ledger import Ledger, current_user
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
     with Ledger(ledger_path, create=False) as led:
@@ -215,7 +215,7 @@ def rollback(
     ledger: LedgerOption = None,
 ) -> None:
     """Write the load file that restores the previous owners, and mark the plan rolled back."""
-    from planner.export import rollback_plan
+    from planner.crm import rollback_plan
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
     prepare_output(out, force, {"the ledger": ledger_path, "the plan folder": _plan_dir(plan, ledger)})

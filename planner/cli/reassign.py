@@ -44,7 +44,7 @@ def reassign(
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
     from planner.cli.common import require_writable_ledger
-    from planner.reassign import LeaverError, reassign as run
+    from planner.planning.reassign import LeaverError, reassign as run
 
     check_pulp_solver(backend, pulp_solver)
     prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})

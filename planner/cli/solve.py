@@ -35,7 +35,7 @@ def solve(
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
     from planner.cli.common import require_writable_ledger
-    from planner.solve import solve as run
+    from planner.planning.solve import solve as run
 
     check_pulp_solver(backend, pulp_solver)
     prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})

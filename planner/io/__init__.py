@@ -21,7 +21,7 @@ from pathlib import Path
 
 from planner.book import Book, Source
 from planner.errors import BookError, Finding
-from planner.graph import relationship_findings
+from planner.team.graph import relationship_findings
 from planner.io.normalize import normalize
 from planner.io.read import RawBook, read_book
 from planner.io.schema import TABLE_SPECS, clean_text

@@ -10,7 +10,7 @@ Cells. A value is written by its type (:func:`cell_text`):
 * booleans as ``true`` / ``false``; None, NaN, NA and NaT as a blank;
   timestamps and dates as ISO dates (``2026-01-15``); tuples ``;``-joined;
 * everything else as text, *neutralized* against spreadsheet formulas by the
-  rule below (:func:`neutralize`; why: planner.export.safety). Header cells
+  rule below (:func:`neutralize`; why: planner.crm.safety). Header cells
   are text too (a book's extra column may be named ``=x``).
 
 The rule (planner.csvsafe, re-exported here). A text cell starting with ``=``

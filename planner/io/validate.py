@@ -364,7 +364,7 @@ def pin_findings(book) -> list[Finding]:
     The reasons are the plan's own: they are the pinned account's ``exception``
     in assignments.csv (models/coverage.py pin_rule_breaks).
     """
-    from planner.graph import spreadsheet_rows, table_file
+    from planner.team.graph import spreadsheet_rows, table_file
     from planner.models.coverage import pin_rule_breaks
 
     rows = spreadsheet_rows(book, "accounts")

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Mapping
 
-from planner.export.model import Change, CrmFormat, ExportError, Party, RowSkipped
+from planner.crm.model import Change, CrmFormat, ExportError, Party, RowSkipped
 from planner.plans import Plan
 
 NO_DIGITAL_OWNER = "no digital owner configured (pass --digital-owner)"

@@ -22,7 +22,7 @@ planner.io.csvtext. The names are re-exported here.
 Key cells of CRM load files (record ids, owner ids, emails) are never altered
 this way: altering them would make the load miss its record, so a key that
 would need neutralizing sends its row to the exceptions file instead
-(:func:`needs_neutralizing`, planner.export.model.require_key_text).
+(:func:`needs_neutralizing`, planner.crm.model.require_key_text).
 """
 
 from __future__ import annotations

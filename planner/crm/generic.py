@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.model import Change, CrmFormat, RowSkipped, owner_label
+from planner.crm.model import Change, CrmFormat, RowSkipped, owner_label
 
 COLUMNS = (
     "account_id", "crm_id", "owner_type", "new_owner_id", "new_owner_email", "new_owner_crm_user_id",

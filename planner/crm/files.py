@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from planner.export.build import EXCEPTION_COLUMNS, Built, ExceptionRow
-from planner.export.model import Change, CrmFormat, ExportError
+from planner.crm.build import EXCEPTION_COLUMNS, Built, ExceptionRow
+from planner.crm.model import Change, CrmFormat, ExportError
 from planner.io.csvtext import cell_text, csv_record
 
 DEFAULT_MAX_BYTES = 100_000_000  # Salesforce: "upload data that doesn't exceed 100 MB"

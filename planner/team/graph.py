@@ -2,7 +2,7 @@
 
 ``build_graph(book)`` turns the ``relationships`` table, plus what the book
 itself implies, into one ``networkx.MultiDiGraph``. The knowledge score
-(planner.knowledge) and the coverage report read only this graph.
+(planner.team.knowledge) and the coverage report read only this graph.
 
 Nodes
 -----

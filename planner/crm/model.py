@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from planner.errors import PlannerError
-from planner.export.safety import needs_neutralizing
+from planner.crm.safety import needs_neutralizing
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

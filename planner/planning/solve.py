@@ -97,7 +97,7 @@ def solve(
     summary["status"] = status.value
     summary["model"] = {"accounts": problem.n_items, "owners": problem.n_agents, "arcs": problem.n_arcs}
     if not status.has_plan:
-        from planner.diagnose import diagnose
+        from planner.planning.diagnose import diagnose
 
         if status == Status.INFEASIBLE:
             reasons = tuple(diagnose(book, model))
@@ -322,7 +322,7 @@ def _owner_table(book: Book, model, assignments: pd.DataFrame) -> pd.DataFrame:
 
 def _evaluate(book: Book, assignments: pd.DataFrame, solver_objective: float) -> dict:
     """The independent evaluator's verdict on the plan, for summary.json."""
-    from planner.evaluate import evaluate
+    from planner.planning.evaluate import evaluate
 
     ev = evaluate(book, dict(zip(assignments["account_id"], assignments["owner_id"], strict=True)))
     diff = abs(ev.objective - solver_objective)

@@ -14,7 +14,7 @@ The ledger must say the plan is approved (or already exported) unless
 ``allow_draft``; the export is recorded there, and moves the plan to
 ``exported``, in the same transaction that puts the folder in place (the
 folder is renamed into place just before the ledger commits). Before that
-the plan is vetted (planner.ledger.vet_plan): its plan_id is recomputed from
+the plan is vetted (planner.plans.ledger.vet_plan): its plan_id is recomputed from
 the folder, its files must be the ones recorded, and a draft the ledger does
 not vouch for is re-checked by the evaluator against its book.
 ``rollback_plan`` writes the rollback of a plan's last export again and
@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from planner.export import gainsight, generic, hubspot, salesforce
-from planner.export.build import Built, ExceptionRow, build
-from planner.export.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
-from planner.export.model import CrmFormat, ExportError
+from planner.crm import gainsight, generic, hubspot, salesforce
+from planner.crm.build import Built, ExceptionRow, build
+from planner.crm.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
+from planner.crm.model import CrmFormat, ExportError
 from planner.io.atomic import atomic_dir, atomic_write_bytes
 from planner.io.outputs import check_overlap
-from planner.ledger import Ledger, LedgerError, Vetting, current_user, find_plan, resolve_ledger_path, utc_now, vet_plan
+from planner.plans.ledger import Ledger, LedgerError, Vetting, current_user, find_plan, resolve_ledger_path, utc_now, vet_plan
 from planner.plans import Plan, load_plan
 
 FORMATS = ("salesforce", "hubspot", "gainsight", "csv", "json")

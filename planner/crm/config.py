@@ -20,7 +20,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from planner.export.model import ExportError
+from planner.crm.model import ExportError
 
 _KEYS = {"digital_owner", "hubspot_owner_by", "max_records", "max_bytes"}
 

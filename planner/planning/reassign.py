@@ -17,7 +17,7 @@ import pandas as pd
 from planner.backends.base import SolveOptions, Status
 from planner.errors import PlannerError
 from planner.book import Book
-from planner.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _timings, _TERMS, plan_id, plan_tables
+from planner.planning.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _timings, _TERMS, plan_id, plan_tables
 
 
 class LeaverError(PlannerError, ValueError):
@@ -54,8 +54,8 @@ def _date(v) -> dt.date | None:
 
 def knowledge_scorer(book: Book):
     """pairs -> {(account_id, csm_id): Knowledge}, scoring only CSMs connected to each account."""
-    from planner.graph import build_graph
-    from planner.knowledge import knowledge_matrix, weights_from_policy
+    from planner.team.graph import build_graph
+    from planner.team.knowledge import knowledge_matrix, weights_from_policy
 
     G = build_graph(book)
     weights = weights_from_policy(book.policy)
@@ -120,7 +120,7 @@ def reassign(
         model={"accounts_in_scope": p.n_items, "arcs": p.n_arcs, "frozen_placed": int(model.frozen_moved.sum())},
     )
     if not status.has_plan:
-        from planner.diagnose import shortage_options
+        from planner.planning.diagnose import shortage_options
 
         reasons = tuple(shortage_options(after, model)) if status == Status.INFEASIBLE else (sol.message,)
         summary.update(plan_id=None, objective=None, bound=None, gap=None, diagnosis=list(reasons))
@@ -160,7 +160,7 @@ def reassign(
 
 def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd.DataFrame:
     """One row per account that changes owner: who, how well they know it, who can introduce them."""
-    from planner.knowledge import COLD, find_introducer
+    from planner.team.knowledge import COLD, find_introducer
     from planner.models.reassign import handoff_risk
 
     pol = book.policy
@@ -228,7 +228,7 @@ def _handoff_reason(previous: str, previous_type: str, status: dict) -> str:
 
 def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> dict:
     """Evaluator verdict: the independent evaluator plus 'the leavers own nothing'."""
-    from planner.evaluate import evaluate
+    from planner.planning.evaluate import evaluate
 
     placed = assignments[assignments["owner_type"] != "unassigned"]
     plan = dict(zip(placed["account_id"], placed["owner_id"]))

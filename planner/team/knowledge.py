@@ -2,7 +2,7 @@
 
 When an account changes hands, the customer suffers least if the new owner
 already knows it. Each piece of evidence in the relationship graph
-(planner.graph) is one named *signal*: a function returning its score
+(planner.team.graph) is one named *signal*: a function returning its score
 component in [0, 1], the phrase that explains it, and the graph paths it
 used (each path a tuple of ``(u, v, key)`` edges of G, so every explanation
 can be traced to real rows).
@@ -52,7 +52,7 @@ from typing import Iterable, Mapping, NamedTuple
 
 import networkx as nx
 
-from planner.graph import ROLE_KINDS
+from planner.team.graph import ROLE_KINDS
 from planner.policy import PolicyError
 
 EdgeRef = tuple[str, str, str]  # (u, v, key) of an edge in G

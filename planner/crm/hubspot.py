@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.model import CrmFormat, ExportError, owner_label, require_digits, require_email
+from planner.crm.model import CrmFormat, ExportError, owner_label, require_digits, require_email
 
 OWNER_BY = ("id", "email")
 

@@ -5,7 +5,7 @@ and writes it. Four parts:
 
 Bus factor
     For each account, the *knowledge holders*: every CSM on the roster (any
-    status) whose knowledge score (planner.knowledge, pod measured against the
+    status) whose knowledge score (planner.team.knowledge, pod measured against the
     current owner) is at least ``threshold``. The current owner scores 1.0,
     so an account owned by a CSM has bus factor >= 1. Accounts with bus factor
     1 are *single-threaded*; the report lists them by ARR. A leaving CSM
@@ -52,8 +52,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from planner.graph import build_graph
-from planner.knowledge import (
+from planner.team.graph import build_graph
+from planner.team.knowledge import (
     COLD, Knowledge, KnowledgeWeights, account_view, connected_csms, csm_ties, score_candidate, weights_from_policy,
 )
 from planner.models.coverage import CoverageModel, build_coverage

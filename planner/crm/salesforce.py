@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.ids import ACCOUNT_PREFIX, USER_PREFIX, SalesforceIdError, require_prefix, to18
-from planner.export.model import CrmFormat, RowSkipped, owner_label
+from planner.crm.ids import ACCOUNT_PREFIX, USER_PREFIX, SalesforceIdError, require_prefix, to18
+from planner.crm.model import CrmFormat, RowSkipped, owner_label
 
 ACCOUNT_TEAM_WARNING = (
     "Salesforce: changing Account owner through the API (Data Loader, Bulk API 2.0) deletes the account team "

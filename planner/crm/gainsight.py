@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from planner.export.model import CrmFormat, owner_label, require_email, require_key_text
+from planner.crm.model import CrmFormat, owner_label, require_email, require_key_text
 
 
 def record_key(account: Mapping[str, str]) -> str:
