@@ -11,7 +11,7 @@ The public API is small and flat::
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load_book", "validate_book", "load_policy", "solve", "reassign", "evaluate", "Book", "Result", "Status"]
+__all__ = ["load_book", "validate_book", "load_policy", "solve", "reassign", "evaluate", "Book", "PlanResult", "Status"]
 
 
 def __getattr__(name: str):
@@ -24,10 +24,14 @@ def __getattr__(name: str):
         from planner.policy import load_policy
 
         return load_policy
-    if name in ("solve", "Result"):
-        from planner.planning import solve as _solve
+    if name == "solve":
+        from planner.planning.solve import solve
 
-        return getattr(_solve, name)
+        return solve
+    if name == "PlanResult":
+        from planner.planning.result import PlanResult
+
+        return PlanResult
     if name == "reassign":
         from planner.planning.reassign import reassign
 

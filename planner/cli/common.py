@@ -235,7 +235,7 @@ def money(x) -> str:
     return "-" if x is None else f"${x:,.0f}"
 
 
-def exceptions_line(exceptions: list[dict]) -> str:
+def exceptions_line(exceptions) -> str:
     """'3 kept against today's rules (2 pinned, 1 current CSM kept); see the exception column of assignments.csv'."""
     pinned = sum(e["detail"].startswith("pinned") for e in exceptions)
     parts = [f"{pinned} pinned"] if pinned else []
@@ -244,34 +244,33 @@ def exceptions_line(exceptions: list[dict]) -> str:
     return f"{len(exceptions)} kept against today's rules ({', '.join(parts)}); see the exception column of assignments.csv"
 
 
-def summary_table(summary: dict) -> Table:
-    """The short table the CLI prints after a solve."""
-    t = Table(title=f"plan {summary.get('plan_id') or '(none)'}", show_header=False, title_justify="left")
+def summary_table(result) -> Table:
+    """The short table the CLI prints after a solve or a reassignment (a PlanResult with a plan)."""
+    t = Table(title=f"plan {result.plan_id or '(none)'}", show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column()
-    gap = summary.get("gap")
-    t.add_row("status", str(summary["status"]))
-    t.add_row("backend", summary["backend"])
-    t.add_row("annual cost", money(summary.get("objective")))
-    t.add_row("proven bound", money(summary.get("bound")))
-    t.add_row("gap", "-" if gap is None else f"{gap:.4%}")
-    for k, v in (summary.get("objective_terms") or {}).items():
+    t.add_row("status", result.status.value)
+    t.add_row("backend", result.backend)
+    t.add_row("annual cost", money(result.objective))
+    t.add_row("proven bound", money(result.bound))
+    t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
+    for k, v in result.terms.items():
         t.add_row(f"  {k.replace('_', ' ')}", money(v))
-    base = summary.get("baseline")
-    if base and base.get("objective") is not None and summary.get("objective"):
-        saving = base["objective"] - summary["objective"]
-        broken = f"; breaks {base['broken_caps']} caps" if base.get("broken_caps") else ""
-        t.add_row("greedy baseline", f"{money(base['objective'])} (optimum saves {money(saving)}, {saving / base['objective']:.1%}{broken})")
-    c = summary.get("counts") or {}
-    if c:
-        t.add_row("accounts", f"{c['accounts']:,} ({', '.join(f'{k} {v:,}' for k, v in c['by_owner_type'].items())})")
-        t.add_row("moved", f"{c['moved']:,} accounts, {money(c['arr_moved'])} ARR; {c['new_accounts']:,} new")
-    if summary.get("exceptions"):
-        t.add_row("exceptions", exceptions_line(summary["exceptions"]))
-    tm = summary.get("timings") or {}
-    t.add_row("time", f"load {tm.get('load_s', 0):.2f}s, build {tm.get('build_s', 0):.2f}s, solve {tm.get('solve_s', 0):.2f}s")
-    ev = summary.get("evaluation") or {}
-    if ev:
-        ok = ev["agrees_with_solver"] and not ev["violations"]
-        t.add_row("evaluator", "agrees, no rule broken" if ok else Text.assemble(("DISAGREES", "red"), f": {ev['violations'][:3]}"))
+    base = result.baseline
+    if base is not None and base.objective is not None and result.objective is not None:
+        saving = base.objective - result.objective
+        broken = f"; breaks {base.broken_caps} caps" if base.broken_caps else ""
+        share = f", {saving / base.objective:.1%}" if base.objective else ""
+        t.add_row("greedy baseline", f"{money(base.objective)} (optimum saves {money(saving)}{share}{broken})")
+    c = result.counts
+    if c is not None:
+        t.add_row("accounts", f"{c.accounts:,} ({', '.join(f'{k} {v:,}' for k, v in c.by_owner_type.items())})")
+        t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new")
+    if result.exceptions:
+        t.add_row("exceptions", exceptions_line(result.exceptions))
+    tm = result.timings
+    t.add_row("time", f"load {tm.load_s:.2f}s, build {tm.build_s:.2f}s, solve {tm.solve_s:.2f}s")
+    ev = result.evaluation
+    if ev is not None:
+        t.add_row("evaluator", "agrees, no rule broken" if ev.ok else Text.assemble(("DISAGREES", "red"), f": {list(ev.violations[:3])}"))
     return t

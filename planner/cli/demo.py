@@ -41,7 +41,7 @@ def demo(
                 err.print(f"  - {reason}")
             raise typer.Exit(EXIT_NO_PLAN)
         result.write(tmp / "plan")
-    out.print(summary_table(result.summary))
+    out.print(summary_table(result))
     out.print(f"Demo book in {out_dir}/book/, plan in {out_dir}/plan/.")
     record_in_ledger(out_dir / "plan", None)
     out.print(f"Next: planner plans list --ledger {out_dir}/planner-ledger.sqlite; planner export {out_dir}/plan --format salesforce --allow-draft --out {out_dir}/export")

@@ -1,4 +1,4 @@
-"""Write a Result as the plan folder (see planner/plan_contract.md), atomically.
+"""Write a PlanResult as the plan folder (see planner/plan_contract.md), atomically.
 
 Every CSV goes through planner.io.csvtext: booleans true/false, dates ISO,
 tuples ';'-joined, floats to 10 significant digits, blanks empty, and every

@@ -1,7 +1,8 @@
-"""When CSMs leave: Book + leavers -> reassign() -> Result with handoffs.
+"""When CSMs leave: Book + leavers -> reassign() -> PlanResult with handoffs.
 
 Builds the reassignment model (models/reassign.py) on the relationship graph's
-knowledge scores, solves it, and returns the same plan tables as `solve`
+knowledge scores and runs it through the one pipeline
+(planner/planning/pipeline.py), as `solve` does, with the same plan tables
 plus ``handoffs`` (one row per account that changes owner) and, when the
 team is short of capacity, the options in words.
 """
@@ -17,7 +18,8 @@ import pandas as pd
 from planner.backends.base import SolveOptions, Status
 from planner.errors import PlannerError
 from planner.book import Book
-from planner.planning.solve import Result, _counts, _exceptions, _round, _summary_head, _term_col, _timings, _TERMS, plan_id, plan_tables
+from planner.planning.pipeline import Clock, Job, run
+from planner.planning.result import PlanResult, Verdict
 
 
 class LeaverError(PlannerError, ValueError):
@@ -59,7 +61,7 @@ def knowledge_scorer(book: Book):
 
     G = build_graph(book)
     weights = weights_from_policy(book.policy)
-    owner = dict(zip(book.accounts["account_id"], book.accounts["current_owner"]))
+    owner = dict(zip(book.accounts["account_id"], book.accounts["current_owner"], strict=True))
 
     def score(pairs):
         by_account: dict[str, list[str]] = {}
@@ -72,6 +74,76 @@ def knowledge_scorer(book: Book):
         return out
 
     return G, score
+
+
+class ReassignJob(Job):
+    """The reassignment model: the leavers' accounts (and any their owners cannot keep) find successors."""
+
+    kind = "reassign"
+
+    def __init__(self, model, leaves, effective: dt.date, max_moves: int, graph, build_s: float):
+        super().__init__(model.book, model.coverage, build_s)
+        self.rmodel, self.leaves, self.effective, self.max_moves, self.graph = model, leaves, effective, max_moves, graph
+
+    @property
+    def model(self):
+        return self.rmodel
+
+    def model_size(self) -> dict:
+        p = self.problem
+        return {"accounts_in_scope": p.n_items, "arcs": p.n_arcs, "frozen_placed": int(self.rmodel.frozen_moved.sum())}
+
+    def identity(self) -> dict:
+        """The book's identity plus who leaves, how, and from when: two different reassignments never share an id."""
+        return {**super().identity(), **self._who()}
+
+    def _who(self) -> dict:
+        return {
+            "effective": self.effective.isoformat(),
+            "max_moves": self.max_moves,
+            "leavers": [{"csm_id": l.csm_id, "temporary_until": l.until.isoformat() if l.until else None} for l in self.leaves],
+        }
+
+    def full_choice(self, choice):
+        return self.rmodel.full_choice(choice)
+
+    def _unplaced(self, sol):
+        return self.rmodel.unplaced(sol.choice)
+
+    def cost(self, sol) -> float:
+        return sol.objective - self.rmodel.unplaced_cost * len(self._unplaced(sol))  # u prices nothing real
+
+    def bound(self, sol):
+        # With an account left unplaced the solver's bound prices it at u, so it says nothing of the real cost.
+        return sol.bound if not len(self._unplaced(sol)) else None
+
+    def details(self, sol, assignments, result):
+        handoffs = handoff_table(self.book, self.graph, self.rmodel, assignments, self.leaves)
+        moved_arr = float(handoffs["arr"].sum())
+        warm_arr = float(handoffs.loc[handoffs["warm"], "arr"].sum())
+        details = {
+            **self._who(),
+            "unplaced": [_unplaced_row(self.book, i) for i in self._unplaced(sol)],
+            "left_unassigned": int(self.rmodel.outside.sum()),  # new or ownerless accounts: planner solve places them
+            "moves": int(len(handoffs)),
+            "cascade_moves": int((handoffs["reason"] == "cascade").sum()),
+            "arr_moved": moved_arr,
+            "warm_arr_share": round(warm_arr / moved_arr, 4) if moved_arr else None,
+        }
+        return details, {"handoff_risk": float(handoffs["handoff_risk"].sum())}, {"handoffs.csv": handoffs}
+
+    def verdict(self, assignments, objective: float, extra_terms: dict) -> Verdict:
+        return _reassign_check(self.book, assignments, self.leaves, objective - sum(extra_terms.values()))
+
+    def diagnose(self, sol) -> tuple[str, ...]:
+        from planner.planning.diagnose import shortage_options
+
+        if sol is None or sol.status == Status.INFEASIBLE:
+            return tuple(shortage_options(self.book, self.rmodel))
+        return (sol.message or "the solver stopped without a plan",)
+
+    def no_plan_details(self) -> dict:
+        return self._who()
 
 
 def reassign(
@@ -89,11 +161,12 @@ def reassign(
     seed: int = 0,
     pulp_solver: str | None = None,
     load_s: float = 0.0,
-) -> Result:
+    started: float | None = None,
+) -> PlanResult:
     """Reassign the leavers' accounts; everything else stays unless max_moves allows cascades."""
-    from planner import backends
     from planner.models.reassign import build_reassign
 
+    clock = Clock.start(time_limit, started)
     effective = effective or book.as_of
     leaves = resolve_leaves(book, leaving, on_leave, until)
     options = SolveOptions(
@@ -102,60 +175,8 @@ def reassign(
     t0 = time.perf_counter()
     G, scorer = knowledge_scorer(book)
     model = build_reassign(book, leaves, effective, max_moves, scorer)
-    build_s = time.perf_counter() - t0
-    p = model.problem
-    after = model.book
-    if len(p.items_without_arcs()):
-        sol, status = None, Status.INFEASIBLE
-    else:
-        sol = backends.solve(p, backend, options)
-        status = sol.status
-    summary = _summary_head(after, backend, options, _timings(load_s, build_s, sol))
-    summary.update(
-        kind="reassign",
-        status=status.value,
-        effective=effective.isoformat(),
-        max_moves=max_moves,
-        leavers=[{"csm_id": l.csm_id, "temporary_until": l.until.isoformat() if l.until else None} for l in leaves],
-        model={"accounts_in_scope": p.n_items, "arcs": p.n_arcs, "frozen_placed": int(model.frozen_moved.sum())},
-    )
-    if not status.has_plan:
-        from planner.planning.diagnose import shortage_options
-
-        reasons = tuple(shortage_options(after, model)) if status == Status.INFEASIBLE else (sol.message,)
-        summary.update(plan_id=None, objective=None, bound=None, gap=None, diagnosis=list(reasons))
-        return Result(after, status, None, None, summary, reasons, model)
-
-    choice = model.full_choice(sol.choice)
-    unplaced = model.unplaced(sol.choice)
-    assignments, owners = plan_tables(after, model.coverage, choice)
-    handoffs = handoff_table(after, G, model, assignments, leaves)
-    risk_total = float(handoffs["handoff_risk"].sum())
-    objective = sol.objective - model.unplaced_cost * len(unplaced)  # the plan's real cost
-    check = _reassign_check(after, assignments, leaves, objective - risk_total)
-    moved_arr = float(handoffs["arr"].sum())
-    warm_arr = float(handoffs.loc[handoffs["warm"], "arr"].sum())
-    summary.update(
-        plan_id=plan_id(after, assignments),
-        objective=_round(objective),
-        objective_terms={
-            **{k: _round(float(assignments[_term_col(k)].sum())) for k in _TERMS},
-            "handoff_risk": _round(risk_total),
-        },
-        # With an account left unplaced the solver's bound prices it at u, so it says nothing of the real cost.
-        bound=_round(sol.bound) if not len(unplaced) else None,
-        gap=sol.gap if not len(unplaced) else None,
-        counts=_counts(assignments),
-        unplaced=[_unplaced_row(after, i) for i in unplaced],
-        left_unassigned=int(model.outside.sum()),  # new or ownerless accounts: planner solve places them
-        moves=int(len(handoffs)),
-        cascade_moves=int((handoffs["reason"] == "cascade").sum()),
-        arr_moved=moved_arr,
-        warm_arr_share=round(warm_arr / moved_arr, 4) if moved_arr else None,
-        exceptions=_exceptions(assignments),
-        evaluation=check,
-    )
-    return Result(after, status, assignments, owners, summary, (), model, extra_tables={"handoffs.csv": handoffs})
+    job = ReassignJob(model, leaves, effective, max_moves, G, time.perf_counter() - t0)
+    return run(job, backend, options, baseline=False, load_s=load_s, clock=clock)
 
 
 def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd.DataFrame:
@@ -168,7 +189,7 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     a = assignments
     moved = a[a["changed"] & (a["previous_owner"] != "") & (a["owner_type"] != "unassigned")].copy()
     leavers = set(until)
-    status = dict(zip(book.csms["csm_id"], book.csms["status"]))  # the leavers are already inactive here
+    status = dict(zip(book.csms["csm_id"], book.csms["status"], strict=True))  # the leavers are already inactive here
     rows = []
     for r in moved.itertuples(index=False):
         k = model.knowledge.get((r.account_id, r.owner_id), COLD)
@@ -226,19 +247,16 @@ def _handoff_reason(previous: str, previous_type: str, status: dict) -> str:
     return {"leaving": "leaving", "on_leave": "on leave"}.get(st, "cascade")
 
 
-def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> dict:
+def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> Verdict:
     """Evaluator verdict: the independent evaluator plus 'the leavers own nothing'."""
     from planner.planning.evaluate import evaluate
 
     placed = assignments[assignments["owner_type"] != "unassigned"]
-    plan = dict(zip(placed["account_id"], placed["owner_id"]))
+    plan = dict(zip(placed["account_id"], placed["owner_id"], strict=True))
     ev = evaluate(book, plan)
     gone = {l.csm_id for l in leaves}
     left = set(assignments.loc[assignments["owner_type"] == "unassigned", "account_id"])  # reported as unplaced
     violations = [str(v) for v in ev.violations if not (v.rule == "every_account_assigned_once" and v.subject in left)]
     violations += [f"leaver_owns_nothing: {a}: still with {o}" for a, o in plan.items() if o in gone]
-    return {
-        "objective": _round(ev.objective),
-        "agrees_with_solver": bool(abs(ev.objective - coverage_objective) <= 1e-6 * max(1.0, abs(ev.objective))),
-        "violations": violations,
-    }
+    agrees = bool(abs(ev.objective - coverage_objective) <= 1e-6 * max(1.0, abs(ev.objective)))
+    return Verdict(ev.objective, agrees, tuple(violations))
