@@ -508,3 +508,28 @@ def test_a_plan_without_a_bound_is_never_called_optimal():
     assert classify(True, True, False, 0.0, timed) == Status.OPTIMAL
     assert classify(True, True, False, 0.01, SolveOptions(gap=0.02)) == Status.FEASIBLE
     assert classify(True, True, False, 0.05, SolveOptions(gap=0.02)) == Status.TIME_LIMITED
+
+
+def test_every_backend_reports_only_a_bound_it_proved_on_a_book_where_cbc_stops_at_its_gap(tmp_path):
+    """No backend's bound exceeds the proven optimum, and 'optimal' is within 0.01% of it.
+
+    CBC stops at --gap with "Optimal solution found" and no bound in its log: the bound is what its
+    stopping rule proves. On the demo book PuLP used to report gap 0.0000% at $1,177,585 while HiGHS
+    found $1,177,541.
+    """
+    import datetime as dt
+
+    from planner.generate import generate_book, write_book
+    from planner.io import load_book
+    from planner.models.coverage import build_coverage
+
+    as_of = dt.date(2026, 11, 1)
+    write_book(generate_book(600, 14, pools=2, seed=42, as_of=as_of), tmp_path / "book")
+    problem = build_coverage(load_book(tmp_path / "book", as_of=as_of)).problem
+    best = backends.solve(problem, "highs", SolveOptions(gap=0.0, time_limit=120))
+    assert best.status == Status.OPTIMAL
+    for name in backends.available():
+        sol = backends.solve(problem, name, SolveOptions(gap=1e-4, time_limit=60, threads=1))
+        assert sol.bound is None or sol.bound <= best.objective + 1e-6, name  # a bound above the optimum proves nothing
+        assert sol.status != Status.OPTIMAL or sol.objective <= best.objective * (1 + 1e-4), name
+    assert backends.solve(problem, "pulp", SolveOptions(gap=1e-4, time_limit=60)).bound is not None

@@ -237,7 +237,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     if summary is not None and summary.result:
         message += f" ({summary.result})"
     notes = [message, note]
-    bound = _bound(summary, optimal, solver_objective, problem.offset)
+    bound = _bound(summary, optimal, solver_objective, problem.offset, float(options.gap))
     if bound is not None:
         bound += fidelity.cost_correction
     if not fidelity.rows_exact:
@@ -281,10 +281,19 @@ def _infeasible(
     return False, "CBC said infeasible after reaching its time limit (it does when the limit cuts preprocessing); not a proof"
 
 
-def _bound(summary: CbcSummary | None, optimal: bool, objective: float | None, offset: float) -> float | None:
-    """CBC's lower bound from its log; else the objective when the solver proved optimality; else None."""
+def _bound(summary: CbcSummary | None, optimal: bool, objective: float | None, offset: float, gap: float) -> float | None:
+    """The bound the solver proved: CBC's "Lower bound:" from its log; else what its stopping rule proves; else None.
+
+    A solver that reports "optimal" stopped because its relative gap reached
+    ``gap`` (PuLP passes --gap as gapRel: CBC's ratioGap stops once
+    (objective - best possible) <= gap * |objective|), so the best possible is
+    at least objective - gap * |objective|: that, not the objective itself, is
+    proven. CBC prints no "Lower bound:" line when it stops this way; taking
+    the objective as the bound claimed a 0% gap for a plan HiGHS then beat.
+    With gap 0 the search was exhaustive and the objective is the bound.
+    """
     if summary is not None and summary.lower_bound is not None:
         return summary.lower_bound + offset
     if optimal and objective is not None:
-        return objective + offset
+        return objective - gap * abs(objective) + offset
     return None
