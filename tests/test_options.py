@@ -194,3 +194,18 @@ def test_lns_sub_seeds_beyond_the_32_bit_range_wrap_instead_of_failing():
     with highs._sub_mips():
         choice = highs._solve_sub(problem, 2.0, MAX_SEED + 3)
     assert choice.tolist() == [0, 3]
+
+
+def test_the_defaults_end_a_solve_at_a_proven_half_percent_within_two_minutes(tmp_path):
+    """README's plain `planner solve BOOK --out PLAN` stops at a proven 0.5% or 120 s, and says what is proven."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    r = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--as-of", "2026-11-01", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    options = json.loads((tmp_path / "p" / "summary.json").read_text())["options"]
+    assert (options["gap"], options["time_limit"]) == (0.005, 120.0)
+    assert "optimal (proven within 0.00% of the best possible plan)" in r.output

@@ -244,12 +244,26 @@ def exceptions_line(exceptions) -> str:
     return f"{len(exceptions)} kept against today's rules ({', '.join(parts)}); see the exception column of assignments.csv"
 
 
+def status_words(result) -> str:
+    """The status as a CS leader reads it: what is proven about the plan."""
+    status, gap = result.status.value, result.gap
+    if gap is None:
+        why = "stopped by the time limit" if status == "time_limited" else f"{result.backend} proves no bound"
+        return f"{status} ({why}; no bound on how far the best plan could be)"
+    proven = f"proven within {gap:.2%} of the best possible plan"
+    if status == "optimal":
+        return f"optimal ({proven})"
+    if status == "time_limited":
+        return f"time_limited (stopped by the time limit; {proven}, asked {result.options.gap:.2%})"
+    return f"{status} ({proven}; asked {result.options.gap:.2%})"
+
+
 def summary_table(result) -> Table:
     """The short table the CLI prints after a solve or a reassignment (a PlanResult with a plan)."""
     t = Table(title=f"plan {result.plan_id or '(none)'}", show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("status", result.status.value)
+    t.add_row("status", status_words(result))
     t.add_row("backend", result.backend)
     t.add_row("annual cost", money(result.objective))
     t.add_row("proven bound", money(result.bound))

@@ -12,7 +12,7 @@ from planner.cli.common import (
     summary_table, write_or_exit,
 )
 from planner.cli.options import (
-    DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
+    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
     PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, check_pulp_solver, date_option,
 )
 
@@ -35,7 +35,7 @@ def reassign(
     as_of: AsOfOption = None,
     backend: BackendOption = Backend.highs,
     pulp_solver: PulpSolverOption = None,
-    time_limit: TimeLimitOption = None,
+    time_limit: TimeLimitOption = DEFAULT_TIME_LIMIT,
     gap: GapOption = DEFAULT_GAP,
     threads: ThreadsOption = 1,
     seed: SeedOption = 0,

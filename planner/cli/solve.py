@@ -11,7 +11,7 @@ from planner.cli.common import (
     err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, summary_table, write_or_exit,
 )
 from planner.cli.options import (
-    DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
+    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
     PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, VerboseOption, check_pulp_solver,
 )
 
@@ -23,7 +23,7 @@ def solve(
     as_of: AsOfOption = None,
     backend: BackendOption = Backend.highs,
     pulp_solver: PulpSolverOption = None,
-    time_limit: TimeLimitOption = None,
+    time_limit: TimeLimitOption = DEFAULT_TIME_LIMIT,
     gap: GapOption = DEFAULT_GAP,
     threads: ThreadsOption = 1,
     seed: SeedOption = 0,
