@@ -22,7 +22,7 @@ def run(*args: str):
 def test_help_lists_every_command():
     r = run("--help")
     assert r.exit_code == 0
-    for cmd in ("demo", "validate", "solve", "generate", "reassign", "coverage", "export", "plans"):
+    for cmd in ("demo", "validate", "solve", "evaluate", "generate", "reassign", "coverage", "export", "plans"):
         assert cmd in r.output
 
 

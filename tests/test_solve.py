@@ -55,7 +55,8 @@ def test_tiny_reaches_the_hand_computed_optimum(tiny, backend):
     assert r.status == Status.OPTIMAL
     assert r.objective == pytest.approx(19380, abs=1e-3)
     assert r.plan() == TINY_PLAN
-    assert r.summary["evaluation"] == {"objective": pytest.approx(19380, abs=1e-3), "agrees_with_solver": True, "violations": []}
+    assert r.summary["evaluation"] == {"objective": pytest.approx(19380, abs=1e-3), "agrees_with_solver": True, "violations": [],
+                                       "inherited": []}
 
 
 def test_tiny_cost_terms_and_columns(tiny):

@@ -9,6 +9,7 @@ import typer
 from planner.cli.common import PIPE_WIDTH, GuardedGroup
 from planner.cli.coverage import coverage
 from planner.cli.demo import demo
+from planner.cli.evaluate import evaluate
 from planner.cli.export import export
 from planner.cli.generate import generate
 from planner.cli.plans import plans_app
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.command()(demo)
 app.command()(validate)
 app.command()(solve)
+app.command()(evaluate)
 app.command()(generate)
 app.command()(reassign)
 app.command()(coverage)

@@ -22,7 +22,6 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console, ConsoleDimensions
-from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
@@ -229,62 +228,3 @@ def load_book_or_exit(book: Path, policy: Path | None, as_of: str | None):
         raise typer.Exit(EXIT_INPUT) from None
     print_findings(b.warnings)
     return b
-
-
-def money(x) -> str:
-    return "-" if x is None else f"${x:,.0f}"
-
-
-def exceptions_line(exceptions) -> str:
-    """'3 kept against today's rules (2 pinned, 1 current CSM kept); see the exception column of assignments.csv'."""
-    pinned = sum(e["detail"].startswith("pinned") for e in exceptions)
-    parts = [f"{pinned} pinned"] if pinned else []
-    if len(exceptions) - pinned:
-        parts.append(f"{len(exceptions) - pinned} current CSM kept")
-    return f"{len(exceptions)} kept against today's rules ({', '.join(parts)}); see the exception column of assignments.csv"
-
-
-def status_words(result) -> str:
-    """The status as a CS leader reads it: what is proven about the plan."""
-    status, gap = result.status.value, result.gap
-    if gap is None:
-        why = "stopped by the time limit" if status == "time_limited" else f"{result.backend} proves no bound"
-        return f"{status} ({why}; no bound on how far the best plan could be)"
-    proven = f"proven within {gap:.2%} of the best possible plan"
-    if status == "optimal":
-        return f"optimal ({proven})"
-    if status == "time_limited":
-        return f"time_limited (stopped by the time limit; {proven}, asked {result.options.gap:.2%})"
-    return f"{status} ({proven}; asked {result.options.gap:.2%})"
-
-
-def summary_table(result) -> Table:
-    """The short table the CLI prints after a solve or a reassignment (a PlanResult with a plan)."""
-    t = Table(title=f"plan {result.plan_id or '(none)'}", show_header=False, title_justify="left")
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("status", status_words(result))
-    t.add_row("backend", result.backend)
-    t.add_row("annual cost", money(result.objective))
-    t.add_row("proven bound", money(result.bound))
-    t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
-    for k, v in result.terms.items():
-        t.add_row(f"  {k.replace('_', ' ')}", money(v))
-    base = result.baseline
-    if base is not None and base.objective is not None and result.objective is not None:
-        saving = base.objective - result.objective
-        broken = f"; breaks {base.broken_caps} caps" if base.broken_caps else ""
-        share = f", {saving / base.objective:.1%}" if base.objective else ""
-        t.add_row("greedy baseline", f"{money(base.objective)} (optimum saves {money(saving)}{share}{broken})")
-    c = result.counts
-    if c is not None:
-        t.add_row("accounts", f"{c.accounts:,} ({', '.join(f'{k} {v:,}' for k, v in c.by_owner_type.items())})")
-        t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new")
-    if result.exceptions:
-        t.add_row("exceptions", exceptions_line(result.exceptions))
-    tm = result.timings
-    t.add_row("time", f"load {tm.load_s:.2f}s, build {tm.build_s:.2f}s, solve {tm.solve_s:.2f}s")
-    ev = result.evaluation
-    if ev is not None:
-        t.add_row("evaluator", "agrees, no rule broken" if ev.ok else Text.assemble(("DISAGREES", "red"), f": {list(ev.violations[:3])}"))
-    return t

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, err, fail, load_book_or_exit, money, out, prepare_output, styled, warning
+from planner.cli.common import EXIT_INPUT, err, fail, load_book_or_exit, out, prepare_output, styled, warning
+from planner.cli.report import money
 from planner.cli.options import BookArg, ForceOption, PolicyOption, check_finite, date_option
 
 SHOWN = 15  # rows of each table printed; --out has them all

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.common import EXIT_NO_PLAN, err, out, prepare_output, record_in_ledger, summary_table
+from planner.cli.common import EXIT_NO_PLAN, err, out, prepare_output, record_in_ledger
+from planner.cli.report import summary_table
 from planner.cli.options import Backend, BackendOption, ForceOption
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}

@@ -8,9 +8,10 @@ from typing import Annotated, List, Optional
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT, err, fail, ledger_input, load_book_or_exit, money, out, parse_date, prepare_output, record_in_ledger,
-    summary_table, write_or_exit,
+    EXIT_INPUT, err, fail, ledger_input, load_book_or_exit, out, parse_date, prepare_output, record_in_ledger,
+    write_or_exit,
 )
+from planner.cli.report import money, summary_table
 from planner.cli.options import (
     DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
     PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, check_pulp_solver, date_option,

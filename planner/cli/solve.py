@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from planner.cli.common import (
-    err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, summary_table, write_or_exit,
+    err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, write_or_exit,
 )
+from planner.cli.report import summary_table
 from planner.cli.options import (
     DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
     PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, VerboseOption, check_pulp_solver,

@@ -297,6 +297,45 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
     return RawBook(path.stem, tables, frozenset(incomplete)), findings
 
 
+def read_table_file(path: str | Path, sheets: tuple[str, ...] = ()) -> tuple[str, list[list[str]]]:
+    """(label, rows of text) of one table given on its own: a CSV file, or one sheet of an .xlsx workbook.
+
+    For a workbook, the first sheet whose name is in `sheets` (case-insensitive),
+    else the first sheet. Used for inputs that are one table, such as a plan
+    made in a spreadsheet (``planner evaluate BOOK PLAN``). Raises BookError
+    with the one finding that says why it cannot be read.
+    """
+    from planner.errors import BookError
+
+    path = Path(path)
+    try:
+        data = _read_bytes(path, path.name)
+        if path.suffix.lower() == ".xlsx":
+            return _one_sheet(path, data, sheets)
+        if path.suffix.lower() in (".csv", ".txt"):
+            return path.name, _csv_rows(data, path.name)
+    except _Unreadable as exc:
+        raise BookError([exc.finding]) from None
+    message = f"Expected a .csv file or an .xlsx workbook, got {path.name!r}"
+    raise BookError([Finding("error", path.name, None, None, message, "not_a_table")])
+
+
+def _one_sheet(path: Path, data: bytes, sheets: tuple[str, ...]) -> tuple[str, list[list[str]]]:
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        message = f"Expected an Excel .xlsx workbook, but it could not be opened ({exc})"
+        raise _Unreadable(Finding("error", path.name, None, None, message, "unreadable_file")) from None
+    try:
+        by_name = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
+        ws = next((by_name[s] for s in sheets if s in by_name), workbook.worksheets[0] if workbook.worksheets else None)
+        if ws is None:
+            raise _Unreadable(Finding("error", path.name, None, None, "Expected a workbook with a sheet, got none", "empty_file"))
+        return sheet_label(path.name, ws.title), [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
 def cell_text(value: Any) -> str:
     """The text a user would have typed for a typed cell (xlsx, Parquet): 1200.0 -> '1200', dates ISO."""
     if value is None:

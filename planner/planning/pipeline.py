@@ -30,6 +30,7 @@ import numpy as np
 from planner.backends.base import BackendSolution, SolveOptions, Status
 from planner.book import Book
 from planner.planning.result import Baseline, Counts, PlanResult, Timings, Verdict
+from planner.planning.scorecard import score, score_today
 from planner.planning.tables import exceptions, plan_tables, term_totals
 
 # Seconds of a time limit kept back for the work after the solver (tables, evaluator, baseline, writing).
@@ -104,12 +105,14 @@ class Job:
         """(summary fields only this job reports, extra cost terms, extra tables) for a plan."""
         return {}, {}, {}
 
-    def verdict(self, assignments, objective: float, extra_terms: dict) -> Verdict:
-        """The independent evaluator's verdict on the plan (planner/planning/evaluate.py)."""
-        from planner.planning.evaluate import evaluate
+    def verdict(self, card, assignments, objective: float, extra_terms: dict) -> Verdict:
+        """The independent evaluator's verdict on the plan, from its scorecard (planner/planning/scorecard.py).
 
-        ev = evaluate(self.book, dict(zip(assignments["account_id"], assignments["owner_id"], strict=True)))
-        return Verdict(ev.objective, _close(ev.objective, objective - sum(extra_terms.values())), tuple(map(str, ev.violations)))
+        A cap overload the plan kept from today's owners without making it
+        worse is inherited: an exception the plan lists, not a rule it breaks.
+        """
+        agrees = _close(card.objective, objective - sum(extra_terms.values())) and not card.violations
+        return Verdict(card.objective, agrees, card.violations, card.inherited)
 
     def diagnose(self, sol: BackendSolution | None) -> tuple[str, ...]:
         """Why there is no plan: proven infeasible (sol None or INFEASIBLE), or the solver stopped without one."""
@@ -155,6 +158,9 @@ def run(
         return PlanResult(**common, diagnosis=job.diagnose(sol), details=job.no_plan_details())
 
     assignments, owners = plan_tables(job.book, job.coverage, job.full_choice(sol.choice))
+    placed = assignments["owner_id"] != ""
+    card = score(job.book, dict(zip(assignments["account_id"][placed], assignments["owner_id"][placed], strict=True)),
+                 "this plan")  # fmt: skip
     details, extra_terms, extra_tables = job.details(sol, assignments, {})
     objective = job.cost(sol)
     bound = job.bound(sol)
@@ -171,7 +177,9 @@ def run(
         terms={**term_totals(assignments), **extra_terms},
         counts=Counts.of(assignments),
         exceptions=exceptions(assignments),
-        evaluation=job.verdict(assignments, objective, extra_terms),
+        evaluation=job.verdict(card, assignments, objective, extra_terms),
+        scorecard=card,
+        today=score_today(job.book) if baseline else None,
         baseline=_greedy_baseline(problem, options, greedy) if baseline and backend != "greedy" else None,
         solver_message=sol.message,
         details=details,

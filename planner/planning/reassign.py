@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -132,8 +133,13 @@ class ReassignJob(Job):
         }
         return details, {"handoff_risk": float(handoffs["handoff_risk"].sum())}, {"handoffs.csv": handoffs}
 
-    def verdict(self, assignments, objective: float, extra_terms: dict) -> Verdict:
-        return _reassign_check(self.book, assignments, self.leaves, objective - sum(extra_terms.values()))
+    def verdict(self, card, assignments, objective: float, extra_terms: dict) -> Verdict:
+        """The evaluator's verdict, and one rule of its own: a leaver keeps no account."""
+        verdict = super().verdict(card, assignments, objective, extra_terms)
+        gone = {l.csm_id for l in self.leaves}
+        kept = [f"leaver_owns_nothing: {a}: still with {o}"
+                for a, o in zip(assignments["account_id"], assignments["owner_id"], strict=True) if o in gone]  # fmt: skip
+        return replace(verdict, violations=verdict.violations + tuple(kept), agrees_with_solver=verdict.agrees_with_solver and not kept)
 
     def diagnose(self, sol) -> tuple[str, ...]:
         from planner.planning.diagnose import shortage_options
@@ -245,18 +251,3 @@ def _handoff_reason(previous: str, previous_type: str, status: dict) -> str:
         return "previous owner unknown"
     st = status.get(previous, "active")
     return {"leaving": "leaving", "on_leave": "on leave"}.get(st, "cascade")
-
-
-def _reassign_check(book: Book, assignments: pd.DataFrame, leaves, coverage_objective: float) -> Verdict:
-    """Evaluator verdict: the independent evaluator plus 'the leavers own nothing'."""
-    from planner.planning.evaluate import evaluate
-
-    placed = assignments[assignments["owner_type"] != "unassigned"]
-    plan = dict(zip(placed["account_id"], placed["owner_id"], strict=True))
-    ev = evaluate(book, plan)
-    gone = {l.csm_id for l in leaves}
-    left = set(assignments.loc[assignments["owner_type"] == "unassigned", "account_id"])  # reported as unplaced
-    violations = [str(v) for v in ev.violations if not (v.rule == "every_account_assigned_once" and v.subject in left)]
-    violations += [f"leaver_owns_nothing: {a}: still with {o}" for a, o in plan.items() if o in gone]
-    agrees = bool(abs(ev.objective - coverage_objective) <= 1e-6 * max(1.0, abs(ev.objective)))
-    return Verdict(ev.objective, agrees, tuple(violations))

@@ -74,15 +74,17 @@ class Verdict:
     """The independent evaluator's word on a plan: its own cost, whether it agrees with the solver, what is broken."""
 
     objective: float
-    agrees_with_solver: bool
-    violations: tuple[str, ...] = ()
+    agrees_with_solver: bool  # the evaluator's cost equals the solver's, and it finds no rule the plan breaks
+    violations: tuple[str, ...] = ()  # rules the plan breaks
+    inherited: tuple[str, ...] = ()  # cap overloads kept from today's owners, not made worse: exceptions, not breaks
 
     @property
     def ok(self) -> bool:
         return self.agrees_with_solver and not self.violations
 
     def as_dict(self) -> dict:
-        return {"objective": _round(self.objective), "agrees_with_solver": self.agrees_with_solver, "violations": list(self.violations)}
+        return {"objective": _round(self.objective), "agrees_with_solver": self.agrees_with_solver,
+                "violations": list(self.violations), "inherited": list(self.inherited)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class PlanResult:
     counts: Counts | None = None
     exceptions: tuple[dict, ...] = ()  # accounts kept against today's rules (pins, current CSMs)
     evaluation: Verdict | None = None
+    scorecard: object = None  # planner.planning.scorecard.Scorecard of this plan (its KPIs)
+    today: object = None  # the Scorecard of today's plan (the book's current owners), to compare with
     baseline: Baseline | None = None
     diagnosis: tuple[str, ...] = ()  # why there is no plan, in words
     solver_message: str = ""
@@ -176,6 +180,13 @@ class PlanResult:
         )
         if self.solver_message:
             out["solver_message"] = self.solver_message
+        if self.scorecard is not None:
+            out["kpis"] = self.scorecard.kpis
+        if self.today is not None:
+            from planner.planning.scorecard import fixes
+
+            out["today"] = self.today.as_dict()
+            out["fixes"] = fixes(self.today, self.scorecard) if self.scorecard is not None else {}
         if self.baseline is not None:
             out["baseline"] = self.baseline.as_dict()
         return out | self.details

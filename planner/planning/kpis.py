@@ -1,0 +1,100 @@
+"""The numbers a CS leader asks of any plan, as small named functions.
+
+Each KPI reads the book and a plan (account_id -> owner_id) through the
+independent evaluator's loads (planner/planning/evaluate.py ``owner_loads``),
+so a plan from the solver, today's owners and a spreadsheet plan are
+measured the same way. :func:`plan_kpis` gathers them for summary.json,
+``planner evaluate`` and the solve summary.
+
+    utilization        active CSMs' hours / capacity: min, p10, median, max, spread
+    accounts_per_csm   accounts per active CSM, and by segment
+    arr_per_csm        ARR per active CSM
+    rate_vs_load       rank correlation of a CSM's hourly cost with their utilization
+                       (strongly negative: the dearest CSMs are being emptied)
+    overloaded         CSMs above their hours capacity, and idle ones (no account at all)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+
+def _stats(values) -> dict:
+    v = np.asarray(list(values), dtype=float)
+    if not len(v):
+        return {"n": 0, "min": None, "p10": None, "median": None, "max": None, "spread": None}
+    q = np.percentile(v, [0, 10, 50, 100])
+    return {"n": int(len(v)), "min": float(q[0]), "p10": float(q[1]), "median": float(q[2]), "max": float(q[3]),
+            "spread": float(q[3] - q[0])}  # fmt: skip
+
+
+def _active(book) -> list[dict]:
+    c = book.csms
+    return [r for r in c.to_dict("records") if r["status"] == "active"]
+
+
+def utilization(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
+    """Hours used / capacity of every active CSM (0 for one with no account)."""
+    return _stats(loads.get(r["csm_id"], {}).get("hours", 0.0) / r["capacity_hours"]
+                  for r in _active(book) if r["capacity_hours"] > 0)  # fmt: skip
+
+
+def accounts_per_csm(book, plan: Mapping[str, str]) -> dict:
+    """Accounts per active CSM, overall and per segment (counting the CSMs who hold that segment)."""
+    active = {r["csm_id"] for r in _active(book)}
+    segment = dict(zip(book.accounts["account_id"], book.accounts["segment"], strict=True))
+    per: dict[str, dict[str, int]] = {c: {} for c in active}
+    for acc, owner in plan.items():
+        if owner in per and acc in segment:
+            per[owner][segment[acc]] = per[owner].get(segment[acc], 0) + 1
+    by_segment = {
+        s: _stats(counts[s] for counts in per.values() if counts.get(s))
+        for s in book.policy.segments
+        if any(counts.get(s) for counts in per.values())
+    }
+    return {"all": _stats(sum(counts.values()) for counts in per.values()), "by_segment": by_segment}
+
+
+def arr_per_csm(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
+    return _stats(loads.get(r["csm_id"], {}).get("arr", 0.0) for r in _active(book))
+
+
+def rate_vs_load(book, loads: Mapping[str, Mapping[str, float]]) -> float | None:
+    """Spearman rank correlation between an active CSM's hourly cost and their utilization (None: fewer than 3)."""
+    rows = [r for r in _active(book) if r["capacity_hours"] > 0]
+    if len(rows) < 3:
+        return None
+    rate = np.array([r["annual_cost"] / (12 * r["capacity_hours"]) for r in rows])
+    use = np.array([loads.get(r["csm_id"], {}).get("hours", 0.0) / r["capacity_hours"] for r in rows])
+    if np.ptp(rate) == 0 or np.ptp(use) == 0:
+        return None
+    ranks = [np.argsort(np.argsort(x, kind="stable"), kind="stable").astype(float) for x in (rate, use)]
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
+def overloaded(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
+    """Active CSMs above their hours capacity (id -> utilization), and those with no account at all."""
+    over, idle = {}, []
+    for r in _active(book):
+        hours = loads.get(r["csm_id"], {}).get("hours", 0.0)
+        if r["capacity_hours"] > 0 and hours > r["capacity_hours"] * (1 + 1e-9):
+            over[r["csm_id"]] = round(hours / r["capacity_hours"], 4)
+        if r["csm_id"] not in loads:
+            idle.append(r["csm_id"])
+    return {"over_capacity": over, "without_accounts": idle}
+
+
+def plan_kpis(book, plan: Mapping[str, str]) -> dict:
+    """Every KPI above for one plan (the evaluator's loads, computed once)."""
+    from planner.planning.evaluate import owner_loads
+
+    loads = owner_loads(book, plan)
+    return {
+        "utilization": utilization(book, loads),
+        "accounts_per_csm": accounts_per_csm(book, plan),
+        "arr_per_csm": arr_per_csm(book, loads),
+        "rate_vs_utilization": rate_vs_load(book, loads),
+        **overloaded(book, loads),
+    }
