@@ -47,12 +47,16 @@ Model
     (2) cap[hours, o]:    Σ_a h[a,o] x[a,o] ≤ cap_h[o]                     ∀ o ∈ C ∪ P
     (3) cap[accounts, o]: Σ_a x[a,o] ≤ cap_n[o]                            ∀ o ∈ C
     (4) cap[arr, o]:      Σ_a arr[a] x[a,o] ≤ cap_arr[o]                   ∀ o ∈ C
-    (5) side[changed_arr]: Σ_{a ∈ A_cur} arr[a] (1 − x[a,cur[a]]) ≤ max_changed_arr_share · Σ_{a ∈ A_cur} arr[a]
-        written as  Σ_{a ∈ A_cur} arr[a] x[a,cur[a]] ≥ (1 − share) · Σ_{a ∈ A_cur} arr[a]
-        (only when share < 1)
+    (5) side[changed_arr]: Σ_{a ∈ A_had} arr[a] (1 − x[a,cur[a]]) ≤ max_changed_arr_share · Σ_{a ∈ A_had} arr[a]
+        written as  Σ_{a ∈ A_cur} arr[a] x[a,cur[a]] ≥ (1 − share) · Σ_{a ∈ A_had} arr[a]
+        (only when share < 1; share = ``--max-moved-arr``, else continuity.max_changed_arr_share)
+    (6) side[moves]:      Σ_{a ∈ A_had} (1 − x[a,cur[a]]) ≤ max_moves
+        written as  Σ_{a ∈ A_cur} x[a,cur[a]] ≥ |A_had| − max_moves; only with ``--max-moves``.
+    A_had are the accounts with any owner today: A_cur plus those whose owner is on no roster. An
+    account whose owner has no arc to it (or is on no roster) must change owner, and counts.
 
 This is the assignment core of ``models/core.py``: (1) is its assign row,
-(2)-(4) its resources, (5) a side row. ``build_coverage`` follows the numbering.
+(2)-(4) its resources, (5)-(6) side rows. ``build_coverage`` follows the numbering.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class CoverageModel:
     account_ids: np.ndarray
     account_hours: np.ndarray  # h[a]
     current: np.ndarray  # owner index of cur[a], -1 if none / not on the roster
+    had_owner: np.ndarray  # bool: a current_owner is given (on the roster or not)
     arc_hours: np.ndarray
     arc_terms: dict[str, np.ndarray]  # COST_TERMS -> per-arc cost
     arc_rule: np.ndarray  # object: '' | 'keep_current' | 'freeze' | 'pin'
@@ -105,6 +110,20 @@ class CoverageModel:
     @property
     def arc_owner_ids(self) -> np.ndarray:
         return self.owners.ids[self.problem.arc_agent]
+
+    @property
+    def can_stay(self) -> np.ndarray:
+        """Per account: its current owner (on the roster) has an arc to it, so the plan may keep it."""
+        p = self.problem
+        out = np.zeros(p.n_items, dtype=bool)
+        out[p.arc_item[p.arc_agent == self.current[p.arc_item]]] = True
+        return out
+
+    @property
+    def forced_moves(self) -> int:
+        """Accounts that must change owner whatever the plan: an owner today who cannot keep them (leaving,
+        ineligible, on no roster)."""
+        return int((self.had_owner & ~self.can_stay).sum())
 
 
 # ---------------------------------------------------------------------------
@@ -281,7 +300,8 @@ def pin_exception_text(why: list[str]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def build_coverage(book) -> CoverageModel:
+def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | None = None) -> CoverageModel:
+    """The coverage model of `book`; `max_moves` and `max_moved_arr` (a share of ARR) cap the changes of owner."""
     pol = book.policy
     acc = book.accounts
     n = len(acc)
@@ -378,13 +398,17 @@ def build_coverage(book) -> CoverageModel:
         Resource("accounts", np.where(is_csm, 1.0, 0.0), owners.cap_accounts),
         Resource("arr", np.where(is_csm, arr[rows], 0.0), owners.cap_arr),
     )
-    # (5) changed-ARR cap.
-    side = ()
-    if pol.max_changed_arr_share < 1.0:
-        in_cur = cur >= 0
-        total = float(arr[in_cur].sum())
-        stay = np.flatnonzero(cols == cur[rows])
-        side = (SideRow("changed_arr", stay, arr[rows[stay]], lo=(1.0 - pol.max_changed_arr_share) * total),)
+    # (5) changed-ARR cap, (6) moves cap: both count every account with an owner today (A_had), one whose owner
+    # is on no roster (it has no arc to stay) as a forced change.
+    side = []
+    had = (acc["current_owner"] != "").to_numpy()
+    stay = np.flatnonzero(cols == cur[rows])
+    share = pol.max_changed_arr_share if max_moved_arr is None else float(max_moved_arr)
+    if share < 1.0:
+        side.append(SideRow("changed_arr", stay, arr[rows[stay]], lo=(1.0 - share) * float(arr[had].sum())))
+    if max_moves is not None:
+        side.append(SideRow("moves", stay, np.ones(len(stay)), lo=float(had.sum() - max_moves)))
+    side = tuple(side)
 
     # Warm start: the current owner where that arc exists.
     start = np.full(n, -1, dtype=np.int64)
@@ -414,6 +438,7 @@ def build_coverage(book) -> CoverageModel:
         account_ids=acc["account_id"].to_numpy(object),
         account_hours=h,
         current=cur,
+        had_owner=(acc["current_owner"] != "").to_numpy(),
         arc_hours=arc_h,
         arc_terms=terms,
         arc_rule=rule,

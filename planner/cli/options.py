@@ -98,6 +98,12 @@ def check_finite(value: Optional[float]) -> Optional[float]:
     return value
 
 
+def check_share(value: Optional[float]) -> Optional[float]:
+    if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+        raise typer.BadParameter(f"Expected a share of ARR from 0 to 1 (e.g. 0.1 for 10%), got {value!r}")
+    return value
+
+
 def check_pulp_solver(backend: str, pulp_solver: str | None) -> None:
     """--pulp-solver names a PuLP solver available here, and comes with --backend pulp (else it would be ignored)."""
     if pulp_solver is None:
@@ -161,4 +167,16 @@ CsmsOption = Annotated[int, typer.Option("--csms", callback=whole_range(1, MAX_C
 PoolsOption = Annotated[
     Optional[int],
     typer.Option("--pools", callback=whole_range(0, MAX_POOLS), help=f"Number of pools (0 to {MAX_POOLS:,}; default scales with the book)."),
+]
+
+MaxMovesOption = Annotated[
+    Optional[int],
+    typer.Option("--max-moves", callback=whole_range(0, MAX_ACCOUNTS), metavar="N",
+                 help="At most N accounts change owner (those whose owner cannot keep them count too). Default: no cap."),
+]
+MaxMovedArrOption = Annotated[
+    Optional[float],
+    typer.Option("--max-moved-arr", callback=check_share, metavar="SHARE",
+                 help="At most this share of today's owned ARR changes owner (0 to 1). Default: the policy's "
+                      "continuity.max_changed_arr_share."),
 ]

@@ -12,7 +12,7 @@ from planner.cli.common import (
 )
 from planner.cli.report import summary_table
 from planner.cli.options import (
-    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
+    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, MaxMovedArrOption, MaxMovesOption, PlanOutOption,
     PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, VerboseOption, check_pulp_solver,
 )
 
@@ -29,6 +29,8 @@ def solve(
     threads: ThreadsOption = 1,
     seed: SeedOption = 0,
     warm_start: Annotated[bool, typer.Option("--warm-start/--no-warm-start", help="Start from the current owners.")] = True,
+    max_moves: MaxMovesOption = None,
+    max_moved_arr: MaxMovedArrOption = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")] = True,
     force: ForceOption = False,
     verbose: VerboseOption = False,
@@ -49,6 +51,7 @@ def solve(
         result = run(
             b, backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed, warm_start=warm_start,
             baseline=baseline, verbose=verbose, pulp_solver=pulp_solver, load_s=load_s, started=started,
+            max_moves=max_moves, max_moved_arr=max_moved_arr,
         )
     write_or_exit(result, out_dir, force)
     out.print(summary_table(result))

@@ -184,11 +184,82 @@ def changed_arr_cap_unreachable(book, model) -> Iterable[str]:
             continue
         can_stay = float(s.coef.sum())
         if can_stay < s.lo - 1e-6:
-            share = book.policy.max_changed_arr_share
+            total = float(book.accounts["arr"].to_numpy(float)[model.had_owner].sum())
+            share = 1.0 - s.lo / total if total else 0.0
             yield (
                 f"at most {share:.0%} of ARR may change owner, but only ${can_stay:,.0f} of ARR can stay with its "
-                f"current owner; expected at least ${s.lo:,.0f} (raise continuity.max_changed_arr_share)"
+                f"current owner; expected at least ${s.lo:,.0f} (raise --max-moved-arr or continuity.max_changed_arr_share)"
             )
+
+
+@check("the cap on accounts that change owner")
+def moves_cap_unreachable(book, model) -> Iterable[str]:
+    """More accounts must change owner (their owner cannot keep them) than --max-moves allows."""
+    for s in model.problem.side_rows:
+        if s.name != "moves":
+            continue
+        allowed = int(round(model.had_owner.sum() - s.lo))
+        if model.forced_moves > allowed:
+            yield (
+                f"--max-moves {allowed} is below the {model.forced_moves:,} accounts that must change owner whatever "
+                "the plan (their owner is leaving, on leave, or may no longer cover them); expected --max-moves "
+                f"{model.forced_moves:,} or more"
+            )
+
+
+@check("the fewest changes of owner the caps need")
+def continuity_caps_too_tight(book, model) -> Iterable[str]:
+    """The moves / moved-ARR cap is below what keeping every other cap needs (today's overloads must be relieved).
+
+    For each continuity row, a re-solve without it minimizes what that row
+    counts (accounts, or ARR, that change owner) over the same caps; its
+    proven bound is the least the caps need. Owners over a cap today say why.
+    """
+    from dataclasses import replace
+
+    p = model.problem
+    rows = [s for s in p.side_rows if s.name in ("moves", "changed_arr")]
+    if not rows or len(p.items_without_arcs()):
+        return
+    stays = p.arc_agent == model.current[p.arc_item]
+    arr = book.accounts["arr"].to_numpy(float)
+    for s in rows:
+        owned = model.had_owner  # both rows count the accounts with an owner today
+        what = np.ones(p.n_items) if s.name == "moves" else arr  # what the row counts per account that changes owner
+        cost = np.where(stays | ~owned[p.arc_item], 0.0, what[p.arc_item])
+        # The fewest changes; the plan's own costs only break ties, all of them together below TIE_BREAK units.
+        unit = 1.0 if s.name == "moves" else float(np.min(arr[arr > 0], initial=1.0))
+        least = replace(p, arc_cost=cost + unit * _tie_break(p).arc_cost, side_rows=tuple(r for r in p.side_rows if r is not s),
+                        offset=0.0, start=None)  # fmt: skip
+        sol = _elastic_solve(least, 0)
+        if sol.bound is None:
+            continue
+        need = sol.bound - TIE_BREAK * unit  # a lower bound on what must change, the tie-breaks taken off
+        allowed = float(what[owned].sum() - s.lo)
+        if need <= allowed + 1e-6:
+            continue
+        over = _over_caps_today(p, model)
+        why = f"; today {over}" if over else ""
+        if s.name == "moves":
+            yield (f"keeping every cap needs at least {int(np.floor(need + 1e-6)):,} accounts to change owner, but "
+                   f"--max-moves allows {int(round(allowed)):,}{why}; expected a higher --max-moves")  # fmt: skip
+        else:
+            yield (f"keeping every cap needs at least ${need:,.0f} of ARR to change owner, but the moved-ARR cap "
+                   f"allows ${allowed:,.0f}{why}; expected a higher --max-moved-arr (or continuity.max_changed_arr_share)")  # fmt: skip
+
+
+def _over_caps_today(p, model, shown: int = 5) -> str:
+    """'csm_003 is over its hours and ARR caps, pool_01 over its hours cap' for owners today's plan overloads."""
+    stays = np.flatnonzero(p.arc_agent == model.current[p.arc_item])
+    over: dict[int, list[str]] = {}
+    for r in p.resources:
+        load = np.bincount(p.arc_agent[stays], weights=r.weight[stays], minlength=p.n_agents)
+        for k in np.flatnonzero(load > r.capacity + 1e-6 * np.maximum(1.0, r.capacity)):
+            over.setdefault(int(k), []).append({"arr": "ARR"}.get(r.name, r.name))
+    parts = [f"{model.owners.ids[k]} is over its {' and '.join(names)} cap{'s' if len(names) > 1 else ''}"
+             for k, names in list(over.items())[:shown]]  # fmt: skip
+    more = f" and {len(over) - shown} more" if len(over) > shown else ""
+    return ", ".join(parts) + more
 
 
 @check("the fewest accounts left uncovered (elastic re-solve)")
@@ -210,7 +281,9 @@ def uncovered_at_best(book, model) -> Iterable[str]:
     sol = _elastic_solve(elastic, n)
     if not sol.status.has_plan:
         if sol.status == Status.INFEASIBLE:
-            yield "even with accounts left uncovered no plan exists: a continuity rule (changed-ARR cap) cannot be met"
+            rules = {"moves": "--max-moves", "changed_arr": "the moved-ARR cap"}
+            named = " and ".join(rules.get(s.name, s.name) for s in p.side_rows) or "a continuity rule"
+            yield f"even with accounts left uncovered no plan exists: {named} cannot be met"
         else:
             yield f"the elastic re-solve (accounts may stay uncovered) found no plan in {ELASTIC_SECONDS:g} s: {sol.message}"
         return
@@ -244,6 +317,8 @@ CHECKS: tuple[Callable, ...] = (
     forced_loads_over_caps,
     group_demand_over_supply,
     changed_arr_cap_unreachable,
+    moves_cap_unreachable,
+    continuity_caps_too_tight,
     uncovered_at_best,
 )
 

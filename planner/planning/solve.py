@@ -22,6 +22,17 @@ class CoverageJob(Job):
 
     kind = "solve"
 
+    def __init__(self, book: Book, coverage, build_s: float, caps: dict | None = None):
+        super().__init__(book, coverage, build_s)
+        self.caps = {k: v for k, v in (caps or {}).items() if v is not None}  # --max-moves, --max-moved-arr
+
+    def identity(self) -> dict:
+        """The book's identity, and the continuity caps the plan was made under (they change the model)."""
+        return {**super().identity(), **self.caps}
+
+    def details(self, sol, assignments, result):
+        return {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves}, {}, {}
+
     def diagnose(self, sol) -> tuple[str, ...]:
         from planner.planning.diagnose import diagnose
 
@@ -31,12 +42,14 @@ class CoverageJob(Job):
         return (sol.message or "the solver stopped without a plan", *diagnose(self.book, self.coverage, proven=False))
 
 
-def coverage_job(book: Book) -> CoverageJob:
+def coverage_job(book: Book, max_moves: int | None = None, max_moved_arr: float | None = None) -> CoverageJob:
+    """The coverage model of `book` as a pipeline job; `max_moves` / `max_moved_arr` cap the changes of owner."""
     from planner.models.coverage import build_coverage
 
     t0 = time.perf_counter()
-    model = build_coverage(book)
-    return CoverageJob(book, model, time.perf_counter() - t0)
+    model = build_coverage(book, max_moves=max_moves, max_moved_arr=max_moved_arr)
+    caps = {"max_moves": max_moves, "max_moved_arr": max_moved_arr}
+    return CoverageJob(book, model, time.perf_counter() - t0, caps)
 
 
 def solve(
@@ -53,8 +66,14 @@ def solve(
     pulp_solver: str | None = None,
     load_s: float = 0.0,
     started: float | None = None,
+    max_moves: int | None = None,
+    max_moved_arr: float | None = None,
 ) -> PlanResult:
     """The optimal coverage plan of `book`, with its proof (or the reasons there is none).
+
+    `max_moves` caps how many accounts change owner (forced moves included);
+    `max_moved_arr` the share of today's owned ARR that does (default: the
+    policy's continuity.max_changed_arr_share).
 
     `started` (a time.perf_counter() reading) is when the command began:
     `time_limit` counts from then, so it binds the load, the build and
@@ -65,4 +84,5 @@ def solve(
         extra={"pulp_solver": pulp_solver} if pulp_solver else {},
     )  # fmt: skip
     clock = Clock.start(time_limit, started)
-    return run(coverage_job(book), backend, options, baseline=baseline, load_s=load_s, clock=clock)
+    job = coverage_job(book, max_moves, max_moved_arr)
+    return run(job, backend, options, baseline=baseline, load_s=load_s, clock=clock)

@@ -1,0 +1,68 @@
+"""Continuity: --max-moves and --max-moved-arr cap the changes of owner, and say why when they cannot be met."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.backends.base import Status
+from planner.cli import app
+from planner.generate import generate_book, write_book
+from planner.io import load_book
+from planner.planning.solve import solve
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("continuity") / "book"
+    write_book(generate_book(300, 8, pools=2, seed=3, as_of=AS_OF), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def book(folder):
+    return load_book(folder, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def free(book):
+    return solve(book, "highs", gap=1e-3)
+
+
+def test_max_moves_caps_the_accounts_that_change_owner(book, free):
+    cap = free.counts.moved // 2
+    capped = solve(book, "highs", gap=1e-3, max_moves=cap)
+    assert capped.status.has_plan and capped.counts.moved <= cap < free.counts.moved
+    assert capped.objective >= free.objective - 1e-6 * free.objective * 10  # fewer moves never cost less (within gaps)
+    assert capped.summary["identity"]["max_moves"] == cap and "max_moves" not in free.summary["identity"]
+    assert capped.plan_id != free.plan_id
+
+
+def test_max_moved_arr_caps_the_arr_that_changes_owner(book, free):
+    owned = float(book.accounts.loc[book.accounts["current_owner"] != "", "arr"].sum())
+    share = 0.5 * free.counts.arr_moved / owned
+    capped = solve(book, "highs", gap=1e-3, max_moved_arr=share)
+    assert capped.status.has_plan and capped.counts.arr_moved <= share * owned * (1 + 1e-6)
+
+
+def test_a_moves_cap_below_what_the_caps_need_says_so(book, free):
+    """Today's overloads must be relieved: a cap on moves below that is no plan, with the least the caps need."""
+    r = solve(book, "highs", max_moves=0)
+    assert r.status == Status.INFEASIBLE
+    text = " ".join(r.diagnosis)
+    assert "--max-moves 0 is below the" in text or "keeping every cap needs at least" in text
+    least = next(line for line in r.diagnosis if "needs at least" in line or "is below the" in line)
+    assert "expected" in least
+
+
+def test_the_flags_on_the_command_line(folder, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moves", "0"])
+    assert r.exit_code == 3 and "--max-moves" in r.output and not (tmp_path / "p").exists()
+    r = runner.invoke(app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moved-arr", "1.5"])
+    assert r.exit_code == 2 and "Expected a share of ARR from 0 to 1" in r.output
