@@ -211,40 +211,33 @@ def moves_cap_unreachable(book, model) -> Iterable[str]:
 def continuity_caps_too_tight(book, model) -> Iterable[str]:
     """The moves / moved-ARR cap is below what keeping every other cap needs (today's overloads must be relieved).
 
-    For each continuity row, a re-solve without it minimizes what that row
-    counts (accounts, or ARR, that change owner) over the same caps; its
-    proven bound is the least the caps need. Owners over a cap today say why.
+    planner.planning.continuity.least_change minimizes what the row counts
+    over the same caps; its proven bound is the least the caps need. Owners
+    over a cap today say why.
     """
-    from dataclasses import replace
+    from planner.planning.continuity import least_change
 
     p = model.problem
     rows = [s for s in p.side_rows if s.name in ("moves", "changed_arr")]
     if not rows or len(p.items_without_arcs()):
         return
-    stays = p.arc_agent == model.current[p.arc_item]
     arr = book.accounts["arr"].to_numpy(float)
     for s in rows:
-        owned = model.had_owner  # both rows count the accounts with an owner today
-        what = np.ones(p.n_items) if s.name == "moves" else arr  # what the row counts per account that changes owner
-        cost = np.where(stays | ~owned[p.arc_item], 0.0, what[p.arc_item])
-        # The fewest changes; the plan's own costs only break ties, all of them together below TIE_BREAK units.
-        unit = 1.0 if s.name == "moves" else float(np.min(arr[arr > 0], initial=1.0))
-        least = replace(p, arc_cost=cost + unit * _tie_break(p).arc_cost, side_rows=tuple(r for r in p.side_rows if r is not s),
-                        offset=0.0, start=None)  # fmt: skip
-        sol = _elastic_solve(least, 0)
-        if sol.bound is None:
+        measure = "moves" if s.name == "moves" else "arr"
+        least = least_change(book, model, measure, time_limit=ELASTIC_SECONDS)
+        if least.bound is None:
             continue
-        need = sol.bound - TIE_BREAK * unit  # a lower bound on what must change, the tie-breaks taken off
-        allowed = float(what[owned].sum() - s.lo)
-        if need <= allowed + 1e-6:
+        what = np.ones(p.n_items) if measure == "moves" else arr
+        allowed = float(what[model.had_owner].sum() - s.lo)
+        if least.bound <= allowed + 1e-6:
             continue
         over = _over_caps_today(p, model)
         why = f"; today {over}" if over else ""
-        if s.name == "moves":
-            yield (f"keeping every cap needs at least {int(np.floor(need + 1e-6)):,} accounts to change owner, but "
+        if measure == "moves":
+            yield (f"keeping every cap needs at least {int(np.ceil(least.bound - 1e-6)):,} accounts to change owner, but "
                    f"--max-moves allows {int(round(allowed)):,}{why}; expected a higher --max-moves")  # fmt: skip
         else:
-            yield (f"keeping every cap needs at least ${need:,.0f} of ARR to change owner, but the moved-ARR cap "
+            yield (f"keeping every cap needs at least ${least.bound:,.0f} of ARR to change owner, but the moved-ARR cap "
                    f"allows ${allowed:,.0f}{why}; expected a higher --max-moved-arr (or continuity.max_changed_arr_share)")  # fmt: skip
 
 
