@@ -11,6 +11,7 @@ from planner.cli.coverage import coverage
 from planner.cli.demo import demo
 from planner.cli.evaluate import evaluate
 from planner.cli.export import export
+from planner.cli.frontier import frontier
 from planner.cli.generate import generate
 from planner.cli.plans import plans_app
 from planner.cli.reassign import reassign
@@ -34,6 +35,7 @@ app.command()(demo)
 app.command()(validate)
 app.command()(solve)
 app.command()(evaluate)
+app.command()(frontier)
 app.command()(generate)
 app.command()(reassign)
 app.command()(coverage)

@@ -156,3 +156,21 @@ def _count(x) -> str:
 
 def _corr(x) -> str:
     return "-" if x is None else f"{x:+.2f}"
+
+
+def frontier_table(points) -> Table:
+    """The frontier on screen: per point its cap, moves, moved ARR, cost and terms, gap; cheapest change first."""
+    t = Table(title="cost against change (each point a plan folder)", title_justify="left")
+    for col in ("#", "max moves", "moves", "ARR moved", "annual cost", *(k.replace("_", " ") for k in _terms(points)), "gap", "status"):
+        t.add_column(col, justify="left" if col in ("status",) else "right")
+    for p in points:
+        t.add_row(
+            str(p.point), "-" if p.max_moves is None else f"{p.max_moves:,}", "-" if p.moves is None else f"{p.moves:,}",
+            money(p.moved_arr), money(p.objective), *(money(p.terms.get(k)) for k in _terms(points)),
+            "-" if p.gap is None else f"{p.gap:.2%}", p.status,
+        )  # fmt: skip
+    return t
+
+
+def _terms(points) -> list[str]:
+    return list(next((p.terms for p in points if p.terms), {}))
