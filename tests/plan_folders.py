@@ -44,7 +44,7 @@ def _assignment_row(acc: dict, owners: dict[str, dict]) -> dict:
     prev = acc["previous_owner"]
     prev_type = owners[prev]["owner_type"] if prev in owners else ("unknown" if prev else "")
     changed = acc["owner_id"] != prev
-    reason = "kept" if not changed else ("new account" if not prev else "rebalanced")
+    reason = "kept" if not changed else ("new account" if not prev else "lower cost")
     row = {
         "account_id": acc["account_id"], "owner_type": new["owner_type"], "owner_id": new["owner_id"],
         "owner_name": new["name"] if new["owner_type"] != "digital" else "", "owner_email": new["email"],

@@ -66,3 +66,17 @@ def test_the_flags_on_the_command_line(folder, tmp_path):
     assert r.exit_code == 3 and "--max-moves" in r.output and not (tmp_path / "p").exists()
     r = runner.invoke(app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moved-arr", "1.5"])
     assert r.exit_code == 2 and "Expected a share of ARR from 0 to 1" in r.output
+
+
+def test_every_move_names_its_reason_in_words_and_dollars(free):
+    """No move without a reason: leaving owners, rules broken today, overloads, or a saving priced in the row."""
+    from planner.planning.tables import REASONS
+
+    a = free.assignments
+    moved = a[a["changed"] & (a["previous_owner"] != "")]
+    assert len(moved) and set(moved["reason"]) <= set(REASONS) - {"kept", "new account"}
+    assert "rebalanced" not in set(a["reason"])
+    priced = moved[moved["reason"].isin(["lower cost", "overload relief", "makes room"])]
+    assert (priced["reason_detail"].str.contains(r"\$")).all() and priced["stay_cost"].notna().all()
+    cheaper = moved[moved["reason"] == "lower cost"]
+    assert (cheaper["stay_cost"] > cheaper["annual_cost"]).all()  # it saves, disruption included

@@ -40,13 +40,8 @@ def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd
     prev = acc["current_owner"].to_numpy(object)
     prev_kind = np.array([(book.owner_kind(p) or "unknown") if p else "" for p in prev], dtype=object)
     changed = owner_ids != prev
-    rule = np.where(placed, model.arc_rule[arc], "")
-    reason = np.select(
-        [~placed & (prev_kind != "unknown") & (prev != ""), ~placed, rule == "pin", rule == "freeze", ~changed, prev == "", prev_kind == "unknown", _leaving(book, prev)],
-        ["not placed", "not in this plan (no owner today)", "pinned", "renewal freeze", "kept", "new account", "previous owner unknown", "previous owner leaving"],
-        default="rebalanced",
-    )
     terms = {k: np.where(placed, model.arc_terms[k][arc], 0.0) for k in TERMS}
+    reason, detail, stay_cost = move_reasons(book, model, choice, prev, prev_kind, changed, sum(terms.values()), terms["disruption"])
     head = pd.DataFrame(
         {
             "account_id": acc["account_id"].to_numpy(object),
@@ -59,6 +54,8 @@ def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd
             "previous_owner_type": prev_kind,
             "changed": changed,
             "reason": reason,
+            "reason_detail": detail,
+            "stay_cost": stay_cost,
             "exception": np.where(placed, model.arc_exception[arc], ""),
             "workload_hours": np.where(placed, model.arc_hours[arc], 0.0),
             "annual_cost": sum(terms.values()),
@@ -70,6 +67,82 @@ def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd
     return assignments, _owner_table(book, model, assignments)
 
 
+# Why an account has the owner it has: the first that applies, in this order.
+REASONS = (
+    "not placed",  # it has an owner today and this plan leaves it without one (a reassignment's unplaced)
+    "not in this plan (no owner today)",  # a reassignment leaves new accounts to `planner solve`
+    "pinned", "renewal freeze",  # the plan had no choice
+    "kept",  # same owner as today
+    "new account",  # no owner today
+    "previous owner unknown",  # today's owner is on no roster
+    "previous owner leaving", "previous owner on leave",
+    "owner may no longer cover it",  # today's owner (a pool, the digital program) is not allowed for it any more
+    "rule broken today",  # today's CSM was kept against a rule (language, time zone, region, segment); the plan fixes it
+    "lower cost",  # the new owner costs less a year, disruption included (both priced in the row)
+    "overload relief",  # today's owner is over a cap; this move costs more, but takes load off
+    "makes room",  # one move of a chain that lowers the plan's cost: it frees the owner for other accounts
+)  # fmt: skip
+
+
+def move_reasons(book: Book, model, choice, prev, prev_kind, changed, new_cost, disruption):
+    """(reason, reason_detail, stay_cost) per account: why it has this owner, in words and in dollars.
+
+    stay_cost is what keeping today's owner would cost a year (blank when the
+    model gives that owner no arc to the account); for a move the detail
+    says what it saves against its disruption, or which rule or overload it fixes.
+    """
+    p = model.problem
+    n = p.n_items
+    placed = choice >= 0
+    arc = np.where(placed, choice, 0)
+    rule = np.where(placed, model.arc_rule[arc], "")
+    stays = np.flatnonzero(p.arc_agent == model.current[p.arc_item])
+    stay_arc = np.full(n, -1, dtype=np.int64)
+    stay_arc[p.arc_item[stays]] = stays
+    can_stay = stay_arc >= 0
+    stay_cost = np.where(can_stay, p.arc_cost[np.maximum(stay_arc, 0)], np.nan)
+    status = dict(zip(book.csms["csm_id"], book.csms["status"], strict=True))
+    prev_status = np.array([status.get(x, "") for x in prev], dtype=object)
+    kept_against = can_stay & (model.arc_exception[np.maximum(stay_arc, 0)] != "")
+    over = _over_today(p, stays)
+    relieves = can_stay & over[np.maximum(model.current, 0)] & (model.current >= 0)
+    saves = can_stay & (stay_cost > new_cost + 1e-9)
+    reason = np.select(
+        [~placed & (prev_kind != "unknown") & (prev != ""), ~placed, rule == "pin", rule == "freeze", ~changed,
+         prev == "", prev_kind == "unknown", prev_status == "leaving", prev_status == "on_leave", ~can_stay,
+         kept_against, saves, relieves],
+        list(REASONS[:-1]),
+        default=REASONS[-1],
+    )  # fmt: skip
+    exc = model.arc_exception[np.maximum(stay_arc, 0)]
+    detail = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(changed & placed & (prev != "")):
+        detail[i] = _detail(reason[i], prev[i], stay_cost[i], new_cost[i], disruption[i], exc[i])
+    return reason, detail, stay_cost
+
+
+def _over_today(p, stays) -> np.ndarray:
+    """Per agent: today's plan (every account with its current owner where it can stay) puts it over a cap."""
+    over = np.zeros(p.n_agents, dtype=bool)
+    for r in p.resources:
+        load = np.bincount(p.arc_agent[stays], weights=r.weight[stays], minlength=p.n_agents)
+        over |= load > r.capacity + 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(r.capacity), r.capacity, 0.0)))
+    return over
+
+
+def _detail(reason: str, prev: str, stay: float, new: float, disruption: float, exception: str) -> str:
+    if reason == "rule broken today":
+        return exception.replace("current CSM kept although ", f"{prev} kept it although ")
+    if reason == "overload relief":
+        return f"{prev} is over a cap today; keeping it there would cost ${stay:,.0f} a year, the move ${new:,.0f} (disruption ${disruption:,.0f} included)"
+    if reason == "lower cost":
+        return f"saves ${stay - new:,.0f} a year: ${stay:,.0f} with {prev}, ${new:,.0f} after the move (disruption ${disruption:,.0f} included)"
+    if reason == "makes room":
+        return (f"costs ${new - stay:,.0f} a year more than staying with {prev} (disruption ${disruption:,.0f} included), "
+                "and frees that owner for accounts the plan needs there")  # fmt: skip
+    return ""
+
+
 def _roster(book: Book) -> dict[str, dict]:
     """owner id -> name, email, crm_user_id (blank for digital)."""
     out = {book.policy.digital_owner_id: {"name": "Digital program", "email": "", "crm_user_id": ""}}
@@ -77,11 +150,6 @@ def _roster(book: Book) -> dict[str, dict]:
         for r in table.to_dict("records"):
             out[r[key]] = {"name": r.get("name", ""), "email": r.get("email", ""), "crm_user_id": r.get("crm_user_id", "")}
     return out
-
-
-def _leaving(book: Book, prev: np.ndarray) -> np.ndarray:
-    away = set(book.csms.loc[book.csms["status"] != "active", "csm_id"])
-    return np.array([p in away for p in prev])
 
 
 def _owner_table(book: Book, model, assignments: pd.DataFrame) -> pd.DataFrame:
