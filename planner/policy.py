@@ -172,6 +172,21 @@ class PerSegment:
 
 
 @dataclass(frozen=True)
+class SomeSegments(PerSegment):
+    """A table with a value for some segments of segments.order (a reference, e.g. the usual accounts per CSM)."""
+
+    def describe(self, order=()) -> str:
+        return f"a table with a value for any of the segments ({', '.join(order)})"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> dict:
+        table = _table(raw, path)
+        for key in table:
+            if key not in order:
+                raise _unknown(path, key, order, "segment (the segments are those of [segments] order)")
+        return {s: self.rule.read(table[s], (*path, s), order) for s in order if s in table}
+
+
+@dataclass(frozen=True)
 class Uplift:
     """risk.churn_uplift: segment -> mode -> share of ARR; any segment and mode may be left out."""
 
@@ -226,6 +241,60 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class OneOf:
+    """One of a few words (e.g. how a pool is billed)."""
+
+    choices: tuple[str, ...]
+
+    def describe(self, order=()) -> str:
+        return "one of " + ", ".join(repr(c) for c in self.choices)
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> str:
+        if raw not in self.choices:
+            best = _nearest(raw, self.choices) if isinstance(raw, str) else None
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}" + (f"; did you mean {best!r}?" if best else ""))
+        return raw
+
+
+@dataclass(frozen=True)
+class Rising:
+    """A non-empty list of numbers, each from lo to hi, none below the one before (prices that rise: convex costs)."""
+
+    lo: float
+    hi: float
+
+    def describe(self, order=()) -> str:
+        return f"a non-empty list of numbers from {_g(self.lo)} to {_g(self.hi)}, each at least the one before"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> tuple[float, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}")
+        values = tuple(Number(self.lo, self.hi).read(x, path) for x in raw)
+        if any(b < a for a, b in zip(values, values[1:], strict=False)):
+            raise _Bad(path, f"expected {self.describe()} (a rising price keeps the cost convex), got {raw!r}")
+        return values
+
+
+@dataclass(frozen=True)
+class Range:
+    """[low, high], two numbers from lo to hi with low <= high."""
+
+    lo: float
+    hi: float
+
+    def describe(self, order=()) -> str:
+        return f"[low, high], two numbers from {_g(self.lo)} to {_g(self.hi)} with low <= high"
+
+    def read(self, raw: Any, path: tuple[str, ...], order=()) -> tuple[float, float]:
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}")
+        low, high = (Number(self.lo, self.hi).read(x, path) for x in raw)
+        if low > high:
+            raise _Bad(path, f"expected {self.describe()}, got {raw!r}")
+        return low, high
+
+
+@dataclass(frozen=True)
 class Optional_:
     """A key that may be left out (then ``default``)."""
 
@@ -261,7 +330,11 @@ SCHEMA: dict[str, Any] = {
         "default_languages": _LANGS,
         "max_utilization": Number(0, 2),
     },
-    "pool": {"hours_per_fte": _HOURS, "default_hourly_cost": _MONEY, "default_languages": _LANGS},
+    "pool": {"hours_per_fte": _HOURS, "default_hourly_cost": _MONEY, "default_languages": _LANGS,
+             "billing": OneOf(("fixed", "hourly"))},
+    "balance": {"band": Range(0, 2), "idle_weight": _MULT, "over_weights": Rising(0, MULT_MAX)},
+    "commitments": {"over_cap_hour_weight": _MULT, "over_cap_arr_share": _SHARE, "over_cap_account_cost": _MONEY},
+    "report": {"accounts_per_csm": SomeSegments(Range(0, COUNT_MAX)), "arr_per_csm": _MONEY},
     "digital": {"owner_id": Optional_(Text(), "digital"), "cost_per_account": _MONEY},
     "risk": Optional_({"churn_uplift": Optional_(Uplift(), {})}, {"churn_uplift": {}}),
     "disruption": {"arr_share": _SHARE, "handoff_hours": PerSegment(_HOURS)},
@@ -282,7 +355,7 @@ SCHEMA: dict[str, Any] = {
 }
 # The tables keyed by segment: a user's own segments.order replaces the default's keys in them.
 SEGMENT_TABLES = ("segments.arr_thresholds", "segments.modes", "workload.base_hours", "disruption.handoff_hours",
-                  "timezone.max_gap_hours", "risk.churn_uplift")  # fmt: skip
+                  "timezone.max_gap_hours", "risk.churn_uplift", "report.accounts_per_csm")  # fmt: skip
 
 
 def _describe(rule: Any, order) -> str:
@@ -361,6 +434,15 @@ class Policy:
     pool_hours_per_fte: float
     pool_default_hourly_cost: float
     pool_default_languages: tuple[str, ...]
+    pool_billing: str  # "fixed": a salaried team (its hours are capacity, not spend) | "hourly": billed per hour used
+    balance_band: tuple[float, float]  # target utilization of an active CSM, as shares of capacity_hours
+    balance_idle_weight: float  # x the CSM's hourly cost, per idle hour a month below the band, a year
+    balance_over_weights: tuple[float, ...]  # x the hourly cost per hour above the band, in equal steps up to the cap
+    over_cap_hour_weight: float  # x the hourly cost per hour that kept commitments put over an hours cap
+    over_cap_arr_share: float  # share of each $ of ARR that kept commitments put over an ARR cap
+    over_cap_account_cost: float  # per account that kept commitments put over an account cap, a year
+    report_accounts_per_csm: dict[str, tuple[float, float]]  # the usual band of accounts per CSM, by segment
+    report_arr_per_csm: float  # the usual ARR per CSM
     digital_owner_id: str
     digital_cost_per_account: float
     churn_uplift: dict[str, dict[str, float]]
@@ -441,6 +523,11 @@ def policy_from_dict(d: Mapping, source: str = "dict") -> Policy:
     except _Bad as exc:
         raise PolicyError(f"policy {source}: {exc}") from None
     seg, wl, csm, pool, dig = v["segments"], v["workload"], v["csm"], v["pool"], v["digital"]
+    if v["balance"]["band"][1] > csm["max_utilization"]:
+        raise PolicyError(
+            f"policy {source}: [balance] band: expected its high end at most [csm] max_utilization "
+            f"({_g(csm['max_utilization'])}, the hard cap), got {_g(v['balance']['band'][1])}"
+        )
     dis, cont, tz, reg, hand = v["disruption"], v["continuity"], v["timezone"], v["region"], v["handoff"]
     return Policy(
         segments=seg["order"],
@@ -461,6 +548,15 @@ def policy_from_dict(d: Mapping, source: str = "dict") -> Policy:
         pool_hours_per_fte=pool["hours_per_fte"],
         pool_default_hourly_cost=pool["default_hourly_cost"],
         pool_default_languages=tuple(x.strip().lower() for x in pool["default_languages"]),
+        pool_billing=pool["billing"],
+        balance_band=v["balance"]["band"],
+        balance_idle_weight=v["balance"]["idle_weight"],
+        balance_over_weights=v["balance"]["over_weights"],
+        over_cap_hour_weight=v["commitments"]["over_cap_hour_weight"],
+        over_cap_arr_share=v["commitments"]["over_cap_arr_share"],
+        over_cap_account_cost=v["commitments"]["over_cap_account_cost"],
+        report_accounts_per_csm=v["report"]["accounts_per_csm"],
+        report_arr_per_csm=v["report"]["arr_per_csm"],
         digital_owner_id=dig["owner_id"],
         digital_cost_per_account=dig["cost_per_account"],
         churn_uplift=v["risk"]["churn_uplift"],

@@ -62,6 +62,11 @@ BAD_POLICIES = {
         "got 'enterprse'; did you mean 'enterprise'?",
     ),
     "complexity_key": ("[workload.complexity_mult]\nabc = 1\n", "[workload.complexity_mult] abc: unknown key; expected one of 1, 2, 3, 4, 5"),
+    "billing_typo": ('[pool]\nbilling = "hourli"\n', "[pool] billing: expected one of 'fixed', 'hourly', got 'hourli'; did you mean 'hourly'?"),
+    "band_upside_down": ("[balance]\nband = [0.9, 0.7]\n", "[balance] band: expected [low, high], two numbers from 0 to 2 with low <= high"),
+    "band_above_the_cap": ("[balance]\nband = [0.7, 1.2]\n", "[balance] band: expected its high end at most [csm] max_utilization (1, the hard cap), got 1.2"),
+    "falling_prices": ("[balance]\nover_weights = [6.0, 2.0]\n", "[balance] over_weights: expected a non-empty list of numbers from 0 to 100, each at least the one before (a rising price keeps the cost convex)"),
+    "report_typo": ("[report]\naccounts_per_csm = { enterprize = [10, 20] }\n", "[report.accounts_per_csm] enterprize: unknown segment"),
 }
 
 
