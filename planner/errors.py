@@ -9,6 +9,7 @@ prints the message, never a traceback). The exit codes are the README's:
     2  wrong command-line usage (nothing written)
     3  no plan: infeasible, with the reasons printed (nothing written)
     4  the output exists (use --force), overlaps an input, or cannot be written
+    5  a plan was written, but some accounts have no owner in it (each listed with why and what would fix it)
     70 internal error: a bug in the planner (the traceback goes to a file)
 
 Every finding names where it is (file, row, column) and what was expected, so
@@ -24,6 +25,7 @@ EXIT_INPUT = 1
 EXIT_USAGE = 2
 EXIT_NO_PLAN = 3
 EXIT_OUTPUT = 4
+EXIT_UNPLACED = 5
 EXIT_INTERNAL = 70
 
 

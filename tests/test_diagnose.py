@@ -190,7 +190,11 @@ def test_a_book_without_pools_names_the_empty_funnel(tmp_path):
     book = tmp_path / "book"
     shutil.copytree(FIX / "small", book)
     (book / "pools.csv").unlink()
-    r = runner.invoke(app, ["solve", str(book), "--out", str(tmp_path / "plan"), "--as-of", "2026-11-01"])
+    r = runner.invoke(app, ["solve", str(book), "--out", str(tmp_path / "plan"), "--as-of", "2026-11-01", "--strict"])
     assert r.exit_code == 3, r.output
     assert "could not finish" not in r.output
     assert "mid_market accounts may use csm, pool, but" in r.output and "; 0 pools" in r.output
+    # Without --strict the rest of the book is planned and those accounts are left unassigned (exit 5).
+    r = runner.invoke(app, ["solve", str(book), "--out", str(tmp_path / "plan"), "--as-of", "2026-11-01"])
+    assert r.exit_code == 5, r.output
+    assert "0 pools; to fix: hire or train a mid-market CSM" in r.output

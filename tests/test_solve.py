@@ -142,12 +142,26 @@ def test_infeasible_capacity_is_explained_in_words(tiny):
 
 def test_account_nobody_may_cover_names_the_rule(tiny):
     book = edit(tiny, "accounts", "account_id", "acc_6", language="ja")  # new account: no current CSM to keep
-    r = solve(book, "highs")
+    r = solve(book, "highs", strict=True)
     assert r.status == Status.INFEASIBLE
     assert r.diagnosis == (
         "acc_6: mid_market accounts may use csm, pool, but 2 active CSMs, 2 covering mid_market, 0 speaking 'ja'; "
         "1 pools, 1 covering mid_market, 0 speaking 'ja'",
     )
+
+
+def test_an_account_nobody_may_take_does_not_sink_the_book(tiny):
+    """The rest is planned; that account is unassigned with its reason and what would fix it."""
+    book = edit(tiny, "accounts", "account_id", "acc_6", language="ja")
+    r = solve(book, "highs")
+    assert r.status.has_plan and r.plan()["acc_6"] == "" and all(o for a, o in r.plan().items() if a != "acc_6")
+    (row,) = r.summary["unplaced"]
+    assert row["account_id"] == "acc_6" and row["reason"] == "no eligible owner"
+    assert row["detail"].endswith("to fix: hire or train a mid-market CSM who speaks 'ja' within 5 h of UTC-5, "
+                                  "or a pool serving mid-market accounts in 'ja' in region NA")  # fmt: skip
+    line = r.assignments.set_index("account_id").loc["acc_6"]
+    assert (line["owner_type"], line["reason"]) == ("unassigned", "no eligible owner")
+    assert r.evaluation.ok  # an account the plan could not place is reported, not a broken rule
 
 
 def test_current_csm_stays_eligible_against_todays_rules(tiny):
@@ -221,3 +235,25 @@ def test_a_solver_stopped_without_a_plan_falls_back_to_the_greedy_plan(tiny, mon
     assert r.status == Status.TIME_LIMITED and r.objective == pytest.approx(20080)
     assert "greedy baseline's plan" in r.summary["solver_message"]
     assert r.summary["evaluation"]["violations"] == []
+
+
+def test_a_plan_with_an_unassigned_account_exports_with_the_reason(tiny, tmp_path):
+    """The unassigned account goes to exceptions.csv with the plan's reason; the rest loads; the command exits 5."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    book = tmp_path / "book"
+    import shutil
+
+    shutil.copytree(FIX / "tiny", book)
+    accounts = book / "accounts.csv"
+    accounts.write_text(accounts.read_text().replace("acc_6,Zeta Inc,150000,mid_market,5,NA,-5,en,", "acc_6,Zeta Inc,150000,mid_market,5,NA,-5,ja,"))
+    runner = CliRunner()
+    r = runner.invoke(app, ["solve", str(book), "--as-of", "2026-11-01", "--out", str(tmp_path / "plan")])
+    assert r.exit_code == 5, r.output
+    assert "1 account(s) have no owner in this plan" in r.output and "to fix: hire or train" in r.output
+    r = runner.invoke(app, ["export", str(tmp_path / "plan"), "-f", "csv", "--allow-draft", "-o", str(tmp_path / "x")])
+    assert r.exit_code == 0, r.output
+    exceptions = (tmp_path / "x" / "exceptions.csv").read_text()
+    assert "acc_6" in exceptions and "the plan leaves it without an owner (no eligible owner" in exceptions

@@ -26,9 +26,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from planner.cli.options import LedgerOption  # noqa: F401  (moved to options.py; re-exported for old imports)
-from planner.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_PLAN, EXIT_OUTPUT, EXIT_USAGE, PlannerError
+from planner.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_NO_PLAN, EXIT_OUTPUT, EXIT_UNPLACED, EXIT_USAGE, PlannerError
 
-__all__ = ["EXIT_INPUT", "EXIT_NO_PLAN", "EXIT_OUTPUT", "EXIT_USAGE", "EXIT_INTERNAL"]
+__all__ = ["EXIT_INPUT", "EXIT_NO_PLAN", "EXIT_OUTPUT", "EXIT_UNPLACED", "EXIT_USAGE", "EXIT_INTERNAL"]
 
 PIPE_WIDTH = 100_000  # off a terminal: wide enough that no table or line is ever wrapped
 
@@ -181,6 +181,19 @@ def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> Non
         err.print("Nothing was written.")
         raise typer.Exit(EXIT_NO_PLAN)
     result.write(out_dir, force=force)
+
+
+def end_with_unplaced(result) -> None:
+    """A plan with accounts left unassigned: say which, why and what would fix it, then exit 5 (the plan is written)."""
+    left = result.details.get("unplaced") or []
+    if not left:
+        return
+    warning(f"{len(left):,} account(s) have no owner in this plan (assignments.csv lists them with the reason):")
+    for row in left[:15]:
+        err.print(f"  - {row['account_id']} (${row['arr']:,.0f} ARR): {row.get('reason', 'not placed')}: {row['detail']}")
+    if len(left) > 15:
+        err.print(f"  ... and {len(left) - 15:,} more (summary.json unplaced)")
+    raise typer.Exit(EXIT_UNPLACED)
 
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:

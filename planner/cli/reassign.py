@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from planner.cli.common import (
+    end_with_unplaced,
     EXIT_INPUT, err, fail, ledger_input, load_book_or_exit, out, parse_date, prepare_output, record_in_ledger,
     write_or_exit,
 )
@@ -73,6 +74,7 @@ def reassign(
         f"Plan written to {out_dir}/ (handoffs.csv, assignments.csv, owners.csv, summary.json)"
     )
     record_in_ledger(out_dir, ledger)
+    end_with_unplaced(result)
 
 
 def handoff_table(h, limit: int = 20):

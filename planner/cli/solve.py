@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.common import (
+    end_with_unplaced,
     err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, write_or_exit,
 )
 from planner.cli.report import summary_table
@@ -33,6 +34,7 @@ def solve(
     max_moved_arr: MaxMovedArrOption = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")] = True,
     force: ForceOption = False,
+    strict: Annotated[bool, typer.Option("--strict", help="An account no owner may take is an error (exit 3), not an unassigned account (exit 5).")] = False,
     verbose: VerboseOption = False,
     ledger: LedgerOption = None,
 ) -> None:
@@ -51,9 +53,10 @@ def solve(
         result = run(
             b, backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed, warm_start=warm_start,
             baseline=baseline, verbose=verbose, pulp_solver=pulp_solver, load_s=load_s, started=started,
-            max_moves=max_moves, max_moved_arr=max_moved_arr,
+            max_moves=max_moves, max_moved_arr=max_moved_arr, strict=strict,
         )
     write_or_exit(result, out_dir, force)
     out.print(summary_table(result))
     out.print(f"Plan written to {out_dir}/ (assignments.csv, owners.csv, summary.json)")
     record_in_ledger(out_dir, ledger)
+    end_with_unplaced(result)

@@ -101,6 +101,9 @@ def _exception(row: Mapping[str, str], file: str, reason: str) -> ExceptionRow:
 
 def _change(row: Mapping[str, str], fmt: CrmFormat, owners: _Owners, plan_id: str) -> Change:
     """The account's load row; RowSkipped when it cannot be loaded."""
+    if row["owner_type"] == "unassigned":  # the plan gives it no owner: nothing to load, and the plan says why
+        said = row.get("reason_detail") or ""
+        raise RowSkipped(f"the plan leaves it without an owner ({row['reason']}{': ' + said if said else ''})")
     record_key = fmt.record_key(row)
     new = owners.party(row["owner_id"])
     if new.key is None:

@@ -65,14 +65,15 @@ def accounts_nobody_may_cover(book, model) -> Iterable[str]:
     return explain_no_owner(book, model.problem.items_without_arcs())
 
 
-def explain_no_owner(book, missing: np.ndarray) -> Iterable[str]:
-    """One sentence per account (book row index) that no owner may cover."""
+def explain_no_owner(book, missing: np.ndarray, limit: int | None = 25) -> Iterable[str]:
+    """One sentence per account (book row index) that no owner may cover (the first `limit`, None: all)."""
     acc = book.accounts
     utc = account_utc(acc, book.policy)
-    for i in missing[:25]:
+    shown = missing if limit is None else missing[:limit]
+    for i in shown:
         yield f"{acc['account_id'].iat[i]}: {_why_no_owner(book, acc.iloc[i], utc[i])}"
-    if len(missing) > 25:
-        yield f"... and {len(missing) - 25} more accounts with no eligible owner"
+    if len(missing) > len(shown):
+        yield f"... and {len(missing) - len(shown)} more accounts with no eligible owner"
 
 
 def _why_no_owner(book, a, utc: float) -> str:
@@ -109,6 +110,30 @@ def _why_no_owner(book, a, utc: float) -> str:
         parts.append(_funnel(steps))
     allowed = ", ".join(modes)
     return f"{seg} accounts may use {allowed}, but " + "; ".join(parts)
+
+
+def fix_for_no_owner(book, i: int) -> str:
+    """What would give account `i` (book row) an owner, in words: the kind of person to hire or train."""
+    pol = book.policy
+    a = book.accounts.iloc[i]
+    if a["pin_owner"]:
+        return f"pin it to an active owner, or clear pin_owner (today {a['pin_owner']})"
+    seg, lang, region = a["segment"], a["language"], a["region"]
+    utc = float(account_utc(book.accounts.iloc[[i]], pol)[0])
+    modes = pol.modes[seg]
+    wants = []
+    if "csm" in modes:
+        where = f" in region {region}" if seg in pol.region_csm_must_match else ""
+        zone = "" if np.isnan(utc) else f" within {pol.tz_max_gap_hours[seg]:g} h of UTC{utc:+g}"
+        wants.append(f"a {seg.replace('_', '-')} CSM who speaks {lang!r}{zone}{where}")
+    if "pool" in modes:
+        wants.append(f"a pool serving {seg.replace('_', '-')} accounts in {lang!r} in region {region}")
+    return "hire or train " + ", or ".join(_article(w) for w in wants) if wants else f"allow a coverage mode for {seg} (policy [segments] modes)"
+
+
+def _article(phrase: str) -> str:
+    """'a enterprise CSM' -> 'an enterprise CSM'."""
+    return "an " + phrase[2:] if phrase.startswith("a ") and phrase[2:3] in "aeiou" else phrase
 
 
 def _keep(frame, column: str, test):

@@ -114,6 +114,10 @@ class Job:
         agrees = _close(card.objective, objective - sum(extra_terms.values())) and not card.violations
         return Verdict(card.objective, agrees, card.violations, card.inherited)
 
+    def unplaced(self) -> dict[int, tuple[str, str]]:
+        """Book row -> (reason, detail) of the accounts the job leaves without an owner whatever the solver does."""
+        return {}
+
     def diagnose(self, sol: BackendSolution | None) -> tuple[str, ...]:
         """Why there is no plan: proven infeasible (sol None or INFEASIBLE), or the solver stopped without one."""
         return ()
@@ -157,7 +161,7 @@ def run(
     if not status.has_plan:
         return PlanResult(**common, diagnosis=job.diagnose(sol), details=job.no_plan_details())
 
-    assignments, owners = plan_tables(job.book, job.coverage, job.full_choice(sol.choice))
+    assignments, owners = plan_tables(job.book, job.coverage, job.full_choice(sol.choice), job.unplaced())
     placed = assignments["owner_id"] != ""
     card = score(job.book, dict(zip(assignments["account_id"][placed], assignments["owner_id"][placed], strict=True)),
                  "this plan")  # fmt: skip

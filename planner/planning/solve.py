@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from planner.backends.base import SolveOptions, Status
 from planner.book import Book
 from planner.planning.pipeline import Clock, Job, run
@@ -18,20 +20,41 @@ from planner.planning.result import PlanResult
 
 
 class CoverageJob(Job):
-    """The coverage model of a book: every account gets an owner."""
+    """The coverage model of a book: every account gets an owner, except those no owner may take.
+
+    An account with no eligible owner at all (an enterprise account in a
+    language no enterprise CSM speaks) does not sink the book: the rest is
+    planned, and that account is left unassigned with its reason and what
+    would fix it (``strict`` makes it an error again: no plan, exit 3).
+    """
 
     kind = "solve"
 
-    def __init__(self, book: Book, coverage, build_s: float, caps: dict | None = None):
+    def __init__(self, book: Book, coverage, build_s: float, caps: dict | None = None, strict: bool = False):
         super().__init__(book, coverage, build_s)
         self.caps = {k: v for k, v in (caps or {}).items() if v is not None}  # --max-moves, --max-moved-arr
+        self.nobody = np.zeros(0, dtype=np.int64) if strict else coverage.problem.items_without_arcs()
+        self._problem, self._arcs, self._items = _without_items(coverage.problem, self.nobody)
+
+    @property
+    def problem(self):
+        return self._problem
 
     def identity(self) -> dict:
         """The book's identity, and the continuity caps the plan was made under (they change the model)."""
         return {**super().identity(), **self.caps}
 
-    def details(self, sol, assignments, result):
-        return {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves}, {}, {}
+    def full_choice(self, choice):
+        out = np.full(self.coverage.problem.n_items, -1, dtype=np.int64)
+        out[self._items] = np.where(choice >= 0, self._arcs[np.maximum(choice, 0)], -1)
+        return out
+
+    def unplaced(self) -> dict[int, tuple[str, str]]:
+        from planner.planning.diagnose import explain_no_owner, fix_for_no_owner
+
+        why = list(explain_no_owner(self.book, self.nobody, limit=None))
+        return {int(i): ("no eligible owner", f"{w.split(': ', 1)[1]}; to fix: {fix_for_no_owner(self.book, int(i))}")
+                for i, w in zip(self.nobody, why, strict=True)}  # fmt: skip
 
     def diagnose(self, sol) -> tuple[str, ...]:
         from planner.planning.diagnose import diagnose
@@ -41,15 +64,55 @@ class CoverageJob(Job):
         # No plan found, none proven impossible: what the solver said, then what the checks can tell.
         return (sol.message or "the solver stopped without a plan", *diagnose(self.book, self.coverage, proven=False))
 
+    def details(self, sol, assignments, result):
+        acc = self.book.accounts
+        unplaced = [
+            {"account_id": acc["account_id"].iat[i], "arr": float(acc["arr"].iat[i]), "current_owner": acc["current_owner"].iat[i],
+             "reason": reason, "detail": detail}
+            for i, (reason, detail) in self.unplaced().items()
+        ]  # fmt: skip
+        return {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves, "unplaced": unplaced}, {}, {}
 
-def coverage_job(book: Book, max_moves: int | None = None, max_moved_arr: float | None = None) -> CoverageJob:
+
+def _without_items(p, drop: np.ndarray):
+    """(p without the items `drop`, problem arc -> p's arc, problem item -> p's item): those items stay unplaced."""
+    from dataclasses import replace
+
+    keep_item = np.ones(p.n_items, dtype=bool)
+    keep_item[drop] = False
+    items = np.flatnonzero(keep_item)
+    if len(items) == p.n_items:
+        return p, np.arange(p.n_arcs), items
+    new_item = np.full(p.n_items, -1, dtype=np.int64)
+    new_item[items] = np.arange(len(items))
+    arcs = np.flatnonzero(keep_item[p.arc_item])  # every arc of a dropped item is gone (it has none anyway)
+    new_arc = np.full(p.n_arcs, -1, dtype=np.int64)
+    new_arc[arcs] = np.arange(len(arcs))
+
+    def arcs_of(a):
+        return None if a is None else np.asarray(a)[arcs]
+
+    start = None if p.start is None else np.where(np.asarray(p.start)[items] >= 0, new_arc[np.maximum(np.asarray(p.start)[items], 0)], -1)
+    order = None if p.item_priority is None else new_item[np.asarray(p.item_priority)[keep_item[np.asarray(p.item_priority)]]]
+    sub = replace(
+        p, n_items=len(items), arc_item=new_item[p.arc_item[arcs]], arc_agent=p.arc_agent[arcs], arc_cost=p.arc_cost[arcs],
+        resources=tuple(replace(r, weight=r.weight[arcs]) for r in p.resources),
+        side_rows=tuple(replace(s, arcs=new_arc[s.arcs], coef=s.coef) for s in p.side_rows),
+        start=start, arc_tier=arcs_of(p.arc_tier), item_priority=order,
+        item_names=None if p.item_names is None else tuple(np.asarray(p.item_names, dtype=object)[items]),
+    )  # fmt: skip
+    return sub, arcs, items
+
+
+def coverage_job(book: Book, max_moves: int | None = None, max_moved_arr: float | None = None,
+                 strict: bool = False) -> CoverageJob:  # fmt: skip
     """The coverage model of `book` as a pipeline job; `max_moves` / `max_moved_arr` cap the changes of owner."""
     from planner.models.coverage import build_coverage
 
     t0 = time.perf_counter()
     model = build_coverage(book, max_moves=max_moves, max_moved_arr=max_moved_arr)
     caps = {"max_moves": max_moves, "max_moved_arr": max_moved_arr}
-    return CoverageJob(book, model, time.perf_counter() - t0, caps)
+    return CoverageJob(book, model, time.perf_counter() - t0, caps, strict=strict)
 
 
 def solve(
@@ -68,12 +131,14 @@ def solve(
     started: float | None = None,
     max_moves: int | None = None,
     max_moved_arr: float | None = None,
+    strict: bool = False,
 ) -> PlanResult:
     """The optimal coverage plan of `book`, with its proof (or the reasons there is none).
 
     `max_moves` caps how many accounts change owner (forced moves included);
     `max_moved_arr` the share of today's owned ARR that does (default: the
-    policy's continuity.max_changed_arr_share).
+    policy's continuity.max_changed_arr_share). `strict`: an account no
+    owner may take is no plan (exit 3), not an unassigned account.
 
     `started` (a time.perf_counter() reading) is when the command began:
     `time_limit` counts from then, so it binds the load, the build and
@@ -84,5 +149,5 @@ def solve(
         extra={"pulp_solver": pulp_solver} if pulp_solver else {},
     )  # fmt: skip
     clock = Clock.start(time_limit, started)
-    job = coverage_job(book, max_moves, max_moved_arr)
+    job = coverage_job(book, max_moves, max_moved_arr, strict)
     return run(job, backend, options, baseline=baseline, load_s=load_s, clock=clock)

@@ -27,8 +27,11 @@ def term_totals(assignments: pd.DataFrame) -> dict[str, float]:
     return {k: float(assignments[term_column(k)].sum()) for k in TERMS}
 
 
-def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """assignments.csv and owners.csv from the chosen arc of every account (-1: left unplaced)."""
+def plan_tables(book: Book, model, choice: np.ndarray, unplaced: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """assignments.csv and owners.csv from the chosen arc of every account (-1: left unplaced).
+
+    `unplaced` gives, for a book row left without an owner, its (reason, detail) in words.
+    """
     acc = book.accounts
     owners = model.owners
     placed = choice >= 0
@@ -42,6 +45,8 @@ def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd
     changed = owner_ids != prev
     terms = {k: np.where(placed, model.arc_terms[k][arc], 0.0) for k in TERMS}
     reason, detail, stay_cost = move_reasons(book, model, choice, prev, prev_kind, changed, sum(terms.values()), terms["disruption"])
+    for i, (why, said) in (unplaced or {}).items():
+        reason[i], detail[i] = why, said
     head = pd.DataFrame(
         {
             "account_id": acc["account_id"].to_numpy(object),
@@ -69,6 +74,7 @@ def plan_tables(book: Book, model, choice: np.ndarray) -> tuple[pd.DataFrame, pd
 
 # Why an account has the owner it has: the first that applies, in this order.
 REASONS = (
+    "no eligible owner",  # no owner may take it (language, region, time zone, segment): left unassigned, with the fix
     "not placed",  # it has an owner today and this plan leaves it without one (a reassignment's unplaced)
     "not in this plan (no owner today)",  # a reassignment leaves new accounts to `planner solve`
     "pinned", "renewal freeze",  # the plan had no choice
@@ -111,9 +117,9 @@ def move_reasons(book: Book, model, choice, prev, prev_kind, changed, new_cost, 
         [~placed & (prev_kind != "unknown") & (prev != ""), ~placed, rule == "pin", rule == "freeze", ~changed,
          prev == "", prev_kind == "unknown", prev_status == "leaving", prev_status == "on_leave", ~can_stay,
          kept_against, saves, relieves],
-        list(REASONS[:-1]),
+        list(REASONS[1:-1]),
         default=REASONS[-1],
-    )  # fmt: skip
+    ).astype(object)  # fmt: skip
     exc = model.arc_exception[np.maximum(stay_arc, 0)]
     detail = np.full(n, "", dtype=object)
     for i in np.flatnonzero(changed & placed & (prev != "")):

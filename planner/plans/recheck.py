@@ -167,17 +167,18 @@ def recheck_plan(plan: Plan) -> Recheck:
     BookUnavailableError when one is missing or changed) with the policy and
     plan date summary.json records. Refused: every rule the evaluator finds
     broken, except what the plan inherited (a cap today's owners already
-    break, with no more load than today: planner.planning.evaluate.split_inherited) and,
-    for a reassignment, the accounts it leaves unassigned and the changed-ARR
-    cap (a leaver's accounts must move whatever it says), as the reassign
-    verdict treats them; and every account or owner whose CRM fields differ
+    break, with no more load than today: planner.planning.evaluate.split_inherited),
+    the accounts it leaves unassigned (a plan lists them with their reason: an
+    account no owner may take, a reassignment's accounts nobody has room for)
+    and, for a reassignment, the changed-ARR cap (a leaver's accounts must move
+    whatever it says), as the plan's own verdict treats them; and every account or owner whose CRM fields differ
     from the book's (:func:`plan_matches_book`).
     """
     from planner.planning.evaluate import evaluate, split_inherited
 
     book = _book_of(plan)
     reassign = plan.summary.get("kind") == "reassign"
-    left = {r["account_id"] for r in plan.assignments if reassign and r["owner_type"] == "unassigned"}
+    left = {r["account_id"] for r in plan.assignments if r["owner_type"] == "unassigned"}
     placement = {r["account_id"]: r["owner_id"] for r in plan.assignments if r["account_id"] not in left}
     ev = evaluate(book, placement)
     violations = [
