@@ -394,6 +394,8 @@ class LoadColumns:
     coef: np.ndarray  # per column: +1 in its under row, -1 in its over row
     cost: np.ndarray  # per column: under_price or p_j
     upper: np.ndarray  # per column: its upper bound (finite; the lower bound is 0)
+    shapes: np.ndarray  # per column: True when ``upper`` is a step's width (it shapes the cost), False when it
+    #                     only bounds what plans can reach (Lmax, Lmin: never binding, may be rounded up)
     pivot: np.ndarray  # per column: f[k] (under) or g[k] + G_j[k] (step): value = clip(±(L − pivot), 0, upper)
     row: np.ndarray  # per column: its row in the matrix
     row_which: np.ndarray  # per load row: index into problem.load_costs
@@ -420,7 +422,9 @@ class LoadColumns:
 def load_columns(p: AssignmentProblem) -> LoadColumns:
     """Which load terms get columns and rows (module docstring, "Load costs"), vectorized per load cost."""
     first_row = p.n_items + sum(len(r.rows(p.arc_agent)) for r in p.resources) + len(p.side_rows)
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("which", "agent", "step", "coef", "cost", "upper", "pivot", "row")}
+    cols: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("which", "agent", "step", "coef", "cost", "upper", "shapes", "pivot", "row")
+    }
     rows: dict[str, list[np.ndarray]] = {k: [] for k in ("which", "agent", "lo", "hi")}
     next_row = first_row
     for qi, q in enumerate(p.load_costs):
@@ -448,6 +452,7 @@ def load_columns(p: AssignmentProblem) -> LoadColumns:
         cols["coef"] += [np.ones(len(under)), -np.ones(len(agent))]
         cols["cost"] += [q.under_price[under], q._prices[step, agent]]
         cols["upper"] += [q.floor[under] - lmin[under], upper[step, agent]]
+        cols["shapes"] += [np.zeros(len(under), dtype=bool), (q._widths <= room)[step, agent]]
         cols["pivot"] += [q.floor[under], q.ceiling[agent] + q._starts[step, agent]]
         cols["row"] += [under_row, over_row[agent]]
         rows["which"] += [np.full(len(under) + len(over), qi, dtype=np.int64)]
@@ -459,10 +464,10 @@ def load_columns(p: AssignmentProblem) -> LoadColumns:
         return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
     ints = {"which", "agent", "step", "row"}
-    c = {k: cat(v, np.int64 if k in ints else float) for k, v in cols.items()}
+    c = {k: cat(v, np.int64 if k in ints else bool if k == "shapes" else float) for k, v in cols.items()}
     r = {k: cat(v, np.int64 if k in ("which", "agent") else float) for k, v in rows.items()}
-    return LoadColumns(c["which"], c["agent"], c["step"], c["coef"], c["cost"], c["upper"], c["pivot"], c["row"],
-                       r["which"], r["agent"], r["lo"], r["hi"], first_row)  # fmt: skip
+    return LoadColumns(c["which"], c["agent"], c["step"], c["coef"], c["cost"], c["upper"], c["shapes"], c["pivot"],
+                       c["row"], r["which"], r["agent"], r["lo"], r["hi"], first_row)  # fmt: skip
 
 
 @dataclass(frozen=True)

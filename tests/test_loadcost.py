@@ -209,6 +209,27 @@ def test_cpsat_rounds_inexact_prices_with_a_valid_bound_and_drops_it_for_inexact
     assert odd.violations(result.choice) == []
 
 
+@pytest.mark.skipif("pulp" not in EXACT, reason="pulp is not installed")
+def test_pulp_keeps_its_bound_when_only_a_bound_no_plan_reaches_has_many_digits():
+    # Agent 0's load can reach 1000.1 + 0.2: its last step's column bound (Lmax - ceiling 1000) is
+    # 0.30000000000006821, which 13 digits cannot write. No plan goes beyond it, so it is written rounded
+    # up and the bound stands (written as it was, PuLP's bound and proof were dropped).
+    problem = AssignmentProblem(
+        n_items=2,
+        n_agents=2,
+        arc_item=np.array([0, 0, 1, 1]),
+        arc_agent=np.array([0, 1, 0, 1]),
+        arc_cost=np.array([1.0, 2.0, 1.0, 2.0]),
+        resources=(Resource("hours", np.array([1000.1, 1000.1, 0.2, 0.2]), np.array([2000.0, 2000.0])),),
+        load_costs=(band(0, 0, 1000.0, [(INF, 20)], n=2),),
+    )
+    assert not load_columns(problem).shapes.any()
+    best, _ = brute_force(problem)
+    result = backends.solve(problem, "pulp", EXACT_OPTIONS)
+    assert result.status == Status.OPTIMAL and result.bound is not None, result.message
+    assert result.objective == pytest.approx(best)
+
+
 # --------------------------------------------------------------------------- GAP benchmark instances
 
 

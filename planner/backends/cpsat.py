@@ -29,7 +29,7 @@ Load costs
 The continuous load columns z of :func:`to_matrix` (models.core, "Load
 costs") each sit in one row, with coefficient ±1. With that row scaled by
 S (a power of ten chosen as above from its arc weights, its side and the
-columns' upper bounds), the column becomes the integer variable z' = S·z,
+step widths among the columns' upper bounds), the column becomes the integer variable z' = S·z,
 coefficient ±1, domain [0, ceil(S·upper)], cost d/S per unit of z'. When the
 row is exact at S, every load S·L, the side S·f or S·g and every step width
 S·W are integers, so the best completion of a plan (models.core: z_u =
@@ -236,19 +236,21 @@ class _Builder:
         zcols = np.zeros(0, dtype=np.int64) if zcols is None else zcols
         zvals = np.zeros(0) if zvals is None else zvals
         zupper = self.matrix.col_hi[self.problem.n_arcs + zcols]
+        shapes = self.matrix.load.shapes[zcols] if len(zcols) else np.zeros(0, dtype=bool)
         xs = [self.x[e] for e in cols]
         # A side no plan reaches is no constraint (and may not fit int64); a load column spans zvals·[0, upper].
         lo, hi = reachable_sides(np.r_[vals, zvals * zupper], lo, hi)
         if not np.isfinite(lo) and not np.isfinite(hi):
             return
-        scale = row_scale(np.r_[vals, zupper], lo, hi)
+        # Step widths must be exact at the row's scale; the other bounds are never reached (rounded up below).
+        scale = row_scale(np.r_[vals, zupper[shapes]], lo, hi)
         up, vals_exact = to_int(vals, scale, "up")
         lower, lo_exact = _scaled_side(lo, scale, "up", cp_model.INT_MIN)
         upper, hi_exact = _scaled_side(hi, scale, "down", cp_model.INT_MAX)
         zs, zcoef = [], np.zeros(0, dtype=np.int64)
         if len(zcols):
-            tops, tops_exact = to_int(zupper, scale, "up")
-            vals_exact &= tops_exact
+            tops, _ = to_int(zupper, scale, "up")
+            vals_exact &= bool(np.all(near_integer(zupper[shapes] * scale)))
             if not vals_exact:  # rounded coefficients may need a little more room than S·upper
                 tops = tops + len(cols) + 1
             for j, t in zip(zcols.tolist(), tops.tolist(), strict=True):

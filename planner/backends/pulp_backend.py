@@ -128,8 +128,9 @@ def _exact(values: np.ndarray) -> bool:
 def _fidelity(problem: AssignmentProblem, A, row_lo: np.ndarray, row_hi: np.ndarray, m=None) -> Fidelity:
     """Rows (and the load columns' upper bounds) written exactly?  The cost correction for what is not."""
     n = problem.n_arcs
-    load_hi = np.zeros(0) if m is None else m.col_hi[n:]
-    rows_exact = _exact(A.data) and _exact(row_lo) and _exact(row_hi) and _exact(load_hi)
+    load_hi = np.zeros(0) if m is None or m.load is None else m.col_hi[n:]
+    widths = load_hi[m.load.shapes] if len(load_hi) else load_hi  # the bounds that shape a cost must go over exactly
+    rows_exact = _exact(A.data) and _exact(row_lo) and _exact(row_hi) and _exact(widths)
     cost = np.asarray(problem.arc_cost, dtype=float)
     err = cost - as_written(cost)
     # A load column z in [0, upper] whose cost lost digits moves a plan's cost by err·z: at worst min(0, err·upper).
@@ -152,8 +153,7 @@ def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.L
     prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
     # PuLP writes columns sorted by name; zero-padding keeps them in arc order (and "z" after "x").
     x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
-    x += [prob.add_variable(f"z{j:07d}", 0, float(hi), pulp.LpContinuous)
-          for j, hi in enumerate(m.col_hi[problem.n_arcs :].tolist())]  # fmt: skip
+    x += [prob.add_variable(f"z{j:07d}", 0, float(hi), pulp.LpContinuous) for j, hi in enumerate(_load_uppers(m).tolist())]
     prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist(), strict=True))))
     A = m.A
     t = row_factors(A, decimal=True)
@@ -166,6 +166,20 @@ def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.L
         for sense, rhs, suffix in _sides(float(row_lo[row]), float(row_hi[row])):
             prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{row}{suffix}", rhs))
     return prob, x, _fidelity(problem, A, row_lo, row_hi, m)
+
+
+def _load_uppers(m) -> np.ndarray:
+    """The load columns' upper bounds as PuLP should write them.
+
+    A bound that only keeps a column finite (``LoadColumns.shapes`` False:
+    no plan reaches it) is nudged up so that its 13-digit text is never
+    below it (written below, the plan that reaches it would break its row by
+    a rounding); a step width goes as it is (and is checked by _fidelity).
+    """
+    if m.load is None:
+        return np.zeros(0)
+    upper = m.col_hi[m.n_arcs :]
+    return np.where(m.load.shapes, upper, upper * (1 + 1e-11) + 1e-11)
 
 
 def _sides(lo: float, hi: float) -> list[tuple[int, float, str]]:
