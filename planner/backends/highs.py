@@ -244,6 +244,7 @@ LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS 
 FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends with the LNS (no full MIP)
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
+SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.shift_moves may use after the rounded LP
 
 
 @dataclass(frozen=True)
@@ -458,7 +459,8 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
     if not (np.all(plan >= 0) and not problem.violations(plan)):
         return None
     if relative_gap(problem.objective(plan), relax.bound) > options.gap:
-        plan, _ = lns.shift_moves(problem, plan, deadline=deadline)
+        left = _left(deadline)  # the single moves may use a share of the time left; the LNS needs the rest
+        plan, _ = lns.shift_moves(problem, plan, deadline=None if left is None else time.perf_counter() + SHIFT_TIME_SHARE * left)
     return plan
 
 
