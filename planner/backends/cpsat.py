@@ -24,6 +24,30 @@ restriction of the original: its plans are valid, but its bound and an
 INFEASIBLE answer prove nothing about the original, so the bound is dropped
 (None) and INFEASIBLE becomes NO_SOLUTION, with a message saying why.
 
+Load costs
+----------
+The continuous load columns z of :func:`to_matrix` (models.core, "Load
+costs") each sit in one row, with coefficient ±1. With that row scaled by
+S (a power of ten chosen as above from its arc weights, its side and the
+step widths among the columns' upper bounds), the column becomes the integer variable z' = S·z,
+coefficient ±1, domain [0, ceil(S·upper)], cost d/S per unit of z'. When the
+row is exact at S, every load S·L, the side S·f or S·g and every step width
+S·W are integers, so the best completion of a plan (models.core: z_u =
+max(0, f − L), the steps filled in order) is an integer z': the integer
+model prices every plan exactly as the float model does. (Rounding a
+domain *up* never changes that: an upper bound that reaches the plans'
+largest load never binds, and one that is a step width is exact whenever
+the row is.) When the row is not exact it is rounded conservatively like
+any other (then no bound; the plan's objective is recomputed anyway).
+
+The objective scale M is COST_SCALE·max S over the load rows, so that a
+price with 2 decimals, d·M/S, is still an integer (d/S would be rounded
+away at S = 10^7 and COST_SCALE alone), unless that does not fit
+INT_LIMIT (then the largest 10^k that does). A load column whose cost is
+rounded (δ = d/S − round(d·M/S)/M per unit of z') moves a plan's true cost
+by δ·z' with 0 <= z' <= its domain's top U, so the bound gets Σ min(0, δ·U)
+added, next to the arcs' correction.
+
 64-bit integers
 ---------------
 CP-SAT refuses a model in which a sum of |coefficients| (of the objective, or
@@ -158,14 +182,20 @@ class _Builder:
     def __init__(self, problem: AssignmentProblem):
         self.problem = problem
         self.model = cp_model.CpModel()
-        self.x = [self.model.new_bool_var(f"x{e}") for e in range(problem.n_arcs)]
+        self.x = [self.model.new_bool_var(f"x{e}") for e in range(problem.n_arcs)]  # first: the solution's head
         self.rows_exact = True
         self.rounded_scales: set = set()  # scales of the rows rounded conservatively
+        self.matrix = to_matrix(problem)
+        n_load = self.matrix.n_columns - problem.n_arcs
+        self.z: list = [None] * n_load  # z' = S·z per load column, made with its row
+        self.z_scale = np.ones(n_load)  # S of its row
+        self.z_top = np.zeros(n_load, dtype=np.int64)  # top of its domain
         self.cost_scale = cost_scale(problem.arc_cost)
         self.cost_int, self.costs_exact = to_int(problem.arc_cost, self.cost_scale, "nearest")
+        self.z_cost_int = np.zeros(n_load, dtype=np.int64)
 
     def build(self) -> cp_model.CpModel:
-        m = to_matrix(self.problem)
+        m, n = self.matrix, self.problem.n_arcs
         A = m.A
         for row in range(A.shape[0]):
             cols = A.indices[A.indptr[row] : A.indptr[row + 1]]
@@ -173,31 +203,73 @@ class _Builder:
             if row < self.problem.n_items:
                 self.model.add_exactly_one([self.x[e] for e in cols])
             else:
-                self._add_row(cols, vals, m.row_lo[row], m.row_hi[row])
-        self.model.minimize(cp_model.LinearExpr.weighted_sum(self.x, self.cost_int))
+                arc = cols < n
+                self._add_row(cols[arc], vals[arc], m.row_lo[row], m.row_hi[row], cols[~arc] - n, vals[~arc])
+        for j in np.flatnonzero([z is None for z in self.z]):  # a load column whose row binds no plan: it stays 0
+            self.z[j] = self.model.new_int_var(0, 0, f"z{j}")
+        self._objective()
+        self.model.minimize(cp_model.LinearExpr.weighted_sum(self.x + self.z, np.r_[self.cost_int, self.z_cost_int].tolist()))
         return self.model
 
-    def _add_row(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
-        """lo <= Σ vals x[cols] <= hi, scaled so that the integer row is never looser."""
+    def _objective(self) -> None:
+        """The objective scale M and the integer costs of arcs and load columns (module docstring, "Load costs")."""
+        if not self.z:
+            return
+        p, m = self.problem, self.matrix
+        d, upper = m.cost[p.n_arcs :], m.col_hi[p.n_arcs :]
+        k = round(math.log10(COST_SCALE * float(self.z_scale.max())))  # the scales are powers of ten
+        values = np.r_[np.abs(p.arc_cost), np.abs(d) * upper]  # Σ|cost|·|domain|, what CP-SAT sums
+        if _fits(values, 10.0**k, INT_LIMIT):
+            self.cost_scale = 10**k if k >= 0 else 10.0**k
+        else:
+            self.cost_scale = _largest_fitting(values, k, INT_LIMIT)
+        self.cost_int, arcs_exact = to_int(p.arc_cost, self.cost_scale, "nearest")
+        self.z_cost_int, z_exact = to_int(d, self.cost_scale / self.z_scale, "nearest")
+        self.costs_exact = arcs_exact and z_exact
+
+    def _add_row(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float,
+                 zcols: np.ndarray | None = None, zvals: np.ndarray | None = None) -> None:  # fmt: skip
+        """lo <= Σ vals x[cols] + Σ zvals z[zcols] <= hi, scaled so that the integer row is never looser.
+
+        ``zcols``: load columns (0-based among them), each only in this row; they become z' = S·z.
+        """
+        zcols = np.zeros(0, dtype=np.int64) if zcols is None else zcols
+        zvals = np.zeros(0) if zvals is None else zvals
+        zupper = self.matrix.col_hi[self.problem.n_arcs + zcols]
+        shapes = self.matrix.load.shapes[zcols] if len(zcols) else np.zeros(0, dtype=bool)
         xs = [self.x[e] for e in cols]
-        lo, hi = reachable_sides(vals, lo, hi)  # a side no plan reaches is no constraint (and may not fit int64)
+        # A side no plan reaches is no constraint (and may not fit int64); a load column spans zvals·[0, upper].
+        lo, hi = reachable_sides(np.r_[vals, zvals * zupper], lo, hi)
         if not np.isfinite(lo) and not np.isfinite(hi):
             return
-        scale = row_scale(vals, lo, hi)
+        # Step widths must be exact at the row's scale; the other bounds are never reached (rounded up below).
+        scale = row_scale(np.r_[vals, zupper[shapes]], lo, hi)
         up, vals_exact = to_int(vals, scale, "up")
         lower, lo_exact = _scaled_side(lo, scale, "up", cp_model.INT_MIN)
         upper, hi_exact = _scaled_side(hi, scale, "down", cp_model.INT_MAX)
+        zs, zcoef = [], np.zeros(0, dtype=np.int64)
+        if len(zcols):
+            tops, _ = to_int(zupper, scale, "up")
+            vals_exact &= bool(np.all(near_integer(zupper[shapes] * scale)))
+            if not vals_exact:  # rounded coefficients may need a little more room than S·upper
+                tops = tops + len(cols) + 1
+            for j, t in zip(zcols.tolist(), tops.tolist(), strict=True):
+                self.z[j] = self.model.new_int_var(0, int(t), f"z{j}")
+                self.z_scale[j], self.z_top[j] = scale, t
+                zs.append(self.z[j])
+            zcoef = np.round(zvals).astype(np.int64)  # ±1
         self.rows_exact &= vals_exact and lo_exact and hi_exact
         if not (vals_exact and lo_exact and hi_exact):
             self.rounded_scales.add(scale)
+        terms = xs + zs
         if vals_exact:  # the same coefficients serve both sides: one row
-            self.model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(xs, up), lower, upper)
+            self.model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(terms, np.r_[up, zcoef].tolist()), lower, upper)
             return
         if np.isfinite(hi):
-            self.model.add(cp_model.LinearExpr.weighted_sum(xs, up) <= upper)
+            self.model.add(cp_model.LinearExpr.weighted_sum(terms, np.r_[up, zcoef].tolist()) <= upper)
         if np.isfinite(lo):
             down, _ = to_int(vals, scale, "down")
-            self.model.add(cp_model.LinearExpr.weighted_sum(xs, down) >= lower)
+            self.model.add(cp_model.LinearExpr.weighted_sum(terms, np.r_[down, zcoef].tolist()) >= lower)
 
     def add_hints(self, options: SolveOptions) -> None:
         """Hint every arc of each item that ``problem.start`` assigns to one of its own arcs."""
@@ -210,6 +282,10 @@ class _Builder:
         own_arc[in_range] = p.arc_item[start[in_range]] == np.flatnonzero(in_range)
         for e in np.flatnonzero(own_arc[p.arc_item]):
             self.model.add_hint(self.x[e], int(start[p.arc_item[e]] == e))
+        if self.z and own_arc.all():  # a complete start: its load columns too (their best values, in z' units)
+            z = np.round(p.full_x(start)[p.n_arcs :] * self.z_scale).astype(np.int64)
+            for var, value, top in zip(self.z, z.tolist(), self.z_top.tolist(), strict=True):
+                self.model.add_hint(var, int(min(max(value, 0), top)))
 
     def cost_error_bound(self) -> float:
         """Σ_i min_{e∈E(i)} (c_e - c_int_e / scale): added to the rounded model's bound, a bound on Σ c x.
@@ -222,7 +298,13 @@ class _Builder:
             return 0.0
         err = np.full(p.n_items, np.inf)
         np.minimum.at(err, p.arc_item, p.arc_cost - self.cost_int / self.cost_scale)
-        return float(np.sum(err[np.isfinite(err)]))
+        arcs = float(np.sum(err[np.isfinite(err)]))
+        if not self.z:
+            return arcs
+        # A load column's true cost per unit of z' is d/S; the model charges z_cost_int/M: at worst δ·top.
+        d = self.matrix.cost[p.n_arcs :]
+        delta_m = d * (self.cost_scale / self.z_scale) - self.z_cost_int  # M·δ, exact for powers of ten
+        return arcs + float(np.sum(np.minimum(delta_m * self.z_top, 0.0))) / self.cost_scale
 
 
 def _parameters(solver: cp_model.CpSolver, options: SolveOptions) -> None:

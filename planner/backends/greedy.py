@@ -21,6 +21,11 @@ without arcs is a proof that no plan exists: INFEASIBLE.
 A plan that breaks nothing is reported FEASIBLE with ``bound=None``: it is a
 heuristic, so there is no bound and no claim about its gap to the optimum.
 
+Load costs (models.core, "Load costs") are not looked at while assigning
+either (rule-based tools balance load by utilisation, as step 2 does), but
+the objective reported is ``AssignmentProblem.objective`` of the plan, so it
+includes them and compares with the exact backends' objectives.
+
 The rule compares and adds plain doubles, so it carries any finite numbers;
 a cost or resource use that is not finite (NaN, inf) makes the answer
 NO_SOLUTION with a message naming it, never an exception or a NaN objective.

@@ -79,10 +79,11 @@ OBJECTIVE_MAX = 2.0**20  # largest |cost| HiGHS is given (module docstring, "Num
 
 
 class ScaledLp(highspy.HighsLp):
-    """A HighsLp that remembers its power-of-two scaling: HiGHS sees s·c and t_r·(row r)."""
+    """A HighsLp that remembers its power-of-two scaling (HiGHS sees s·c and t_r·(row r)) and its integer columns."""
 
     cost_scale: float = 1.0
     row_scale: np.ndarray | None = None  # t per row (None: all 1)
+    integer: np.ndarray | None = None  # bool per column: integer in a MIP run (None: every column)
 
     def objective(self, scaled: float) -> float:
         """An objective value or bound read from HiGHS, in the problem's units."""
@@ -94,24 +95,41 @@ class ScaledLp(highspy.HighsLp):
 
 
 def objective_scale(problem: AssignmentProblem) -> float:
-    """s = 2^-k that brings the largest |cost| to at most OBJECTIVE_MAX (1.0 for ordinary books)."""
-    cost = np.abs(np.asarray(problem.arc_cost, dtype=float))
-    return pow2_down(float(cost.max()) if len(cost) else 0.0, OBJECTIVE_MAX)
+    """s = 2^-k that brings the largest |cost| (arc costs and load-cost prices) to at most OBJECTIVE_MAX."""
+    costs = [np.abs(np.asarray(problem.arc_cost, dtype=float))]
+    for q in problem.load_costs:  # the load columns' costs (module docstring of models.core, "Load costs")
+        costs += [q.under_price] + [price for _, price in q.steps]
+    largest = max((float(c.max()) for c in costs if len(c)), default=0.0)
+    return pow2_down(largest, OBJECTIVE_MAX)
 
 
 def build_lp(problem: AssignmentProblem) -> ScaledLp:
-    """The model as a HighsLp: min c x (+ offset), row_lo <= A x <= row_hi, x integer in [0, 1] (scaled, see above)."""
+    """The model as a HighsLp: min c x (+ offset), row_lo <= A x <= row_hi, arcs integer in [0, 1] (scaled, see above).
+
+    The load columns of :func:`to_matrix` (continuous, in [0, upper]) follow the arcs.
+    """
     m = to_matrix(problem)
     A = m.A.tocsc()
     A.sort_indices()
-    lp = _columns_lp(A, m.cost, m.row_lo, m.row_hi, problem.offset, objective_scale(problem))
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * problem.n_arcs
+    lp = _columns_lp(A, m.cost, m.row_lo, m.row_hi, problem.offset, objective_scale(problem), m.col_hi)
+    lp.integer = None if m.integer.all() else m.integer
+    lp.integrality_ = _integrality(lp, True)
     return lp
 
 
+def _integrality(lp: ScaledLp, integer: bool) -> list:
+    """HiGHS's integrality list: the integer columns integer in a MIP run, every column continuous in an LP run."""
+    if not integer:
+        return [highspy.HighsVarType.kContinuous] * lp.num_col_
+    if lp.integer is None:
+        return [highspy.HighsVarType.kInteger] * lp.num_col_
+    kinds = np.array([highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger], dtype=object)
+    return kinds[lp.integer.astype(np.int64)].tolist()
+
+
 def _columns_lp(A, cost: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, offset: float,
-                cost_scale: float = 1.0) -> ScaledLp:  # fmt: skip
-    """A HighsLp over the columns of the CSC matrix ``A``, every column in [0, 1], costs times ``cost_scale``."""
+                cost_scale: float = 1.0, col_hi: np.ndarray | None = None) -> ScaledLp:  # fmt: skip
+    """A HighsLp over the columns of the CSC matrix ``A``, columns in [0, col_hi] (default 1), costs times ``cost_scale``."""
     n = A.shape[1]
     t = row_factors(A)
     if t is not None:
@@ -125,7 +143,7 @@ def _columns_lp(A, cost: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, off
     lp.offset_ = float(offset) * cost_scale
     lp.col_cost_ = np.asarray(cost, dtype=float) * cost_scale
     lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.ones(n)
+    lp.col_upper_ = np.ones(n) if col_hi is None else np.asarray(col_hi, dtype=float)
     lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -highspy.kHighsInf)
     lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, highspy.kHighsInf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -159,7 +177,7 @@ def _warm_start(h: highspy._Highs, problem: AssignmentProblem, options: SolveOpt
     if start is None:
         return ""
     solution = highspy.HighsSolution()
-    solution.col_value = problem.choice_to_x(start)
+    solution.col_value = problem.full_x(start)  # the load columns at their best values, too
     return "HiGHS rejected the warm start" if h.setSolution(solution) == highspy.HighsStatus.kError else ""
 
 
@@ -190,7 +208,8 @@ def _run(
             raise SolverError(f"HiGHS rejected option {key}={value!r}")
     if not integer:
         h.setOptionValue("solver", "simplex")  # deterministic, and far faster than IPM on these LPs
-    lp.integrality_ = [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_
+    lp.integrality_ = _integrality(lp, integer) if isinstance(lp, ScaledLp) else (
+        [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_)  # fmt: skip
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel): a value out of its range")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
@@ -225,16 +244,23 @@ LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS 
 FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends with the LNS (no full MIP)
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
+SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.shift_moves may use after the rounded LP
 
 
 @dataclass(frozen=True)
 class Relaxation:
-    """The LP relaxation's optimum: its value (a bound on every plan), primal values and duals."""
+    """The LP relaxation's optimum: its value (a bound on every plan), primal values and duals.
+
+    ``x`` and ``col_dual`` are the arcs' (the first n_arcs columns); the load
+    columns' values are ``load_x`` (their reduced costs follow from the row
+    duals, see :class:`planner.backends.lns.LpGuide`).
+    """
 
     bound: float
     x: np.ndarray
     col_dual: np.ndarray  # reduced costs
     row_dual: np.ndarray
+    load_x: np.ndarray | None = None
 
 
 def lp_relaxation(lp: ScaledLp, options: SolveOptions, deadline: float | None) -> tuple[Relaxation | None, bool]:
@@ -249,9 +275,10 @@ def lp_relaxation(lp: ScaledLp, options: SolveOptions, deadline: float | None) -
     if status != highspy.HighsModelStatus.kOptimal or x is None:
         return None, False
     solution = h.getSolution()
+    n = len(x) if lp.integer is None else int(lp.integer.sum())  # the arcs come first
     relax = Relaxation(
-        lp.objective(h.getInfo().objective_function_value), x, np.asarray(solution.col_dual) / lp.cost_scale,
-        lp.row_duals(solution.row_dual),
+        lp.objective(h.getInfo().objective_function_value), x[:n], np.asarray(solution.col_dual)[:n] / lp.cost_scale,
+        lp.row_duals(solution.row_dual), x[n:],
     )  # fmt: skip
     return relax, False
 
@@ -277,22 +304,40 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     valid whatever the state of the pricing, and equal to the LP optimum once no
     arc prices out. Returns None when the time runs out or an artificial column
     is still used at the end (then the whole LP decides feasibility).
+
+    Load costs: their continuous columns (models.core, "Load costs") are in the
+    restricted LP from the start and never priced out, so only arcs are
+    priced. The bound stays valid: for any y (the restricted LP's row duals,
+    of the right signs) and any x, z within their column bounds that keep the
+    rows, weak duality gives  c x + d z >= Σ_rows y·side + Σ_cols rc·x  with each
+    column's term at its worst bound, min(0, rc)·upper (its lower bound is 0).
+    The restricted optimum is exactly that sum over the artificial, load and
+    chosen arc columns (simplex optimality: each sits at the bound its rc
+    picks, or is basic with rc = 0); the artificials, unused at the end, add
+    0; an arc left out adds min(0, rc[e])·1. So z_restricted + Σ_{e not in
+    the LP} min(0, rc[e]) bounds the whole LP from below, load columns included.
     """
     m = to_matrix(problem)
     A = m.A.tocsc()
     A.sort_indices()
-    n_items = problem.n_items
-    cost = m.cost
+    n_items, n_arcs = problem.n_items, problem.n_arcs
+    A_load, A = A[:, n_arcs:], A[:, :n_arcs]  # the load columns, always in the restricted LP; the arcs, priced
+    n_load = A_load.shape[1]
+    cost, load_cost = m.cost[:n_arcs], m.cost[n_arcs:]
     chosen = rank_within_item(problem.arc_item, cost) < CG_FIRST
     for given in (problem.start, plan):
         if given is not None:
             given = np.asarray(given)
             chosen[given[given >= 0]] = True
-    artificial_cost = 10.0 * (np.abs(cost).max() + 1.0)  # larger values only make the simplex struggle
+    # Prohibitive next to any arc's cost with what it can add to load costs; larger values only make the simplex struggle.
+    worst = np.abs(cost) + sum(float(np.max(load_cost[m.load.which == qi], initial=0.0)) * np.abs(problem.resource(q.resource).weight)
+                               for qi, q in enumerate(problem.load_costs))  # fmt: skip
+    artificial_cost = 10.0 * (float(np.max(worst, initial=0.0)) + 1.0)
     artificial = sp.csc_matrix((np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items))
     columns = np.flatnonzero(chosen)
-    lp = _columns_lp(sp.hstack([artificial, A[:, columns]], format="csc"), np.r_[np.full(n_items, artificial_cost), cost[columns]],
-                     m.row_lo, m.row_hi, problem.offset, objective_scale(problem))  # fmt: skip
+    lp = _columns_lp(sp.hstack([artificial, A_load, A[:, columns]], format="csc"),
+                     np.r_[np.full(n_items, artificial_cost), load_cost, cost[columns]], m.row_lo, m.row_hi,
+                     problem.offset, objective_scale(problem), np.r_[np.ones(n_items), m.col_hi[n_arcs:], np.ones(len(columns))])  # fmt: skip
     # Columns added later are scaled like the first ones: by s, and their rows by t.
     s, t = lp.cost_scale, lp.row_scale
     A_hi = A if t is None else (sp.diags(t) @ A).tocsc()
@@ -330,10 +375,10 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     if np.any(values[:n_items] > 1e-9):
         return None
     x = np.zeros(problem.n_arcs)
-    x[columns] = values[n_items:]
+    x[columns] = values[n_items + n_load :]
     # Lagrangian bound at y: the restricted optimum plus what the arcs left out could still gain.
     bound = lp.objective(h.getInfo().objective_function_value) + float(np.minimum(rc[~chosen], 0.0).sum())
-    return Relaxation(bound, x, rc, y)
+    return Relaxation(bound, x, rc, y, values[n_items : n_items + n_load])
 
 
 def target_objective(bound: float, gap: float) -> float:
@@ -404,10 +449,19 @@ def _sub_mips():
 
 def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptions,
                  deadline: float | None) -> np.ndarray | None:  # fmt: skip
-    """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row."""
+    """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row.
+
+    When it is not yet within --gap of the bound, single moves (lns.shift_moves) improve it first: with load
+    costs the rounding leaves many agents a few hours off their band, which they fix in about a second.
+    """
     with _sub_mips():
         plan = lns.repair(problem, lns.lp_rounding(problem, relax.x), _solve_sub, seed=options.seed, deadline=deadline)
-    return plan if np.all(plan >= 0) and not problem.violations(plan) else None
+    if not (np.all(plan >= 0) and not problem.violations(plan)):
+        return None
+    if relative_gap(problem.objective(plan), relax.bound) > options.gap:
+        left = _left(deadline)  # the single moves may use a share of the time left; the LNS needs the rest
+        plan, _ = lns.shift_moves(problem, plan, deadline=None if left is None else time.perf_counter() + SHIFT_TIME_SHARE * left)
+    return plan
 
 
 def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,

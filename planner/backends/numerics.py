@@ -24,7 +24,8 @@ tolerance on the scaled rows below (1e-6 on values up to 2^20) is ~$1 at a
 $1e12 cap, the same.
 
 So every backend first asks :func:`unrepresentable` whether some cost or row
-coefficient is not a finite number below ``MAX_VALUE`` (1e15, a thousand
+coefficient (a load cost's prices, floor and finite ceiling included) is not a
+finite number below ``MAX_VALUE`` (1e15, a thousand
 times the ARR the loader accepts, 1e12, times any cost share); when one is, the
 backend answers NO_SOLUTION with that sentence instead of a wrong answer.
 
@@ -129,6 +130,17 @@ def _numbers(p):
         yield f"{r.name} use", np.asarray(r.weight, dtype=float), arc
     for s in p.side_rows:
         yield f"{s.name} coefficient", np.asarray(s.coef, dtype=float), (lambda j, s=s: arc(int(s.arcs[j])))
+
+    def agent(k: int) -> str:
+        return f"for {p.agent_names[k] if p.agent_names else k}"
+
+    # Load costs: their prices are costs; floors and finite ceilings are row sides that plans reach.
+    for q in p.load_costs:
+        yield f"{q.resource} under price", q.under_price, agent
+        for j, (_, price) in enumerate(q.steps):
+            yield f"{q.resource} step {j + 1} price", price, agent
+        yield f"{q.resource} floor", q.floor, agent
+        yield f"{q.resource} ceiling", np.where(np.isfinite(q.ceiling), q.ceiling, 0.0), agent
 
 
 def reachable_sides(coef: np.ndarray, lo: float, hi: float) -> tuple[float, float]:

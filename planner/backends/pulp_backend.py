@@ -125,23 +125,35 @@ def _exact(values: np.ndarray) -> bool:
     return bool(np.all(np.abs(as_written(v) - v) <= 4 * np.spacing(np.abs(v))))
 
 
-def _fidelity(problem: AssignmentProblem, A, row_lo: np.ndarray, row_hi: np.ndarray) -> Fidelity:
-    rows_exact = _exact(A.data) and _exact(row_lo) and _exact(row_hi)
+def _fidelity(problem: AssignmentProblem, A, row_lo: np.ndarray, row_hi: np.ndarray, m=None) -> Fidelity:
+    """Rows (and the load columns' upper bounds) written exactly?  The cost correction for what is not."""
+    n = problem.n_arcs
+    load_hi = np.zeros(0) if m is None or m.load is None else m.col_hi[n:]
+    widths = load_hi[m.load.shapes] if len(load_hi) else load_hi  # the bounds that shape a cost must go over exactly
+    rows_exact = _exact(A.data) and _exact(row_lo) and _exact(row_hi) and _exact(widths)
     cost = np.asarray(problem.arc_cost, dtype=float)
     err = cost - as_written(cost)
+    # A load column z in [0, upper] whose cost lost digits moves a plan's cost by err·z: at worst min(0, err·upper).
+    load_cost = np.zeros(0) if m is None else m.cost[n:]
+    load_err = float(np.sum(np.minimum((load_cost - as_written(load_cost)) * load_hi, 0.0)))
     if not np.any(err):
-        return Fidelity(rows_exact, 0.0)
+        return Fidelity(rows_exact, load_err)
     least = np.full(problem.n_items, np.inf)
     np.minimum.at(least, problem.arc_item, err)
-    return Fidelity(rows_exact, float(np.sum(least[np.isfinite(least)])))
+    return Fidelity(rows_exact, float(np.sum(least[np.isfinite(least)])) + load_err)
 
 
 def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.LpVariable], Fidelity]:
-    """min c x subject to the rows of ``to_matrix``; x binary, one variable per arc; and how exactly PuLP writes it."""
+    """min c x subject to the rows of ``to_matrix``; and how exactly PuLP writes it.
+
+    One variable per column of ``to_matrix``: a binary per arc, then a
+    continuous one per load column (models.core, "Load costs") in [0, upper].
+    """
     m = to_matrix(problem)
     prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
-    # PuLP writes columns sorted by name; zero-padding keeps them in arc order.
+    # PuLP writes columns sorted by name; zero-padding keeps them in arc order (and "z" after "x").
     x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
+    x += [prob.add_variable(f"z{j:07d}", 0, float(hi), pulp.LpContinuous) for j, hi in enumerate(_load_uppers(m).tolist())]
     prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist(), strict=True))))
     A = m.A
     t = row_factors(A, decimal=True)
@@ -153,7 +165,21 @@ def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.L
         terms = list(zip([x[e] for e in A.indices[span]], A.data[span].tolist(), strict=True))
         for sense, rhs, suffix in _sides(float(row_lo[row]), float(row_hi[row])):
             prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"r{row}{suffix}", rhs))
-    return prob, x, _fidelity(problem, A, row_lo, row_hi)
+    return prob, x, _fidelity(problem, A, row_lo, row_hi, m)
+
+
+def _load_uppers(m) -> np.ndarray:
+    """The load columns' upper bounds as PuLP should write them.
+
+    A bound that only keeps a column finite (``LoadColumns.shapes`` False:
+    no plan reaches it) is nudged up so that its 13-digit text is never
+    below it (written below, the plan that reaches it would break its row by
+    a rounding); a step width goes as it is (and is checked by _fidelity).
+    """
+    if m.load is None:
+        return np.zeros(0)
+    upper = m.col_hi[m.n_arcs :]
+    return np.where(m.load.shapes, upper, upper * (1 + 1e-11) + 1e-11)
 
 
 def _sides(lo: float, hi: float) -> list[tuple[int, float, str]]:
@@ -213,7 +239,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     prob, x, fidelity = build_model(problem)
     start = complete_start(problem, options)
     if start is not None:
-        for var, value in zip(x, problem.choice_to_x(start), strict=True):
+        for var, value in zip(x, problem.full_x(start), strict=True):
             var.setInitialValue(value)
     with tempfile.TemporaryDirectory(prefix="planner-pulp-") as tmp:
         log_path = Path(tmp) / "solver.log" if solver_name in _CBC_SOLVERS else None
