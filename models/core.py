@@ -210,6 +210,13 @@ class LoadCost:
             out = out + np.sum(self._prices[:, sel] * fill, axis=0)
         return out
 
+    def extended(self, more: int) -> LoadCost:
+        """The same cost with `more` agents appended whose load costs nothing (an 'unplaced' slot, escape agents)."""
+        zeros, infs = np.zeros(more), np.full(more, np.inf)
+        last = len(self.steps) - 1
+        steps = tuple((np.r_[w, infs if j == last else zeros], np.r_[p, zeros]) for j, (w, p) in enumerate(self.steps))
+        return LoadCost(self.resource, np.r_[self.floor, zeros], np.r_[self.under_price, zeros], np.r_[self.ceiling, infs], steps)
+
     def restricted(self, keep: np.ndarray, shift: np.ndarray | None = None) -> LoadCost:
         """The same cost on the agents in ``keep`` (bool per agent; the others get none), loads shifted by ``shift``.
 

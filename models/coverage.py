@@ -13,7 +13,9 @@ Data (per account a, owner o; see policy for every default)
                                  · (low_health_mult if health < low_health_below else 1)
     h[a,o]            h[a] for a CSM, h[a] · efficiency[o] for a pool, 0 for digital
     rate[o]           hourly cost: annual_cost / (12 · capacity_hours) for a CSM; hourly_cost for a pool
-    serve[a,o]        12 · h[a,o] · rate[o]                           (CSM time at its location's cost)
+    serve[a,o]        12 · h[a,o] · rate[o] for a pool billed by the hour (pool.billing = "hourly"), else 0:
+                      a CSM's salary, and a salaried pool team's, is paid whatever the plan does
+                      (reported as a fixed cost, never "saved" by idling someone)
     dig[a,o]          digital.cost_per_account if o = d
     risk[a,o]         churn_uplift[seg][mode(o)] · arr[a]              (lighter touch than the default)
     disrupt[a,o]      if a ∈ A_cur and o ≠ cur[a]:
@@ -21,6 +23,22 @@ Data (per account a, owner o; see policy for every default)
     mis[a,o]          for a CSM: cost_per_gap_hour · max(0, tzgap[a,o] − free_gap_hours)
                                  + mismatch_cost · [region[o] ≠ region[a]]
     cap_h[o], cap_n[o], cap_arr[o]   hours (capacity_hours · max_utilization), accounts, ARR caps
+    F[r,o]            load of resource r the commitments (E6 freeze, E7 pin: a's only arc) put on o
+    b[r,o]            max(cap[r,o], F[r,o]): a cap the commitments alone exceed is raised to what they
+                      need (and no more); with strict, b = cap and such a book is infeasible
+    L[r,o]            Σ_a w[r,a,o] x[a,o]: o's load of hours, accounts, ARR
+
+Load costs (the core's LoadCost: convex, piecewise linear in o's load)
+----------
+    ρ                 the reference CSM hour: csm.default_annual_cost / (12 · csm.default_capacity_hours),
+                      the same for every CSM (balance is about load, not salary)
+    balance[o]        for an active CSM o with capacity c[o] and band [β_lo, β_hi] (policy [balance]):
+                      idle_weight · 12 · ρ · max(0, β_lo c[o] − L[h,o])                       (idle, paid for)
+                    + Σ_j over_weights[j] · 12 · ρ · clip(L[h,o] − β_hi c[o] − j·w[o], 0, w[o])
+                      with w[o] = (cap_h[o] − β_hi c[o]) / J: rising prices toward the hard cap
+    over[o]           the part of a load above the original cap (only reachable where b > cap):
+                      hours: over_cap_hour_weight · 12 · ρ per hour (a pool: its own rate[o]); ARR:
+                      over_cap_arr_share per dollar; accounts: over_cap_account_cost per account
 
 Eligibility (an arc exists iff)
 -----------
@@ -42,11 +60,11 @@ Variables
 
 Model
 -----
-    min  Σ_{(a,o) ∈ E} (serve + dig + risk + disrupt + mis)[a,o] · x[a,o]
+    min  Σ_{(a,o) ∈ E} (serve + dig + risk + disrupt + mis)[a,o] · x[a,o] + Σ_o (balance[o] + over[o])
     (1) assign[a]:        Σ_o x[a,o] = 1                                   ∀ a ∈ A
-    (2) cap[hours, o]:    Σ_a h[a,o] x[a,o] ≤ cap_h[o]                     ∀ o ∈ C ∪ P
-    (3) cap[accounts, o]: Σ_a x[a,o] ≤ cap_n[o]                            ∀ o ∈ C
-    (4) cap[arr, o]:      Σ_a arr[a] x[a,o] ≤ cap_arr[o]                   ∀ o ∈ C
+    (2) cap[hours, o]:    Σ_a h[a,o] x[a,o] ≤ b[hours, o]                  ∀ o ∈ C ∪ P
+    (3) cap[accounts, o]: Σ_a x[a,o] ≤ b[accounts, o]                      ∀ o ∈ C
+    (4) cap[arr, o]:      Σ_a arr[a] x[a,o] ≤ b[arr, o]                    ∀ o ∈ C
     (5) side[changed_arr]: Σ_{a ∈ A_had} arr[a] (1 − x[a,cur[a]]) ≤ max_changed_arr_share · Σ_{a ∈ A_had} arr[a]
         written as  Σ_{a ∈ A_cur} arr[a] x[a,cur[a]] ≥ (1 − share) · Σ_{a ∈ A_had} arr[a]
         (only when share < 1; share = ``--max-moved-arr``, else continuity.max_changed_arr_share)
@@ -56,7 +74,8 @@ Model
     account whose owner has no arc to it (or is on no roster) must change owner, and counts.
 
 This is the assignment core of ``models/core.py``: (1) is its assign row,
-(2)-(4) its resources, (5)-(6) side rows. ``build_coverage`` follows the numbering.
+(2)-(4) its resources, (5)-(6) side rows, balance and over its load costs
+(one per resource). ``build_coverage`` follows the numbering.
 """
 
 from __future__ import annotations
@@ -67,7 +86,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from planner.models.core import AssignmentProblem, Resource, SideRow
+from planner.models.core import AssignmentProblem, LoadCost, Resource, SideRow
 
 COST_TERMS = ("serving", "digital", "revenue_at_risk", "disruption", "mismatch")
 
@@ -80,6 +99,7 @@ class Owners:
     kind: np.ndarray  # object: csm | pool | digital
     active: np.ndarray  # bool
     rate: np.ndarray  # hourly cost
+    capacity: np.ndarray  # capacity_hours (a CSM's before max_utilization); 0 for digital
     hours_factor: np.ndarray  # h[a,o] = h[a] * hours_factor[o]
     cap_hours: np.ndarray  # inf for digital
     cap_accounts: np.ndarray  # inf for pools and digital
@@ -106,6 +126,7 @@ class CoverageModel:
     arc_terms: dict[str, np.ndarray]  # COST_TERMS -> per-arc cost
     arc_rule: np.ndarray  # object: '' | 'keep_current' | 'freeze' | 'pin'
     arc_exception: np.ndarray  # object: why a kept, frozen or pinned arc breaks today's rules, else ''
+    committed_over: dict = None  # resource -> owner indices whose cap the commitments alone exceed (raised)
 
     @property
     def arc_owner_ids(self) -> np.ndarray:
@@ -167,6 +188,7 @@ def build_owners(book) -> Owners:
         kind=np.array(["csm"] * nc + ["pool"] * np_ + ["digital"], dtype=object),
         active=np.concatenate([c["status"].to_numpy() == "active", np.ones(np_ + 1, bool)]),
         rate=np.concatenate([rate_c, p["hourly_cost"].to_numpy(float), [0.0]]),
+        capacity=np.concatenate([cap_h_c, p["capacity_hours"].to_numpy(float), [0.0]]),
         hours_factor=np.concatenate([np.ones(nc), p["efficiency"].to_numpy(float), [0.0]]),
         cap_hours=np.concatenate([cap_h_c * pol.csm_max_utilization, p["capacity_hours"].to_numpy(float), [inf]]),
         cap_accounts=np.concatenate([c["max_accounts"].to_numpy(float), np.full(np_ + 1, inf)]),
@@ -300,8 +322,13 @@ def pin_exception_text(why: list[str]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | None = None) -> CoverageModel:
-    """The coverage model of `book`; `max_moves` and `max_moved_arr` (a share of ARR) cap the changes of owner."""
+def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | None = None,
+                   strict: bool = False) -> CoverageModel:  # fmt: skip
+    """The coverage model of `book`; `max_moves` and `max_moved_arr` (a share of ARR) cap the changes of owner.
+
+    `strict`: a cap the commitments alone exceed stays a cap (the book is then
+    infeasible) instead of being raised to what they need.
+    """
     pol = book.policy
     acc = book.accounts
     n = len(acc)
@@ -374,7 +401,8 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     handoff_t = np.array([pol.handoff_hours[s] for s in pol.segments])
     arc_h = h[rows] * owners.hours_factor[cols]
     rate = owners.rate[cols]
-    serving = 12.0 * arc_h * rate
+    billed = (kind == "pool") & (pol.pool_billing == "hourly")  # the only hours a plan pays for
+    serving = np.where(billed, 12.0 * arc_h * rate, 0.0)
     digital = np.where(kind == "digital", pol.digital_cost_per_account, 0.0)
     risk = uplift_t[seg_code, mode_code] * arr[rows]
     changes = (cur[rows] >= 0) & (cols != cur[rows])
@@ -391,13 +419,20 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     terms = dict(zip(COST_TERMS, (serving, digital, risk, disruption, mismatch)))
     cost = serving + digital + risk + disruption + mismatch
 
-    # (2)-(4) resources.
+    # (2)-(4) resources, each cap raised to what the commitments alone need (b = max(cap, F)).
     n_own = len(owners.ids)
-    resources = (
-        Resource("hours", arc_h, owners.cap_hours),
-        Resource("accounts", np.where(is_csm, 1.0, 0.0), owners.cap_accounts),
-        Resource("arr", np.where(is_csm, arr[rows], 0.0), owners.cap_arr),
-    )
+    weights = {"hours": arc_h, "accounts": np.where(is_csm, 1.0, 0.0), "arr": np.where(is_csm, arr[rows], 0.0)}
+    caps = {"hours": owners.cap_hours, "accounts": owners.cap_accounts, "arr": owners.cap_arr}
+    committed = np.isin(rule, ["freeze", "pin"])
+    over_caps = {}
+    for name, w in weights.items():
+        load = np.bincount(cols[committed], weights=w[committed], minlength=n_own)
+        over_caps[name] = np.flatnonzero(load > caps[name] + 1e-9 * np.maximum(1.0, np.abs(caps[name]))) if not strict else np.zeros(0, np.int64)
+        if len(over_caps[name]):
+            caps[name] = caps[name].copy()
+            caps[name][over_caps[name]] = load[over_caps[name]]
+    resources = tuple(Resource(name, weights[name], caps[name]) for name in ("hours", "accounts", "arr"))
+    load_costs = _load_costs(owners, pol)
     # (5) changed-ARR cap, (6) moves cap: both count every account with an owner today (A_had), one whose owner
     # is on no roster (it has no arc to stay) as a forced change.
     side = []
@@ -430,6 +465,7 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
         item_priority=np.lexsort((np.arange(n), -arr, ~forced)),
         item_names=tuple(acc["account_id"]),
         agent_names=tuple(owners.ids),
+        load_costs=load_costs,
         name="coverage",
     )
     return CoverageModel(
@@ -443,7 +479,55 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
         arc_terms=terms,
         arc_rule=rule,
         arc_exception=exception,
+        committed_over={name: ks for name, ks in over_caps.items() if len(ks)},
     )
+
+
+def _load_costs(owners: Owners, pol) -> tuple[LoadCost, ...]:
+    """balance and over as the core's load costs: hours (band and over-cap), accounts and ARR (over-cap)."""
+    n = len(owners.ids)
+    csm = (owners.kind == "csm") & owners.active
+    pool = owners.kind == "pool"
+    capacity = np.where(csm, owners.capacity, 0.0)  # capacity_hours, before max_utilization
+    # A CSM hour is priced at the policy's reference CSM hour, the same for everyone: balance is about people's
+    # load, and a salary-dependent price would fill the dearest idle CSM first. A pool hour at the pool's own cost.
+    yearly = 12.0 * np.where(owners.kind == "csm", pol.reference_csm_rate, owners.rate)
+    low, high = pol.balance_band
+    inf = np.full(n, np.inf)
+    weights = pol.balance_over_weights
+    width = np.where(csm, np.maximum(owners.cap_hours - high * capacity, 0.0), 0.0) / len(weights)
+    steps = [(width, np.where(csm, w * yearly, 0.0)) for w in weights]
+    # Above the original hours cap (reachable only where the commitments raised it): the over-cap price.
+    over_price = np.where(csm | pool, pol.over_cap_hour_weight * yearly, 0.0)
+    over_price = np.maximum(over_price, steps[-1][1])  # the prices must rise
+    hours_ceiling = np.where(csm, high * capacity, np.where(pool, owners.cap_hours, np.inf))
+    # A pool's steps start at its cap: widths 0 before the over-cap step.
+    steps = [(np.where(csm, w, 0.0), p) for w, p in steps]
+    hours = LoadCost("hours", np.where(csm, low * capacity, 0.0), np.where(csm, pol.balance_idle_weight * yearly, 0.0),
+                     hours_ceiling, (*steps, (inf, over_price)))  # fmt: skip
+    is_csm = owners.kind == "csm"
+    accounts = LoadCost("accounts", np.zeros(n), np.zeros(n), np.where(is_csm, owners.cap_accounts, np.inf),
+                        ((inf, np.where(is_csm, pol.over_cap_account_cost, 0.0)),))  # fmt: skip
+    arr = LoadCost("arr", np.zeros(n), np.zeros(n), np.where(is_csm, owners.cap_arr, np.inf),
+                   ((inf, np.where(is_csm, pol.over_cap_arr_share, 0.0)),))  # fmt: skip
+    return hours, accounts, arr
+
+
+def owner_costs(model, choice: np.ndarray) -> dict[str, np.ndarray]:
+    """Per owner, the load costs of a plan split into "balance" (the band) and "over_cap" (above an original cap)."""
+    p = model.problem
+    ok = choice[choice >= 0]
+    out = {"balance": np.zeros(p.n_agents), "over_cap": np.zeros(p.n_agents)}
+    caps = {"hours": model.owners.cap_hours, "accounts": model.owners.cap_accounts, "arr": model.owners.cap_arr}
+    for lc in p.load_costs:
+        weight = next(r.weight for r in p.resources if r.name == lc.resource)
+        load = np.bincount(p.arc_agent[ok], weights=weight[ok], minlength=p.n_agents)
+        total = lc.penalty(load)
+        over = np.maximum(load - caps[lc.resource], 0.0) * lc.steps[-1][1]  # the last step: above the original cap
+        over = np.where(np.isfinite(caps[lc.resource]), over, 0.0)
+        out["over_cap"] += over
+        out["balance"] += total - over
+    return out
 
 
 def _factorize_rows(df: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:

@@ -171,6 +171,12 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
         for r, cap in zip(p.resources, caps):
             cap[p.arc_agent[best]] -= r.weight[best]
 
+    # Load costs (balance, over a cap) of the whole book: the load of the fixed and frozen accounts shifts them.
+    load_costs = tuple(
+        q.restricted(np.ones(p.n_agents, dtype=bool), _load(p, p.resource(q.resource), base_choice)).extended(1)
+        for q in p.load_costs
+    )
+
     in_scope = scope & ~frozen_moved
     items = np.flatnonzero(in_scope)
     keep = np.flatnonzero(in_scope[p.arc_item])
@@ -204,6 +210,7 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
         item_priority=new_item[p.item_priority[in_scope[p.item_priority]]],
         item_names=tuple(acc_ids[items]),
         agent_names=None if p.agent_names is None else p.agent_names + ("(unplaced)",),
+        load_costs=load_costs,
         offset=float(p.arc_cost[base_choice[base_choice >= 0]].sum() + penalty[base_choice[base_choice >= 0]].sum()),
         name="reassign",
     )

@@ -474,6 +474,12 @@ class Policy:
                 return seg
         return self.segments[-1]
 
+    @property
+    def reference_csm_rate(self) -> float:
+        """The hourly cost of the policy's default CSM: what balance prices a CSM hour at, the same for everyone."""
+        hours = self.csm_default_capacity_hours
+        return self.csm_default_annual_cost / (12.0 * hours) if hours > 0 else 0.0
+
     def uplift(self, segment: str, mode: str) -> float:
         return self.churn_uplift.get(segment, {}).get(mode, 0.0)
 

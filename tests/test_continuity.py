@@ -44,8 +44,13 @@ def test_max_moves_caps_the_accounts_that_change_owner(book, free):
 
 
 def test_max_moved_arr_caps_the_arr_that_changes_owner(book, free):
+    from planner.models.coverage import build_coverage
+    from planner.planning.continuity import least_change
+
     owned = float(book.accounts.loc[book.accounts["current_owner"] != "", "arr"].sum())
-    share = 0.5 * free.counts.arr_moved / owned
+    least = least_change(book, build_coverage(book), "arr").found  # the least ARR the caps let change owner
+    assert least < free.counts.arr_moved
+    share = 0.5 * (least + free.counts.arr_moved) / owned
     capped = solve(book, "highs", gap=1e-3, max_moved_arr=share)
     assert capped.status.has_plan and capped.counts.arr_moved <= share * owned * (1 + 1e-6)
 

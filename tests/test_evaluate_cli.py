@@ -13,7 +13,7 @@ from planner.cli import app
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 TINY = [str(FIX / "tiny"), "--as-of", "2026-11-01"]
-# The hand-worked optimum of fixtures/tiny (its README): $19,380.
+# The hand-worked optimum of fixtures/tiny (its README): $8,400.
 OPTIMUM = {"acc_1": "csm_a", "acc_2": "csm_b", "acc_3": "pool_1", "acc_4": "digital", "acc_5": "csm_a", "acc_6": "csm_a"}
 
 
@@ -43,7 +43,7 @@ def test_a_spreadsheet_plan_costs_what_the_solver_said(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
     mine = doc["plans"][1]
-    assert mine["name"] == "mine.csv" and mine["objective"] == pytest.approx(19380, abs=1e-3)
+    assert mine["name"] == "mine.csv" and mine["objective"] == pytest.approx(8400, abs=1e-3)
     assert mine["violations"] == [] and mine["unassigned"] == 0
 
 
@@ -58,7 +58,7 @@ def test_a_workbook_plan_and_a_plan_folder_score_the_same(tmp_path):
     assert run("solve", *TINY, "--out", tmp_path / "p", "--gap", "0").exit_code == 0
     xlsx = json.loads(run("evaluate", *TINY, tmp_path / "mine.xlsx", "--json").output)["plans"][1]
     folder = json.loads(run("evaluate", *TINY, tmp_path / "p", "--json").output)["plans"][1]
-    assert xlsx["objective"] == pytest.approx(folder["objective"]) == pytest.approx(19380, abs=1e-3)
+    assert xlsx["objective"] == pytest.approx(folder["objective"]) == pytest.approx(8400, abs=1e-3)
     assert folder["name"].startswith("plan-")
 
 

@@ -61,6 +61,8 @@ def summary_table(result) -> Table:
         t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new")
     if result.exceptions:
         t.add_row("exceptions", exceptions_line(result.exceptions))
+    for row in result.details.get("over_caps") or []:
+        t.add_row("over a cap", f"{row['detail']} (priced {money(row['annual_cost'])} a year; --strict refuses it)")
     if result.scorecard is not None:
         t.add_row("CSM utilization", utilization_line(result.scorecard.kpis))
     if result.today is not None:

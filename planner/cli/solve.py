@@ -34,7 +34,7 @@ def solve(
     max_moved_arr: MaxMovedArrOption = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")] = True,
     force: ForceOption = False,
-    strict: Annotated[bool, typer.Option("--strict", help="An account no owner may take is an error (exit 3), not an unassigned account (exit 5).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="No plan (exit 3) rather than an account left unassigned (exit 5) or a cap exceeded by commitments.")] = False,
     verbose: VerboseOption = False,
     ledger: LedgerOption = None,
 ) -> None:

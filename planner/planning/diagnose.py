@@ -353,7 +353,8 @@ def _tie_break(p, real: np.ndarray | None = None):
     regret = np.where(np.isfinite(regret), np.maximum(regret, 0.0), 0.0)
     worst = np.zeros(p.n_items)
     np.maximum.at(worst, p.arc_item, regret)
-    return replace(p, arc_cost=TIE_BREAK * regret / (1.0 + float(worst.sum())), offset=0.0, start=None)
+    # Only the arcs break ties: the load costs (balance, over a cap) are dollars, not a unit of what is counted.
+    return replace(p, arc_cost=TIE_BREAK * regret / (1.0 + float(worst.sum())), offset=0.0, start=None, load_costs=())
 
 
 def _elastic_solve(elastic, n_escape: int):
@@ -442,6 +443,7 @@ def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
             )
             for r in p.resources
         ),
+        load_costs=tuple(q.extended(new_agents) for q in p.load_costs),
         start=None,
         arc_tier=None,
         agent_names=None,

@@ -47,6 +47,7 @@ class Evaluation:
     costs: dict[str, AccountCost]
     violations: list[Violation] = field(default_factory=list)
     exceptions: list[Violation] = field(default_factory=list)  # waived rules (keep-current)
+    owners: dict = field(default_factory=dict)  # owner id -> OwnerCost
 
     @property
     def terms(self) -> dict[str, float]:
@@ -54,6 +55,8 @@ class Evaluation:
         for c in self.costs.values():
             for k in out:
                 out[k] += getattr(c, k)
+        out["balance"] = sum(o.balance for o in self.owners.values())
+        out["over_cap"] = sum(o.over_cap for o in self.owners.values())
         return out
 
     @property
@@ -149,7 +152,10 @@ def account_cost(ctx: _Ctx, a: dict, owner: str) -> AccountCost:
         out.hours = ctx.hours(a)
     elif kind == "pool":
         out.hours = ctx.hours(a) * ctx.pools[owner]["efficiency"]
-    out.serving = 12 * out.hours * ctx.rate(owner)
+    # Only hours a plan pays for cost money: a pool billed by the hour. A CSM's salary, or a salaried pool team's,
+    # is paid whatever the plan does; what their load costs is the balance term below.
+    if kind == "pool" and pol.pool_billing == "hourly":
+        out.serving = 12 * out.hours * ctx.rate(owner)
     if kind == "digital":
         out.digital = pol.digital_cost_per_account
     out.revenue_at_risk = pol.churn_uplift.get(a["segment"], {}).get(kind, 0.0) * a["arr"]
@@ -163,6 +169,42 @@ def account_cost(ctx: _Ctx, a: dict, owner: str) -> AccountCost:
             out.mismatch += pol.tz_cost_per_gap_hour * max(0.0, g - pol.tz_free_gap_hours)
         if c["region"] != a["region"]:
             out.mismatch += pol.region_mismatch_cost
+    return out
+
+
+# ---------------------------------------------------------------------------
+# cost of an owner's load: balance (the target band) and what is over a cap
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class OwnerCost:
+    balance: float = 0.0  # an active CSM's idle hours below the band, and hours above it, priced
+    over_cap: float = 0.0  # load above a cap (only kept commitments may cause it), priced steeply
+
+
+def owner_cost(ctx: _Ctx, owner: str, load: Mapping[str, float]) -> OwnerCost:
+    """What `owner`'s load costs a year, from the policy's words ([balance], [commitments])."""
+    pol, kind, out = ctx.pol, ctx.kind(owner), OwnerCost()
+    # $ a year per hour a month: a CSM hour at the policy's reference CSM hour (the same for every CSM: balance is
+    # about load, not salary), a pool hour at the pool's own hourly cost.
+    yearly = 12 * (pol.reference_csm_rate if kind == "csm" else ctx.rate(owner))
+    hours = load.get("hours", 0.0)
+    if kind == "csm" and ctx.csms[owner]["status"] == "active":
+        c = ctx.csms[owner]
+        capacity = c["capacity_hours"]
+        cap = capacity * pol.csm_max_utilization
+        low, high = pol.balance_band[0] * capacity, pol.balance_band[1] * capacity
+        out.balance += pol.balance_idle_weight * yearly * max(0.0, low - hours)
+        width = max(cap - high, 0.0) / len(pol.balance_over_weights)
+        for j, w in enumerate(pol.balance_over_weights):  # equal steps from the band's top to the cap, rising prices
+            out.balance += w * yearly * min(max(hours - high - j * width, 0.0), width)
+        over_price = max(pol.over_cap_hour_weight, pol.balance_over_weights[-1]) * yearly
+        out.over_cap += over_price * max(0.0, hours - cap)
+        out.over_cap += pol.over_cap_arr_share * max(0.0, load.get("arr", 0.0) - c["max_arr"])
+        out.over_cap += pol.over_cap_account_cost * max(0.0, load.get("accounts", 0.0) - c["max_accounts"])
+    elif kind == "pool":
+        out.over_cap += pol.over_cap_hour_weight * yearly * max(0.0, hours - ctx.pools[owner]["capacity_hours"])
     return out
 
 
@@ -339,7 +381,9 @@ def evaluate(book, plan: Mapping[str, str]) -> Evaluation:
         if acc_id in ctx.accounts and ctx.kind(owner) is not None
     }
     violations = [v for rule in RULES for v in rule(ctx)]
-    return Evaluation(costs=costs, violations=violations, exceptions=list(waived_rules(ctx)))
+    loads = _loads(ctx)
+    owners = {o: owner_cost(ctx, o, loads.get(o, {})) for o in (*ctx.csms, *ctx.pools)}
+    return Evaluation(costs=costs, violations=violations, exceptions=list(waived_rules(ctx)), owners=owners)
 
 
 # ---------------------------------------------------------------------------

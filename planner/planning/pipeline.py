@@ -31,7 +31,7 @@ from planner.backends.base import BackendSolution, SolveOptions, Status
 from planner.book import Book
 from planner.planning.result import Baseline, Counts, PlanResult, Timings, Verdict
 from planner.planning.scorecard import score, score_today
-from planner.planning.tables import exceptions, plan_tables, term_totals
+from planner.planning.tables import exceptions, owner_term_totals, plan_tables, term_totals
 
 # Seconds of a time limit kept back for the work after the solver (tables, evaluator, baseline, writing).
 AFTER_SOLVE_RESERVE_S = 1.0
@@ -178,7 +178,7 @@ def run(
         objective=objective,
         bound=bound,
         gap=gap,
-        terms={**term_totals(assignments), **extra_terms},
+        terms={**term_totals(assignments), **owner_term_totals(owners), **extra_terms},
         counts=Counts.of(assignments),
         exceptions=exceptions(assignments),
         evaluation=job.verdict(card, assignments, objective, extra_terms),

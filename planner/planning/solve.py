@@ -9,6 +9,7 @@ diagnosis in words instead of a plan.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import numpy as np
@@ -71,7 +72,43 @@ class CoverageJob(Job):
              "reason": reason, "detail": detail}
             for i, (reason, detail) in self.unplaced().items()
         ]  # fmt: skip
-        return {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves, "unplaced": unplaced}, {}, {}
+        details = {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves, "unplaced": unplaced,
+                   "over_caps": over_caps(self.book, self.coverage, self.full_choice(sol.choice))}  # fmt: skip
+        return details, {}, {}
+
+
+def over_caps(book: Book, model, choice) -> list[dict]:
+    """The caps the commitments alone exceed, each with how far, why, and what it costs a year (summary "over_caps").
+
+    E.g. "U0144: $2,420,013 ARR over the cap of $2,500,000; 10 accounts renewing by 2027-01-30 keep their owner".
+    """
+    from planner.models.coverage import owner_costs
+
+    p, owners = model.problem, model.owners
+    caps = {"hours": owners.cap_hours, "accounts": owners.cap_accounts, "arr": owners.cap_arr}
+    committed = np.isin(model.arc_rule, ["freeze", "pin"])
+    cost = owner_costs(model, choice)["over_cap"]
+    rows = []
+    for name, agents in (model.committed_over or {}).items():
+        load = p.load(name, choice)
+        for k in agents:
+            mine = committed & (p.arc_agent == k)
+            frozen, pinned = int((mine & (model.arc_rule == "freeze")).sum()), int((mine & (model.arc_rule == "pin")).sum())
+            over = float(load[k] - caps[name][k])
+            why = []
+            if frozen:
+                last = book.as_of + dt.timedelta(days=book.policy.freeze_days)
+                why.append(f"{frozen} account(s) renewing by {last.isoformat()} keep their owner")
+            if pinned:
+                why.append(f"{pinned} account(s) are pinned to it")
+            amount = {"hours": f"{over:,.1f} h/month", "accounts": f"{over:,.0f} accounts", "arr": f"${over:,.0f} ARR"}[name]
+            cap = {"hours": f"{caps[name][k]:,.1f} h", "accounts": f"{caps[name][k]:,.0f}", "arr": f"${caps[name][k]:,.0f}"}[name]
+            rows.append({
+                "owner_id": owners.ids[k], "resource": name, "over": over, "cap": float(caps[name][k]),
+                "annual_cost": float(cost[k]),
+                "detail": f"{owners.ids[k]}: {amount} over the cap of {cap}; {' and '.join(why)}",
+            })  # fmt: skip
+    return rows
 
 
 def _without_items(p, drop: np.ndarray):
@@ -110,7 +147,7 @@ def coverage_job(book: Book, max_moves: int | None = None, max_moved_arr: float 
     from planner.models.coverage import build_coverage
 
     t0 = time.perf_counter()
-    model = build_coverage(book, max_moves=max_moves, max_moved_arr=max_moved_arr)
+    model = build_coverage(book, max_moves=max_moves, max_moved_arr=max_moved_arr, strict=strict)
     caps = {"max_moves": max_moves, "max_moved_arr": max_moved_arr}
     return CoverageJob(book, model, time.perf_counter() - t0, caps, strict=strict)
 
@@ -138,7 +175,9 @@ def solve(
     `max_moves` caps how many accounts change owner (forced moves included);
     `max_moved_arr` the share of today's owned ARR that does (default: the
     policy's continuity.max_changed_arr_share). `strict`: an account no
-    owner may take is no plan (exit 3), not an unassigned account.
+    owner may take is no plan (exit 3), not an unassigned account, and so is
+    a cap the commitments (renewal freeze, pins) alone exceed, instead of
+    being raised to what they need, priced and listed.
 
     `started` (a time.perf_counter() reading) is when the command began:
     `time_limit` counts from then, so it binds the load, the build and

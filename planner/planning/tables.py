@@ -69,7 +69,7 @@ def plan_tables(book: Book, model, choice: np.ndarray, unplaced: dict | None = N
     )
     own_cols = [c for c in acc.columns if c not in head.columns and c != "segment_derived"]
     assignments = pd.concat([head, acc[own_cols].reset_index(drop=True)], axis=1)
-    return assignments, _owner_table(book, model, assignments)
+    return assignments, _owner_table(book, model, assignments, choice)
 
 
 # Why an account has the owner it has: the first that applies, in this order.
@@ -158,8 +158,19 @@ def _roster(book: Book) -> dict[str, dict]:
     return out
 
 
-def _owner_table(book: Book, model, assignments: pd.DataFrame) -> pd.DataFrame:
+OWNER_TERMS = ("balance", "over_cap")  # cost terms of an owner's load, in owners.csv (models/coverage.py)
+
+
+def owner_term_totals(owners: pd.DataFrame) -> dict[str, float]:
+    """The owner cost terms summed over owners.csv."""
+    return {k: float(owners[f"{k}_cost"].sum()) for k in OWNER_TERMS}
+
+
+def _owner_table(book: Book, model, assignments: pd.DataFrame, choice: np.ndarray) -> pd.DataFrame:
+    from planner.models.coverage import owner_costs
+
     owners = model.owners
+    load_costs = owner_costs(model, choice)
     roster = _roster(book)
     g = assignments.groupby("owner_id", sort=False)
     n = g.size()
@@ -195,6 +206,8 @@ def _owner_table(book: Book, model, assignments: pd.DataFrame) -> pd.DataFrame:
                 "max_arr": owners.cap_arr[i] if np.isfinite(owners.cap_arr[i]) else None,
                 "accounts_gained": int(gained.get(oid, 0)),
                 "accounts_lost": int(lost.get(oid, 0)),
+                "balance_cost": float(load_costs["balance"][i]),
+                "over_cap_cost": float(load_costs["over_cap"][i]),
                 **{c: r[c] for c in book.extra_columns.get("csms" if owners.kind[i] == "csm" else "pools", []) if c in r},
             }
         )
