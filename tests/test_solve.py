@@ -73,6 +73,10 @@ def test_tiny_cost_terms_and_columns(tiny):
     assert a.loc["acc_1", "notes"] == "flagship"  # the user's extra column rides along
     assert r.summary["objective_terms"]["disruption"] == pytest.approx(0)
     assert r.summary["objective_terms"]["balance"] == pytest.approx(6000)
+    # Salaries are paid whatever the plan does: reported, never in the objective (fixtures/tiny/README.md).
+    assert r.summary["fixed_costs"] == {"csm_salaries": 42000, "pool_teams": 4800, "total": 46800,
+                                        "by_location": {"Boston": 36000, "Lisbon": 10800}}  # fmt: skip
+    assert r.summary["total_cost_of_coverage"] == pytest.approx(46800 + 300)  # + the digital program's spend
     assert r.summary["baseline"]["objective"] == pytest.approx(8400)  # the rule finds the optimum here
     owners = r.owners.set_index("owner_id")
     assert owners.loc["csm_c", "accounts"] == 0  # leaving: gets nothing

@@ -44,11 +44,16 @@ def summary_table(result) -> Table:
     t.add_column()
     t.add_row("status", status_words(result))
     t.add_row("backend", result.backend)
-    t.add_row("annual cost", money(result.objective))
+    t.add_row("annual cost", f"{money(result.objective)} a year: what this plan changes (risk, mismatch, disruption, spend, balance)")
     t.add_row("proven bound", money(result.bound))
     t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
     for k, v in result.terms.items():
         t.add_row(f"  {k.replace('_', ' ')}", money(v))
+    fixed = result.fixed_costs
+    spend = result.terms.get("serving", 0.0) + result.terms.get("digital", 0.0)
+    t.add_row("fixed costs", f"{money(fixed['total'])} a year whatever the plan (CSM salaries {money(fixed['csm_salaries'])}, "
+                             f"salaried pools {money(fixed['pool_teams'])}); with this plan's spend, coverage costs "
+                             f"{money(fixed['total'] + spend)}")  # fmt: skip
     base = result.baseline
     if base is not None and base.objective is not None and result.objective is not None:
         saving = base.objective - result.objective

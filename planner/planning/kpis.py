@@ -86,6 +86,27 @@ def overloaded(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
     return {"over_capacity": over, "without_accounts": idle}
 
 
+def fixed_costs(book) -> dict:
+    """What every plan of this book pays whatever it does: the roster's salaries and salaried pool teams, by location.
+
+    Not in any plan's objective (idling someone saves none of it); the total
+    cost of coverage is this plus a plan's spend (digital, hourly pools).
+    """
+    pol = book.policy
+    by_location: dict[str, float] = {}
+    csms = float(book.csms["annual_cost"].sum())
+    for r in book.csms.to_dict("records"):
+        by_location[r["location"] or "(no location)"] = by_location.get(r["location"] or "(no location)", 0.0) + r["annual_cost"]
+    pools = 0.0
+    if pol.pool_billing == "fixed":
+        for r in book.pools.to_dict("records"):
+            cost = 12.0 * r["capacity_hours"] * r["hourly_cost"]
+            pools += cost
+            by_location[r["location"] or "(no location)"] = by_location.get(r["location"] or "(no location)", 0.0) + cost
+    return {"csm_salaries": csms, "pool_teams": pools, "total": csms + pools,
+            "by_location": dict(sorted(by_location.items(), key=lambda kv: -kv[1]))}  # fmt: skip
+
+
 def plan_kpis(book, plan: Mapping[str, str]) -> dict:
     """Every KPI above for one plan (the evaluator's loads, computed once)."""
     from planner.planning.evaluate import owner_loads

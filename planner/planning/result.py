@@ -145,6 +145,13 @@ class PlanResult:
         return dict(zip(self.assignments["account_id"], self.assignments["owner_id"], strict=True))
 
     @cached_property
+    def fixed_costs(self) -> dict:
+        """The costs every plan of the book pays (planner.planning.kpis.fixed_costs)."""
+        from planner.planning.kpis import fixed_costs
+
+        return fixed_costs(self.book)
+
+    @cached_property
     def summary(self) -> dict:
         """summary.json (planner/plan_contract.md): made here and nowhere else."""
         book, options = self.book, self.options
@@ -182,6 +189,9 @@ class PlanResult:
             out["solver_message"] = self.solver_message
         if self.scorecard is not None:
             out["kpis"] = self.scorecard.kpis
+        out["fixed_costs"] = self.fixed_costs
+        spend = self.terms.get("serving", 0.0) + self.terms.get("digital", 0.0)
+        out["total_cost_of_coverage"] = round(self.fixed_costs["total"] + spend, 2)
         if self.today is not None:
             from planner.planning.scorecard import fixes
 
