@@ -19,7 +19,8 @@ Data (per account a, owner o; see policy for every default)
     dig[a,o]          digital.cost_per_account if o = d
     risk[a,o]         churn_uplift[seg][mode(o)] · arr[a]              (lighter touch than the default)
     disrupt[a,o]      if a ∈ A_cur and o ≠ cur[a]:
-                      arr_share · arr[a] + handoff_hours[seg] · rate[o]   (digital: no handoff hours)
+                      arr_share · arr[a] + handoff_hours[seg] · ρ[o]   (digital: no handoff hours), with ρ[o]
+                      the reference CSM hour ρ (below) for a CSM and rate[o] for a pool
     mis[a,o]          for a CSM: cost_per_gap_hour · max(0, tzgap[a,o] − free_gap_hours)
                                  + mismatch_cost · [region[o] ≠ region[a]]
     cap_h[o], cap_n[o], cap_arr[o]   hours (capacity_hours · max_utilization), accounts, ARR caps
@@ -406,7 +407,9 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     digital = np.where(kind == "digital", pol.digital_cost_per_account, 0.0)
     risk = uplift_t[seg_code, mode_code] * arr[rows]
     changes = (cur[rows] >= 0) & (cols != cur[rows])
-    disruption = np.where(changes, pol.disruption_arr_share * arr[rows] + handoff_t[seg_code] * rate, 0.0)
+    # The receiving owner's handoff hours: a CSM's at the reference CSM hour (time, not salary), a pool's at its own.
+    handoff_rate = np.where(kind == "csm", pol.reference_csm_rate, rate)
+    disruption = np.where(changes, pol.disruption_arr_share * arr[rows] + handoff_t[seg_code] * handoff_rate, 0.0)
     is_csm = kind == "csm"
     gap = np.nan_to_num(tz_gap(utc[rows], owners.utc[cols]), nan=0.0)
     region_diff = owners.region[cols] != acc["region"].to_numpy(object)[rows]

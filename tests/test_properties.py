@@ -54,3 +54,39 @@ def test_random_books_place_every_account_once_within_every_cap(tmp_path_factory
     assert ev.objective == pytest.approx(result.objective, abs=1e-3)  # summary.json keeps 4 decimals
     again = solve(book, "highs", baseline=False)
     assert again.plan() == result.plan()  # same input, same plan
+
+
+def resolved_on_its_own_output(book, result, gap: float):
+    """The plan of `book` re-solved with its own owners as today's: (the new result, accounts it moves)."""
+    plan = result.plan()
+    accounts = book.accounts.assign(current_owner=book.accounts["account_id"].map(plan).fillna(""))
+    again = solve(book.with_(accounts=accounts), "highs", gap=gap, baseline=False)
+    return again, {a for a, o in again.plan().items() if o != plan[a]}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(books())
+def test_re_solving_a_plans_own_output_moves_nothing(tmp_path_factory, spec):
+    """Fixpoint: a plan is stable. Given its own owners as today's, the planner keeps every one of them."""
+    accounts, csms, pools, seed, _ = spec
+    try:
+        tables = generate_book(accounts, csms, pools=pools, seed=seed, as_of=AS_OF)
+    except ValueError:
+        return
+    book = load_book(write_book(tables, tmp_path_factory.mktemp("book") / "b"), as_of=AS_OF)
+    first = solve(book, "highs", baseline=False)
+    if not first.status.has_plan:
+        return
+    again, moved = resolved_on_its_own_output(book, first, gap=0.005)
+    assert again.status.has_plan and moved == set()
+
+
+@pytest.mark.parametrize(("fixture", "as_of"), [("tiny", AS_OF), ("small", AS_OF), ("handoff", dt.date(2027, 6, 1))])
+def test_every_fixture_is_a_fixpoint_of_its_own_plan(fixture, as_of):
+    from pathlib import Path
+
+    book = load_book(Path(__file__).resolve().parent.parent / "fixtures" / fixture, as_of=as_of)
+    first = solve(book, "highs", baseline=False)
+    again, moved = resolved_on_its_own_output(book, first, gap=0.005)
+    assert moved == set() and again.counts.moved == 0
+    assert again.objective <= first.objective + 1e-6  # nothing to pay for: no move, so no disruption

@@ -144,13 +144,24 @@ def scorecard_table(cards) -> Table:
         rows.append((label, [_count(c.kpis["accounts_per_csm"]["all"][key]) for c in cards]))
     segments = sorted({s for c in cards for s in c.kpis["accounts_per_csm"]["by_segment"]})
     for s in segments:
-        rows.append((f"  {s.replace('_', '-')} per CSM (median)",
-                     [_count(c.kpis["accounts_per_csm"]["by_segment"].get(s, {}).get("median")) for c in cards]))  # fmt: skip
-    rows.append(("ARR per CSM, median", [money(c.kpis["arr_per_csm"]["median"]) for c in cards]))
+        rows.append((f"  {s.replace('_', '-')} per CSM (median; usual band)", [_segment(c.kpis, s) for c in cards]))
+    rows.append((f"ARR per CSM, median (usual {money(cards[0].kpis['arr_per_csm']['reference'])})",
+                 [money(c.kpis["arr_per_csm"]["median"]) for c in cards]))  # fmt: skip
     rows.append(("rate vs utilization (rank corr.)", [_corr(c.kpis["rate_vs_utilization"]) for c in cards]))
     for label, values in rows:
         t.add_row(label, *values)
     return t
+
+
+def _segment(kpis: dict, segment: str) -> str:
+    """'14 (10-20; 2 below, 1 above)': the median accounts of a segment per CSM holding it, against the usual band."""
+    s = kpis["accounts_per_csm"]["by_segment"].get(segment)
+    if not s:
+        return "-"
+    if "band" not in s:
+        return _count(s["median"])
+    lo, hi = s["band"]
+    return f"{_count(s['median'])} ({lo:g}-{hi:g}; {s['below_band']} below, {s['above_band']} above)"
 
 
 def _points(x) -> str:

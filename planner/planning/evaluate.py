@@ -161,7 +161,9 @@ def account_cost(ctx: _Ctx, a: dict, owner: str) -> AccountCost:
     out.revenue_at_risk = pol.churn_uplift.get(a["segment"], {}).get(kind, 0.0) * a["arr"]
     cur = ctx.current(a)
     if cur is not None and cur != owner:
-        out.disruption = pol.disruption_arr_share * a["arr"] + pol.handoff_hours[a["segment"]] * ctx.rate(owner)
+        # The new owner's handoff hours: a CSM's time at the reference CSM hour (salaries are fixed), a pool's at its rate.
+        hour = pol.reference_csm_rate if kind == "csm" else ctx.rate(owner)
+        out.disruption = pol.disruption_arr_share * a["arr"] + pol.handoff_hours[a["segment"]] * hour
     if kind == "csm":
         c = ctx.csms[owner]
         g = _gap(ctx.utc(a), c["utc_offset"])

@@ -7,7 +7,8 @@ measured the same way. :func:`plan_kpis` gathers them for summary.json,
 ``planner evaluate`` and the solve summary.
 
     utilization        active CSMs' hours / capacity: min, p10, median, max, spread
-    accounts_per_csm   accounts per active CSM, and by segment
+    accounts_per_csm   accounts per active CSM, and by segment against the usual band (enterprise 1:10-20,
+                       mid-market up to ~100: policy [report]), how many CSMs sit below or above it
     arr_per_csm        ARR per active CSM
     rate_vs_load       rank correlation of a CSM's hourly cost with their utilization
                        (strongly negative: the dearest CSMs are being emptied)
@@ -49,16 +50,26 @@ def accounts_per_csm(book, plan: Mapping[str, str]) -> dict:
     for acc, owner in plan.items():
         if owner in per and acc in segment:
             per[owner][segment[acc]] = per[owner].get(segment[acc], 0) + 1
-    by_segment = {
-        s: _stats(counts[s] for counts in per.values() if counts.get(s))
-        for s in book.policy.segments
-        if any(counts.get(s) for counts in per.values())
-    }
+    bands = book.policy.report_accounts_per_csm
+    by_segment = {}
+    for s in book.policy.segments:
+        held = [counts[s] for counts in per.values() if counts.get(s)]
+        if not held:
+            continue
+        by_segment[s] = _stats(held)
+        if s in bands:  # the usual 1:N band (policy [report]): how many CSMs holding this segment sit below, in, above it
+            lo, hi = bands[s]
+            by_segment[s]["band"] = [lo, hi]
+            by_segment[s]["below_band"] = sum(n < lo for n in held)
+            by_segment[s]["above_band"] = sum(n > hi for n in held)
     return {"all": _stats(sum(counts.values()) for counts in per.values()), "by_segment": by_segment}
 
 
 def arr_per_csm(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
-    return _stats(loads.get(r["csm_id"], {}).get("arr", 0.0) for r in _active(book))
+    """ARR per active CSM, against the usual ARR per CSM (policy [report] arr_per_csm, about $2M)."""
+    out = _stats(loads.get(r["csm_id"], {}).get("arr", 0.0) for r in _active(book))
+    out["reference"] = book.policy.report_arr_per_csm
+    return out
 
 
 def rate_vs_load(book, loads: Mapping[str, Mapping[str, float]]) -> float | None:
