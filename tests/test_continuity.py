@@ -85,3 +85,36 @@ def test_every_move_names_its_reason_in_words_and_dollars(free):
     assert (priced["reason_detail"].str.contains(r"\$")).all() and priced["stay_cost"].notna().all()
     cheaper = moved[moved["reason"] == "lower cost"]
     assert (cheaper["stay_cost"] > cheaper["annual_cost"]).all()  # it saves, disruption included
+
+
+def test_commitments_over_a_cap_give_a_plan_that_lists_the_overload(folder, tmp_path):
+    """A CSM whose renewal-frozen accounts alone exceed the ARR cap: a plan, the cap exceeded by exactly that, listed."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+
+    from planner.models.coverage import build_coverage
+
+    book = load_book(folder, as_of=AS_OF)
+    model = build_coverage(book)
+    frozen = np.flatnonzero(model.arc_rule == "freeze")
+    held = np.bincount(model.problem.arc_agent[frozen], weights=book.accounts["arr"].to_numpy(float)[model.problem.arc_item[frozen]],
+                       minlength=model.problem.n_agents)  # fmt: skip
+    k = int(np.argmax(held))
+    csm = model.owners.ids[k]
+    edited = tmp_path / "book"
+    shutil.copytree(folder, edited)
+    csms = pd.read_csv(edited / "csms.csv", dtype=str, keep_default_na=False)
+    csms.loc[csms["csm_id"] == csm, "max_arr"] = str(int(held[k] // 2))
+    csms.to_csv(edited / "csms.csv", index=False)
+
+    result = solve(load_book(edited, as_of=AS_OF), "highs", gap=1e-3)
+    assert result.status.has_plan and result.evaluation.ok  # the overload is inherited: an exception, not a break
+    (row,) = [r for r in result.details["over_caps"] if r["owner_id"] == csm]
+    assert row["resource"] == "arr" and row["over"] == pytest.approx(held[k] - held[k] // 2)
+    assert "renewing by" in row["detail"] and "keep their owner" in row["detail"] and row["annual_cost"] > 0
+    owned = result.assignments[result.assignments["owner_id"] == csm]
+    assert set(owned["reason"]) == {"renewal freeze"}  # nothing else is added to the over-cap CSM
+    r = CliRunner().invoke(app, ["solve", str(edited), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--strict"])
+    assert r.exit_code == 3 and "must keep" in r.output
