@@ -398,7 +398,9 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     mode_code = pd.Series(owners.kind).map({m: i for i, m in enumerate(modes)}).to_numpy(np.int64)[cols]
     # Per (segment, mode) tables, so no Python loop runs per arc.
     uplift_t = np.array([[pol.uplift(s, m) for m in modes] for s in pol.segments])
-    tier_t = np.array([[pol.modes[s].index(m) if m in pol.modes[s] else len(pol.modes[s]) for m in modes] for s in pol.segments])
+    tier_t = np.array(
+        [[pol.modes[s].index(m) if m in pol.modes[s] else len(pol.modes[s]) for m in modes] for s in pol.segments]
+    )
     handoff_t = np.array([pol.handoff_hours[s] for s in pol.segments])
     arc_h = h[rows] * owners.hours_factor[cols]
     rate = owners.rate[cols]
@@ -430,7 +432,11 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     over_caps = {}
     for name, w in weights.items():
         load = np.bincount(cols[committed], weights=w[committed], minlength=n_own)
-        over_caps[name] = np.flatnonzero(load > caps[name] + 1e-9 * np.maximum(1.0, np.abs(caps[name]))) if not strict else np.zeros(0, np.int64)
+        over_caps[name] = (
+            np.flatnonzero(load > caps[name] + 1e-9 * np.maximum(1.0, np.abs(caps[name])))
+            if not strict
+            else np.zeros(0, np.int64)
+        )
         if len(over_caps[name]):
             caps[name] = caps[name].copy()
             caps[name][over_caps[name]] = load[over_caps[name]]

@@ -95,7 +95,9 @@ class ReassignModel:
     def full_choice(self, choice: np.ndarray) -> np.ndarray:
         """Coverage arc per book account from the problem's choice; -1 for an unplaced account."""
         out = self.base_choice.copy()
-        out[self.item_account] = np.where(choice < len(self.item_arc), self.item_arc[np.minimum(choice, len(self.item_arc) - 1)], -1)
+        out[self.item_account] = np.where(
+            choice < len(self.item_arc), self.item_arc[np.minimum(choice, len(self.item_arc) - 1)], -1
+        )
         return out
 
     def unplaced(self, choice: np.ndarray) -> np.ndarray:
@@ -202,7 +204,8 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
         arc_agent=np.concatenate([p.arc_agent[keep], np.full(n_open, p.n_agents)]),
         arc_cost=np.concatenate([p.arc_cost[keep] + penalty[keep], np.full(n_open, unplaced_cost)]),
         resources=tuple(
-            Resource(r.name, np.concatenate([r.weight, np.zeros(n_open)]), np.append(r.capacity, np.inf)) for r in resources
+            Resource(r.name, np.concatenate([r.weight, np.zeros(n_open)]), np.append(r.capacity, np.inf))
+            for r in resources
         ),
         side_rows=side,
         start=start_choice,
@@ -216,7 +219,19 @@ def build_reassign(book, leaves: tuple[Leave, ...], effective: dt.date, max_move
     )
     knowledge = {pair: know[pair] for pair in pairs}
     return ReassignModel(
-        b, cov, problem, items, keep, base_choice, must_move, place, outside, frozen_moved, knowledge, tuple(leaves), unplaced_cost
+        b,
+        cov,
+        problem,
+        items,
+        keep,
+        base_choice,
+        must_move,
+        place,
+        outside,
+        frozen_moved,
+        knowledge,
+        tuple(leaves),
+        unplaced_cost,
     )
 
 

@@ -94,7 +94,7 @@ class Book:
     def _pool_set(self) -> frozenset[str]:
         return frozenset(self.pools["pool_id"])
 
-    def with_(self, **changes) -> "Book":
+    def with_(self, **changes) -> Book:
         """A copy with some fields replaced (the Book itself never changes)."""
         from dataclasses import replace
 

@@ -133,7 +133,14 @@ COMPLEXITY_P = {
     MID: (0.04, 0.16, 0.36, 0.28, 0.16),
     SMB: (0.25, 0.35, 0.28, 0.10, 0.02),
 }
-STAGE_P = (("onboarding", 0.14), ("adoption", 0.30), ("expansion", 0.20), ("renewal", 0.16), ("at_risk", 0.12), ("", 0.08))
+STAGE_P = (
+    ("onboarding", 0.14),
+    ("adoption", 0.30),
+    ("expansion", 0.20),
+    ("renewal", 0.16),
+    ("at_risk", 0.12),
+    ("", 0.08),
+)
 HEALTH_BETA = (3.5, 2.0)  # mean ~64, a quarter of scored accounts below 50
 BLANK_HEALTH_SHARE = 0.20
 NEW_ACCOUNT_SHARE = 0.05
@@ -161,44 +168,192 @@ POOL_GROUPS = {  # fewer pools than regions: shared pools (or none)
         ("APAC Pooled CS", "Manila", ("APAC",)),
     ),
 }
-POOL_SITES = {"NA": ("Austin", "Mexico City"), "EMEA": ("Lisbon", "Krakow"), "APAC": ("Manila", "Bangalore"), "LATAM": ("Sao Paulo", "Bogota")}
+POOL_SITES = {
+    "NA": ("Austin", "Mexico City"),
+    "EMEA": ("Lisbon", "Krakow"),
+    "APAC": ("Manila", "Bangalore"),
+    "LATAM": ("Sao Paulo", "Bogota"),
+}
 
 PRODUCTS = (
-    ("prod_analytics", 0.80), ("prod_reporting", 0.60), ("prod_automation", 0.50), ("prod_integrations", 0.45),
-    ("prod_security", 0.30), ("prod_mobile", 0.25), ("prod_ai_assistant", 0.20), ("prod_data_platform", 0.15),
+    ("prod_analytics", 0.80),
+    ("prod_reporting", 0.60),
+    ("prod_automation", 0.50),
+    ("prod_integrations", 0.45),
+    ("prod_security", 0.30),
+    ("prod_mobile", 0.25),
+    ("prod_ai_assistant", 0.20),
+    ("prod_data_platform", 0.15),
 )
 
 NAME_WORDS = (
-    "Blue", "North", "Bright", "Summit", "Silver", "Cedar", "Harbor", "Atlas", "Nimbus", "Orbit", "Pioneer",
-    "Quantum", "Redwood", "Sterling", "Vertex", "Willow", "Apex", "Beacon", "Cobalt", "Delta", "Ember", "Falcon",
-    "Granite", "Horizon", "Iron", "Juniper", "Keystone", "Lumen", "Meridian", "Nova", "Oak", "Pinnacle", "Raven",
-    "Sapphire", "Tidal", "Union", "Vista", "Zenith", "Aurora", "Boreal", "Étoile", "Nordlicht", "Sakura", "Jade",
+    "Blue",
+    "North",
+    "Bright",
+    "Summit",
+    "Silver",
+    "Cedar",
+    "Harbor",
+    "Atlas",
+    "Nimbus",
+    "Orbit",
+    "Pioneer",
+    "Quantum",
+    "Redwood",
+    "Sterling",
+    "Vertex",
+    "Willow",
+    "Apex",
+    "Beacon",
+    "Cobalt",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Granite",
+    "Horizon",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Meridian",
+    "Nova",
+    "Oak",
+    "Pinnacle",
+    "Raven",
+    "Sapphire",
+    "Tidal",
+    "Union",
+    "Vista",
+    "Zenith",
+    "Aurora",
+    "Boreal",
+    "Étoile",
+    "Nordlicht",
+    "Sakura",
+    "Jade",
 )
 INDUSTRY_WORDS = (
-    "Analytics", "Labs", "Systems", "Logistics", "Health", "Retail", "Foods", "Energy", "Capital", "Media",
-    "Robotics", "Software", "Networks", "Biotech", "Insurance", "Motors", "Consulting", "Pharma", "Travel",
-    "Education", "Security", "Telecom", "Manufacturing", "Payments", "Holdings",
+    "Analytics",
+    "Labs",
+    "Systems",
+    "Logistics",
+    "Health",
+    "Retail",
+    "Foods",
+    "Energy",
+    "Capital",
+    "Media",
+    "Robotics",
+    "Software",
+    "Networks",
+    "Biotech",
+    "Insurance",
+    "Motors",
+    "Consulting",
+    "Pharma",
+    "Travel",
+    "Education",
+    "Security",
+    "Telecom",
+    "Manufacturing",
+    "Payments",
+    "Holdings",
 )
 LEGAL_FORMS = {
-    ("NA", "en"): ("Inc.", "LLC", "Corp."), ("NA", "es"): ("Inc.", "LLC"), ("NA", "fr"): ("Inc.", "Ltée"),
-    ("EMEA", "en"): ("Ltd", "PLC"), ("EMEA", "de"): ("GmbH", "AG"), ("EMEA", "fr"): ("SAS", "SA"),
-    ("EMEA", "es"): ("S.L.", "S.A."), ("EMEA", "it"): ("S.p.A.", "S.r.l."), ("EMEA", "nl"): ("B.V.", "N.V."),
-    ("APAC", "en"): ("Pte. Ltd.", "Pty Ltd", "Pvt. Ltd."), ("APAC", "ja"): ("K.K.",),
-    ("APAC", "zh"): ("Co., Ltd.",), ("APAC", "ko"): ("Co., Ltd.",),
-    ("LATAM", "es"): ("S.A. de C.V.", "S.A.S.", "S.A."), ("LATAM", "pt"): ("Ltda.", "S.A."), ("LATAM", "en"): ("S.A.",),
+    ("NA", "en"): ("Inc.", "LLC", "Corp."),
+    ("NA", "es"): ("Inc.", "LLC"),
+    ("NA", "fr"): ("Inc.", "Ltée"),
+    ("EMEA", "en"): ("Ltd", "PLC"),
+    ("EMEA", "de"): ("GmbH", "AG"),
+    ("EMEA", "fr"): ("SAS", "SA"),
+    ("EMEA", "es"): ("S.L.", "S.A."),
+    ("EMEA", "it"): ("S.p.A.", "S.r.l."),
+    ("EMEA", "nl"): ("B.V.", "N.V."),
+    ("APAC", "en"): ("Pte. Ltd.", "Pty Ltd", "Pvt. Ltd."),
+    ("APAC", "ja"): ("K.K.",),
+    ("APAC", "zh"): ("Co., Ltd.",),
+    ("APAC", "ko"): ("Co., Ltd.",),
+    ("LATAM", "es"): ("S.A. de C.V.", "S.A.S.", "S.A."),
+    ("LATAM", "pt"): ("Ltda.", "S.A."),
+    ("LATAM", "en"): ("S.A.",),
 }
 _ES_NAMES = (
-    ("Alejandro", "Lucía", "Javier", "Sofía", "Diego", "María", "Pablo", "Valentina", "Andrés", "Camila", "Mateo", "Isabel"),
-    ("García", "Rodríguez", "Martínez", "López", "Hernández", "González", "Pérez", "Sánchez", "Ramírez", "Torres", "Flores", "Díaz"),
+    (
+        "Alejandro",
+        "Lucía",
+        "Javier",
+        "Sofía",
+        "Diego",
+        "María",
+        "Pablo",
+        "Valentina",
+        "Andrés",
+        "Camila",
+        "Mateo",
+        "Isabel",
+    ),
+    (
+        "García",
+        "Rodríguez",
+        "Martínez",
+        "López",
+        "Hernández",
+        "González",
+        "Pérez",
+        "Sánchez",
+        "Ramírez",
+        "Torres",
+        "Flores",
+        "Díaz",
+    ),
 )
 PERSON_NAMES = {  # keyed by a CSM's local language, English by region
     "en_NA": (
-        ("James", "Maria", "Emily", "Michael", "Sarah", "David", "Jessica", "Daniel", "Ashley", "Chris", "Priya", "Kevin"),
-        ("Smith", "Johnson", "Garcia", "Brown", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Lee", "Patel", "Nguyen"),
+        (
+            "James",
+            "Maria",
+            "Emily",
+            "Michael",
+            "Sarah",
+            "David",
+            "Jessica",
+            "Daniel",
+            "Ashley",
+            "Chris",
+            "Priya",
+            "Kevin",
+        ),
+        (
+            "Smith",
+            "Johnson",
+            "Garcia",
+            "Brown",
+            "Miller",
+            "Davis",
+            "Wilson",
+            "Anderson",
+            "Taylor",
+            "Lee",
+            "Patel",
+            "Nguyen",
+        ),
     ),
     "en_EMEA": (
         ("Oliver", "Amelia", "Harry", "Isla", "George", "Sophie", "Jack", "Chloe", "Liam", "Aoife", "Noah", "Freya"),
-        ("Walsh", "Murphy", "Evans", "Hughes", "O'Brien", "Clarke", "Roberts", "Khan", "Byrne", "Shaw", "Doyle", "Price"),
+        (
+            "Walsh",
+            "Murphy",
+            "Evans",
+            "Hughes",
+            "O'Brien",
+            "Clarke",
+            "Roberts",
+            "Khan",
+            "Byrne",
+            "Shaw",
+            "Doyle",
+            "Price",
+        ),
     ),
     "en_APAC": (
         ("Ethan", "Mei", "Arjun", "Aisha", "Lucas", "Grace", "Ryan", "Ananya", "Joshua", "Olivia", "Rahul", "Hannah"),
@@ -207,50 +362,212 @@ PERSON_NAMES = {  # keyed by a CSM's local language, English by region
     "en_LATAM": _ES_NAMES,
     "es": _ES_NAMES,
     "de": (
-        ("Lukas", "Anna", "Jonas", "Lea", "Felix", "Hannah", "Maximilian", "Sophie", "Paul", "Marie", "Jürgen", "Katharina"),
-        ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Schäfer", "Koch", "Wolf"),
+        (
+            "Lukas",
+            "Anna",
+            "Jonas",
+            "Lea",
+            "Felix",
+            "Hannah",
+            "Maximilian",
+            "Sophie",
+            "Paul",
+            "Marie",
+            "Jürgen",
+            "Katharina",
+        ),
+        (
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Meyer",
+            "Wagner",
+            "Becker",
+            "Hoffmann",
+            "Schäfer",
+            "Koch",
+            "Wolf",
+        ),
     ),
     "fr": (
         ("Louis", "Camille", "Hugo", "Léa", "Jules", "Chloé", "Gabriel", "Manon", "Arthur", "Inès", "Théo", "Élodie"),
-        ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Lefèvre", "Girard"),
+        (
+            "Martin",
+            "Bernard",
+            "Dubois",
+            "Thomas",
+            "Robert",
+            "Richard",
+            "Petit",
+            "Durand",
+            "Leroy",
+            "Moreau",
+            "Lefèvre",
+            "Girard",
+        ),
     ),
     "it": (
-        ("Marco", "Giulia", "Luca", "Chiara", "Matteo", "Francesca", "Alessandro", "Sara", "Davide", "Martina", "Lorenzo", "Elena"),
-        ("Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno", "Gallo"),
+        (
+            "Marco",
+            "Giulia",
+            "Luca",
+            "Chiara",
+            "Matteo",
+            "Francesca",
+            "Alessandro",
+            "Sara",
+            "Davide",
+            "Martina",
+            "Lorenzo",
+            "Elena",
+        ),
+        (
+            "Rossi",
+            "Russo",
+            "Ferrari",
+            "Esposito",
+            "Bianchi",
+            "Romano",
+            "Colombo",
+            "Ricci",
+            "Marino",
+            "Greco",
+            "Bruno",
+            "Gallo",
+        ),
     ),
     "nl": (
         ("Daan", "Emma", "Sem", "Julia", "Lars", "Sanne", "Bram", "Fleur", "Thijs", "Lotte", "Ruben", "Anouk"),
-        ("de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Bos", "Vos"),
+        (
+            "de Jong",
+            "Jansen",
+            "de Vries",
+            "van den Berg",
+            "Bakker",
+            "Visser",
+            "Smit",
+            "Meijer",
+            "de Boer",
+            "Mulder",
+            "Bos",
+            "Vos",
+        ),
     ),
     "ja": (
         ("Haruto", "Yui", "Sota", "Aoi", "Ren", "Hina", "Yuto", "Sakura", "Kenji", "Yuki", "Takumi", "Mio"),
-        ("Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura", "Kobayashi", "Kato", "Yoshida", "Yamada"),
+        (
+            "Sato",
+            "Suzuki",
+            "Takahashi",
+            "Tanaka",
+            "Watanabe",
+            "Ito",
+            "Yamamoto",
+            "Nakamura",
+            "Kobayashi",
+            "Kato",
+            "Yoshida",
+            "Yamada",
+        ),
     ),
     "zh": (
         ("Wei", "Li Na", "Jun", "Xiu Ying", "Hao", "Mei Ling", "Jie", "Yan", "Ming", "Fang", "Hui", "Lei"),
         ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Lin"),
     ),
     "ko": (
-        ("Min-jun", "Seo-yeon", "Ji-ho", "Ha-eun", "Do-yun", "Ji-woo", "Seo-jun", "Su-bin", "Ye-jin", "Hyun-woo", "Eun-ji", "Jae-won"),
+        (
+            "Min-jun",
+            "Seo-yeon",
+            "Ji-ho",
+            "Ha-eun",
+            "Do-yun",
+            "Ji-woo",
+            "Seo-jun",
+            "Su-bin",
+            "Ye-jin",
+            "Hyun-woo",
+            "Eun-ji",
+            "Jae-won",
+        ),
         ("Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han", "Shin"),
     ),
     "pt": (
-        ("João", "Ana", "Pedro", "Mariana", "Lucas", "Beatriz", "Gabriel", "Juliana", "Rafael", "Larissa", "Mateus", "Fernanda"),
-        ("Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes", "Costa", "Ribeiro"),
+        (
+            "João",
+            "Ana",
+            "Pedro",
+            "Mariana",
+            "Lucas",
+            "Beatriz",
+            "Gabriel",
+            "Juliana",
+            "Rafael",
+            "Larissa",
+            "Mateus",
+            "Fernanda",
+        ),
+        (
+            "Silva",
+            "Santos",
+            "Oliveira",
+            "Souza",
+            "Rodrigues",
+            "Ferreira",
+            "Alves",
+            "Pereira",
+            "Lima",
+            "Gomes",
+            "Costa",
+            "Ribeiro",
+        ),
     ),
 }
 EMAIL_DOMAIN = "example.com"
 
 ACCOUNT_COLUMNS = (
-    "account_id", "account_name", "arr", "segment", "complexity", "region", "utc_offset", "language", "health",
-    "renewal_date", "lifecycle_stage", "current_owner", "crm_id",
+    "account_id",
+    "account_name",
+    "arr",
+    "segment",
+    "complexity",
+    "region",
+    "utc_offset",
+    "language",
+    "health",
+    "renewal_date",
+    "lifecycle_stage",
+    "current_owner",
+    "crm_id",
 )
 CSM_COLUMNS = (
-    "csm_id", "name", "email", "location", "region", "utc_offset", "languages", "segments", "capacity_hours",
-    "max_accounts", "max_arr", "annual_cost", "status", "return_date", "crm_user_id",
+    "csm_id",
+    "name",
+    "email",
+    "location",
+    "region",
+    "utc_offset",
+    "languages",
+    "segments",
+    "capacity_hours",
+    "max_accounts",
+    "max_arr",
+    "annual_cost",
+    "status",
+    "return_date",
+    "crm_user_id",
 )
 POOL_COLUMNS = (
-    "pool_id", "name", "location", "regions", "languages", "segments", "fte", "capacity_hours", "hourly_cost",
+    "pool_id",
+    "name",
+    "location",
+    "regions",
+    "languages",
+    "segments",
+    "fte",
+    "capacity_hours",
+    "hourly_cost",
     "crm_user_id",
 )
 LOCATION_COLUMNS = ("location", "region", "utc_offset", "cost_index")
@@ -433,7 +750,9 @@ def _draw_stages(days: np.ndarray, health: np.ndarray, new: np.ndarray, rng: np.
     return stage.astype(str)
 
 
-def _account_hours(segment: np.ndarray, complexity: np.ndarray, stage: np.ndarray, health: np.ndarray, policy: Policy) -> np.ndarray:
+def _account_hours(
+    segment: np.ndarray, complexity: np.ndarray, stage: np.ndarray, health: np.ndarray, policy: Policy
+) -> np.ndarray:
     """Monthly hours at a named CSM, per the policy's [workload] model."""
     base = pd.Series(segment).map(policy.base_hours).to_numpy(float)
     cm = np.array([policy.complexity_mult[k] for k in range(1, 6)])[complexity - 1]
@@ -520,7 +839,9 @@ def _anchor_profiles(points: pd.DataFrame, region: str, max_gap: float, merge_la
     else:
         cands = [(i, lang) for i in sites for lang in ("en", *SITES[i].local_languages)]
     speaks = {lang: (langs == lang) | (langs == "en") for _, lang in cands if lang is not None}
-    cover = np.array([(_gap(SITES[i].utc_offset, offs) <= max_gap) & speaks.get(lang, True) for i, lang in cands]).reshape(len(cands), len(points))
+    cover = np.array(
+        [(_gap(SITES[i].utc_offset, offs) <= max_gap) & speaks.get(lang, True) for i, lang in cands]
+    ).reshape(len(cands), len(points))
     uncovered = np.ones(len(points), dtype=bool)
     chosen = []
     while uncovered.any():
@@ -564,7 +885,10 @@ def _csm_slots(n: int, acc: pd.DataFrame, n_pools: int, policy: Policy) -> pd.Da
     """
     served = acc[acc["_segment"] != SMB]
     combos = served.groupby(["region", "_segment", "language", "utc_offset"], sort=True)["_hours"].sum().reset_index()
-    combos["site"] = [_home_site(r, s, lang, o) for r, s, lang, o in combos[["region", "_segment", "language", "utc_offset"]].itertuples(index=False)]
+    combos["site"] = [
+        _home_site(r, s, lang, o)
+        for r, s, lang, o in combos[["region", "_segment", "language", "utc_offset"]].itertuples(index=False)
+    ]
     combos["languages"] = [";".join(_profile_languages(lang)) for lang in combos["language"]]
     combos["ent_hours"] = np.where(combos["_segment"] == ENT, combos["_hours"], 0.0)
     by_region = {r: combos[combos["region"] == r] for r in REGIONS}
@@ -573,20 +897,29 @@ def _csm_slots(n: int, acc: pd.DataFrame, n_pools: int, policy: Policy) -> pd.Da
 
     def minimums(profiles: dict[str, pd.DataFrame]) -> list[int]:
         return [
-            max(int(profiles[r]["min"].sum()), math.ceil(region_hours.at[r, "ent_hours"] / ENTERPRISE_LOAD), int(n_pools == 0 and region_hours.at[r, "_hours"] > 0))
+            max(
+                int(profiles[r]["min"].sum()),
+                math.ceil(region_hours.at[r, "ent_hours"] / ENTERPRISE_LOAD),
+                int(n_pools == 0 and region_hours.at[r, "_hours"] > 0),
+            )
             for r in REGIONS
         ]
 
     profiles = {}
     for merge in (False, True):  # polyglot anchors only when the roster is too small otherwise
-        profiles = {r: _region_profiles(r, c, _anchor_profiles(c[c["_segment"] == ENT], r, max_gap, merge)) for r, c in by_region.items()}
+        profiles = {
+            r: _region_profiles(r, c, _anchor_profiles(c[c["_segment"] == ENT], r, max_gap, merge))
+            for r, c in by_region.items()
+        }
         mins = minimums(profiles)
         if sum(mins) <= n:
             break
     else:
         raise UsageError(f"expected at least {sum(mins)} CSMs to cover every region's enterprise accounts, got {n}")
     per_region = _apportion(n, region_hours["_hours"].to_numpy(), mins)
-    return pd.concat([_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region) if k], ignore_index=True)
+    return pd.concat(
+        [_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region) if k], ignore_index=True
+    )
 
 
 def _region_profiles(region: str, combos: pd.DataFrame, anchors: list[tuple[int, str]]) -> pd.DataFrame:
@@ -597,10 +930,15 @@ def _region_profiles(region: str, combos: pd.DataFrame, anchors: list[tuple[int,
     with most enterprise hours in that language.
     """
     prof = combos.groupby(["site", "languages"], sort=True)[["_hours", "ent_hours"]].sum()
-    anchor_count = pd.Series(1, index=pd.MultiIndex.from_tuples(anchors, names=["site", "languages"])).groupby(level=[0, 1]).sum()
+    anchor_count = (
+        pd.Series(1, index=pd.MultiIndex.from_tuples(anchors, names=["site", "languages"])).groupby(level=[0, 1]).sum()
+    )
     prof = prof.reindex(prof.index.union(anchor_count.index), fill_value=0.0)
     if prof.empty:  # a region with no served accounts: its flagship site
-        prof = pd.DataFrame({"_hours": [0.0], "ent_hours": [0.0]}, index=pd.MultiIndex.from_tuples([(_region_sites(region)[0], "en")], names=["site", "languages"]))
+        prof = pd.DataFrame(
+            {"_hours": [0.0], "ent_hours": [0.0]},
+            index=pd.MultiIndex.from_tuples([(_region_sites(region)[0], "en")], names=["site", "languages"]),
+        )
     prof["min"] = anchor_count.reindex(prof.index, fill_value=0).astype(np.int64)
     spoken = prof.index.get_level_values("languages").str.split(";")
     ent_by_language = combos[combos["ent_hours"] > 0].groupby("language")["ent_hours"].sum()
@@ -622,7 +960,9 @@ def _region_slots(region: str, n: int, prof: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["region", "site", "languages", "protected", "ent_share"])
 
 
-def _draw_csms(n: int, acc: pd.DataFrame, n_pools: int, rng: np.random.Generator, as_of: dt.date, policy: Policy) -> pd.DataFrame:
+def _draw_csms(
+    n: int, acc: pd.DataFrame, n_pools: int, rng: np.random.Generator, as_of: dt.date, policy: Policy
+) -> pd.DataFrame:
     """The roster, with languages and segments also as tuples in private columns."""
     slots = _csm_slots(n, acc, n_pools, policy)
     slots = slots.iloc[rng.permutation(len(slots))].reset_index(drop=True)  # export order is not by office
@@ -630,7 +970,9 @@ def _draw_csms(n: int, acc: pd.DataFrame, n_pools: int, rng: np.random.Generator
     languages = _add_local_languages(slots, rng)
     segments = _draw_csm_segments(slots, rng)
     status, return_date = _draw_status(slots, rng, as_of)
-    caps = np.array([h for h, _ in CAPACITY_CHOICES])[rng.choice(len(CAPACITY_CHOICES), size=n, p=[p for _, p in CAPACITY_CHOICES])]
+    caps = np.array([h for h, _ in CAPACITY_CHOICES])[
+        rng.choice(len(CAPACITY_CHOICES), size=n, p=[p for _, p in CAPACITY_CHOICES])
+    ]
     _keep_capacity(slots, acc, caps, segments, status, return_date)
     cost_index = np.array([SITES[i].cost_index for i in site])
     seniority = np.select([segments == "enterprise", segments == "mid_market;smb"], [1.10, 0.92], 1.0)
@@ -648,7 +990,9 @@ def _draw_csms(n: int, acc: pd.DataFrame, n_pools: int, rng: np.random.Generator
             "languages": [";".join(x) for x in languages],
             "segments": segments,
             "capacity_hours": caps,
-            "max_accounts": np.select([segments == "enterprise", segments == "mid_market;smb"], [25, 60], policy.csm_default_max_accounts),
+            "max_accounts": np.select(
+                [segments == "enterprise", segments == "mid_market;smb"], [25, 60], policy.csm_default_max_accounts
+            ),
             "max_arr": 0,
             "annual_cost": (np.round(cost / 500) * 500).astype(np.int64),
             "status": status,
@@ -713,7 +1057,14 @@ def _draw_status(slots: pd.DataFrame, rng: np.random.Generator, as_of: dt.date) 
     return status.astype(str), return_date.astype(str)
 
 
-def _keep_capacity(slots: pd.DataFrame, acc: pd.DataFrame, caps: np.ndarray, segments: np.ndarray, status: np.ndarray, return_date: np.ndarray) -> None:
+def _keep_capacity(
+    slots: pd.DataFrame,
+    acc: pd.DataFrame,
+    caps: np.ndarray,
+    segments: np.ndarray,
+    status: np.ndarray,
+    return_date: np.ndarray,
+) -> None:
     """Undo absences and specialist tags that would break the capacity promise.
 
     In a small team one leaving CSM or one mid-market specialist is a large
@@ -725,7 +1076,9 @@ def _keep_capacity(slots: pd.DataFrame, acc: pd.DataFrame, caps: np.ndarray, seg
         status[:] = "active"
         return_date[:] = ""
     if named_hours > MAX_PLANNED_UTILIZATION * caps.sum():  # _require_enough_csms estimated with the mean capacity
-        raise UsageError(f"{len(acc)} accounts need {named_hours:,.0f} enterprise and mid-market hours a month: expected more than {len(caps)} CSMs")
+        raise UsageError(
+            f"{len(acc)} accounts need {named_hours:,.0f} enterprise and mid-market hours a month: expected more than {len(caps)} CSMs"
+        )
     ent_hours = acc.loc[acc["_segment"] == ENT].groupby("region")["_hours"].sum()
     for r in REGIONS:
         rows = (slots["region"] == r).to_numpy()
@@ -797,7 +1150,11 @@ def _pool_plan(n: int, smb_hours: pd.Series) -> list[tuple[str, str, tuple[str, 
     for r, k in zip(REGIONS, per_region):
         for j in range(int(k)):
             site = POOL_SITES[r][j % len(POOL_SITES[r])]
-            name = f"{r} Pooled CS" if k == 1 else f"{r} Pooled CS {site}" + (f" {j // len(POOL_SITES[r]) + 1}" if k > len(POOL_SITES[r]) else "")
+            name = (
+                f"{r} Pooled CS"
+                if k == 1
+                else f"{r} Pooled CS {site}" + (f" {j // len(POOL_SITES[r]) + 1}" if k > len(POOL_SITES[r]) else "")
+            )
             plan.append((name, site, (r,), j == 0))
     return plan
 
@@ -831,13 +1188,24 @@ def _draw_pools(n: int, acc: pd.DataFrame, rng: np.random.Generator, policy: Pol
                 "hourly_cost": round(policy.pool_default_hourly_cost * SITES[SITE_INDEX[site]].cost_index, 2),
             }
         )
-    pools = pd.DataFrame(rows, columns=["name", "location", "_regions", "_languages", "_segments", "fte", "capacity_hours", "hourly_cost"])
+    pools = pd.DataFrame(
+        rows,
+        columns=["name", "location", "_regions", "_languages", "_segments", "fte", "capacity_hours", "hourly_cost"],
+    )
     pools.insert(0, "pool_id", _ids("pool_", len(pools), 2))
     pools["crm_user_id"] = _salesforce_ids("005", len(pools), rng, block=1)  # a block apart from the CSMs' ids
     return pools
 
 
-def _csm_covers(roster: pd.DataFrame, segment: str, region: str, language: str, offset: float, policy: Policy, active_only: bool = True) -> np.ndarray:
+def _csm_covers(
+    roster: pd.DataFrame,
+    segment: str,
+    region: str,
+    language: str,
+    offset: float,
+    policy: Policy,
+    active_only: bool = True,
+) -> np.ndarray:
     """Mask of CSMs who may own such an account under the default policy."""
     ok = (
         (roster["region"] == region).to_numpy()
@@ -849,7 +1217,13 @@ def _csm_covers(roster: pd.DataFrame, segment: str, region: str, language: str, 
 
 
 def _pool_covers(pools: pd.DataFrame, segment: str, region: str, language: str) -> np.ndarray:
-    return np.array([region in r and language in lang and segment in s for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"])], dtype=bool)
+    return np.array(
+        [
+            region in r and language in lang and segment in s
+            for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"])
+        ],
+        dtype=bool,
+    )
 
 
 def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFrame, policy: Policy) -> None:
@@ -858,9 +1232,16 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
     An uncovered one adds its language to the region's mid-market pool (a
     pooled team hires for its languages), else to the nearest eligible CSM.
     """
-    points = acc.loc[acc["_segment"] == MID, ["region", "language", "utc_offset"]].drop_duplicates().sort_values(["region", "language", "utc_offset"])
+    points = (
+        acc.loc[acc["_segment"] == MID, ["region", "language", "utc_offset"]]
+        .drop_duplicates()
+        .sort_values(["region", "language", "utc_offset"])
+    )
     for region, language, offset in points.itertuples(index=False):
-        if _csm_covers(roster, MID, region, language, offset, policy).any() or _pool_covers(pools, MID, region, language).any():
+        if (
+            _csm_covers(roster, MID, region, language, offset, policy).any()
+            or _pool_covers(pools, MID, region, language).any()
+        ):
             continue
         pool = np.flatnonzero([region in r and MID in s for r, s in zip(pools["_regions"], pools["_segments"])])
         if pool.size:
@@ -868,7 +1249,9 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
             continue
         near = roster.index[_csm_covers(roster, MID, region, "en", offset, policy)]
         if near.empty:
-            raise UsageError(f"expected a CSM or a pool for mid-market accounts in {region} at UTC{offset:+g}; add CSMs or pools")
+            raise UsageError(
+                f"expected a CSM or a pool for mid-market accounts in {region} at UTC{offset:+g}; add CSMs or pools"
+            )
         c = near[np.argmin(_gap(roster.loc[near, "utc_offset"], offset))]
         roster.at[c, "_languages"] = _profile_languages(*roster.at[c, "_languages"], language)
         roster.at[c, "languages"] = ";".join(roster.at[c, "_languages"])
@@ -877,7 +1260,9 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
 # --------------------------------------------------------------------------
 # current owners
 # --------------------------------------------------------------------------
-def _assign_current_owners(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFrame, rng: np.random.Generator, policy: Policy) -> np.ndarray:
+def _assign_current_owners(
+    acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFrame, rng: np.random.Generator, policy: Policy
+) -> np.ndarray:
     """Fill accounts.current_owner; return the owning CSM's row per account (-1: none).
 
     New accounts stay blank, ~1% belong to departed CSMs (ids on no roster),
@@ -894,7 +1279,7 @@ def _assign_current_owners(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.Da
     n_departed = max(1, round(DEPARTED_OWNER_SHARE * n)) if n >= 20 else 0
     departed = rng.permutation(np.flatnonzero(served))[:n_departed]
     width = max(3, len(str(len(roster))))
-    departed_ids = np.array([f"csm_{9 * 10 ** width + k + 1}" for k in range(max(1, n_departed // 8))])
+    departed_ids = np.array([f"csm_{9 * 10**width + k + 1}" for k in range(max(1, n_departed // 8))])
     owner[departed] = departed_ids[rng.integers(departed_ids.size, size=departed.size)]
     open_[departed] = False
 
@@ -913,7 +1298,10 @@ def _pool_reach(acc: pd.DataFrame, pools: pd.DataFrame) -> dict[str, np.ndarray]
     """Per segment, a (pools x accounts) mask of the pools that may serve each account."""
     region = acc["region"].to_numpy()
     language = acc["language"].to_numpy()
-    base = np.array([np.isin(region, r) & np.isin(language, lang) for r, lang in zip(pools["_regions"], pools["_languages"])], dtype=bool).reshape(len(pools), len(acc))
+    base = np.array(
+        [np.isin(region, r) & np.isin(language, lang) for r, lang in zip(pools["_regions"], pools["_languages"])],
+        dtype=bool,
+    ).reshape(len(pools), len(acc))
     return {s: base & np.array([s in x for x in pools["_segments"]], dtype=bool)[:, None] for s in (MID, SMB)}
 
 
@@ -924,7 +1312,15 @@ def _pick_pool(mask: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> 
     return np.argmax(rng.random((mask.shape[0], rows.size)) * mask[:, rows], axis=0)
 
 
-def _assign_pools(acc: pd.DataFrame, pools: pd.DataFrame, reach: dict[str, np.ndarray], owner: np.ndarray, open_: np.ndarray, rng: np.random.Generator, policy: Policy) -> None:
+def _assign_pools(
+    acc: pd.DataFrame,
+    pools: pd.DataFrame,
+    reach: dict[str, np.ndarray],
+    owner: np.ndarray,
+    open_: np.ndarray,
+    rng: np.random.Generator,
+    policy: Policy,
+) -> None:
     """Pool-owned accounts: MID_POOLED_SHARE of coverable mid-market, then SMB up to 90% of capacity
     (at most POOL_SMB_SHARE of the SMB hours in reach)."""
     segment = acc["_segment"].to_numpy()
@@ -944,7 +1340,15 @@ def _assign_pools(acc: pd.DataFrame, pools: pd.DataFrame, reach: dict[str, np.nd
         open_[take] = False
 
 
-def _assign_csms(acc: pd.DataFrame, roster: pd.DataFrame, owner: np.ndarray, owner_csm: np.ndarray, todo: np.ndarray, rng: np.random.Generator, policy: Policy) -> None:
+def _assign_csms(
+    acc: pd.DataFrame,
+    roster: pd.DataFrame,
+    owner: np.ndarray,
+    owner_csm: np.ndarray,
+    todo: np.ndarray,
+    rng: np.random.Generator,
+    policy: Policy,
+) -> None:
     """Enterprise and mid-market accounts to eligible CSMs (any status), overloaded ones first.
 
     The rest goes group by group (segment, region, language, offset), most
@@ -992,10 +1396,17 @@ def _assign_csms(acc: pd.DataFrame, roster: pd.DataFrame, owner: np.ndarray, own
 # --------------------------------------------------------------------------
 # relationships
 # --------------------------------------------------------------------------
-def _relationships(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator, as_of: dt.date) -> pd.DataFrame:
+def _relationships(
+    acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator, as_of: dt.date
+) -> pd.DataFrame:
     """Ownership history, contacts, products and pods: the continuity signals a planner can use."""
     history, former = _history_edges(acc, roster, owner_csm, rng, as_of)
-    parts = [history, _contact_edges(acc, roster, owner_csm, former, rng, as_of), _product_edges(acc, roster, rng), _pod_edges(roster)]
+    parts = [
+        history,
+        _contact_edges(acc, roster, owner_csm, former, rng, as_of),
+        _product_edges(acc, roster, rng),
+        _pod_edges(roster),
+    ]
     return pd.concat(parts, ignore_index=True).loc[:, list(RELATIONSHIP_COLUMNS)]
 
 
@@ -1013,7 +1424,9 @@ def _edges(source, target, kind: str, strength=None, since=None, until=None) -> 
     )
 
 
-def _peers(rows: np.ndarray, acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _peers(
+    rows: np.ndarray, acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Per account row, a random CSM of its region who speaks its language and is not its owner (-1: none)."""
     out = np.full(rows.size, -1, dtype=np.int64)
     region = acc["region"].to_numpy()[rows]
@@ -1021,7 +1434,9 @@ def _peers(rows: np.ndarray, acc: pd.DataFrame, roster: pd.DataFrame, owner_csm:
     pairs = pd.DataFrame({"r": region, "l": language}).drop_duplicates().sort_values(["r", "l"])
     for r, lang in pairs.itertuples(index=False):
         sel = np.flatnonzero((region == r) & (language == lang))
-        cand = np.flatnonzero((roster["region"] == r).to_numpy() & roster["_languages"].map(lambda x: lang in x).to_numpy())
+        cand = np.flatnonzero(
+            (roster["region"] == r).to_numpy() & roster["_languages"].map(lambda x, lang=lang: lang in x).to_numpy()
+        )
         if cand.size == 0:
             continue
         pos = rng.integers(cand.size, size=sel.size)
@@ -1034,7 +1449,9 @@ def _peers(rows: np.ndarray, acc: pd.DataFrame, roster: pd.DataFrame, owner_csm:
     return out
 
 
-def _history_edges(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator, as_of: dt.date) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+def _history_edges(
+    acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, rng: np.random.Generator, as_of: dt.date
+) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """former_owner, backup, shadow and covered_pto edges (CSM -> account); also (accounts, former CSMs)."""
     ids = roster["csm_id"].to_numpy()
     acc_ids = acc["account_id"].to_numpy()
@@ -1050,21 +1467,50 @@ def _history_edges(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarra
     handed_over = np.flatnonzero((segment != SMB) & (acc["current_owner"].to_numpy() != "") & ~acc["_new"].to_numpy())
     f_rows, f_csm = sample(handed_over, 0.25)
     ended = rng.integers(30, 541, f_rows.size)
-    parts.append(_edges(ids[f_csm], acc_ids[f_rows], "former_owner", 0.3 + 0.6 * np.exp(-ended / 365),
-                        _iso_dates(as_of, -ended - rng.integers(120, 901, f_rows.size)), _iso_dates(as_of, -ended)))
+    parts.append(
+        _edges(
+            ids[f_csm],
+            acc_ids[f_rows],
+            "former_owner",
+            0.3 + 0.6 * np.exp(-ended / 365),
+            _iso_dates(as_of, -ended - rng.integers(120, 901, f_rows.size)),
+            _iso_dates(as_of, -ended),
+        )
+    )
     rows, csm = sample(owned[segment[owned] == ENT], 0.5)
     parts.append(_edges(ids[csm], acc_ids[rows], "backup", since=_iso_dates(as_of, -rng.integers(30, 721, rows.size))))
     rows, csm = sample(owned, 0.03)
-    parts.append(_edges(ids[csm], acc_ids[rows], "shadow", since=_iso_dates(as_of, -rng.integers(0, 61, rows.size)),
-                        until=_iso_dates(as_of, rng.integers(30, 121, rows.size))))
+    parts.append(
+        _edges(
+            ids[csm],
+            acc_ids[rows],
+            "shadow",
+            since=_iso_dates(as_of, -rng.integers(0, 61, rows.size)),
+            until=_iso_dates(as_of, rng.integers(30, 121, rows.size)),
+        )
+    )
     rows, csm = sample(owned, 0.08)
     ended = rng.integers(7, 301, rows.size)
-    parts.append(_edges(ids[csm], acc_ids[rows], "covered_pto", since=_iso_dates(as_of, -ended - rng.integers(5, 16, rows.size)),
-                        until=_iso_dates(as_of, -ended)))
+    parts.append(
+        _edges(
+            ids[csm],
+            acc_ids[rows],
+            "covered_pto",
+            since=_iso_dates(as_of, -ended - rng.integers(5, 16, rows.size)),
+            until=_iso_dates(as_of, -ended),
+        )
+    )
     return pd.concat(parts, ignore_index=True), (f_rows, f_csm)
 
 
-def _contact_edges(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarray, former: tuple[np.ndarray, np.ndarray], rng: np.random.Generator, as_of: dt.date) -> pd.DataFrame:
+def _contact_edges(
+    acc: pd.DataFrame,
+    roster: pd.DataFrame,
+    owner_csm: np.ndarray,
+    former: tuple[np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+    as_of: dt.date,
+) -> pd.DataFrame:
     """Contacts (works_at, some with a previous employer) and the CSMs who know them.
 
     Owners know most contacts at their accounts, former owners some; a
@@ -1073,7 +1519,11 @@ def _contact_edges(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarra
     """
     n = len(acc)
     segment = acc["_segment"].to_numpy()
-    counts = np.select([segment == ENT, segment == MID], [rng.integers(3, 8, n), rng.integers(1, 4, n)], np.minimum(rng.poisson(0.9, n), 3))
+    counts = np.select(
+        [segment == ENT, segment == MID],
+        [rng.integers(3, 8, n), rng.integers(1, 4, n)],
+        np.minimum(rng.poisson(0.9, n), 3),
+    )
     account = np.repeat(np.arange(n), counts)
     contact = _ids("ct_", account.size, 6)
     acc_ids = acc["account_id"].to_numpy()
@@ -1093,7 +1543,15 @@ def _contact_edges(acc: pd.DataFrame, roster: pd.DataFrame, owner_csm: np.ndarra
     keep = (prev >= 0) & (prev != account[movers])
     movers, prev = movers[keep], prev[keep]
     left = tenure[movers] + rng.integers(0, 61, movers.size)
-    parts.append(_edges(contact[movers], acc_ids[prev], "works_at", since=_iso_dates(as_of, -left - rng.integers(365, 1501, movers.size)), until=_iso_dates(as_of, -left)))
+    parts.append(
+        _edges(
+            contact[movers],
+            acc_ids[prev],
+            "works_at",
+            since=_iso_dates(as_of, -left - rng.integers(365, 1501, movers.size)),
+            until=_iso_dates(as_of, -left),
+        )
+    )
 
     f_rows, f_csm = former
     former_of = np.full(n, -1, dtype=np.int64)
@@ -1131,7 +1589,9 @@ def _product_edges(acc: pd.DataFrame, roster: pd.DataFrame, rng: np.random.Gener
     expert = _edges(roster["csm_id"].to_numpy()[rows], products[prod], "expert", rng.uniform(0.5, 1.0, rows.size))
     segment = acc["_segment"].to_numpy()
     n = len(acc)
-    k = np.select([segment == ENT, segment == MID], [rng.integers(2, 6, n), rng.integers(1, 4, n)], rng.integers(1, 3, n))
+    k = np.select(
+        [segment == ENT, segment == MID], [rng.integers(2, 6, n), rng.integers(1, 4, n)], rng.integers(1, 3, n)
+    )
     rows, prod = _weighted_top_k(n, k, rng)
     return pd.concat([expert, _edges(acc["account_id"].to_numpy()[rows], products[prod], "uses")], ignore_index=True)
 
@@ -1194,7 +1654,9 @@ def _salesforce_ids(prefix: str, n: int, rng: np.random.Generator, block: int = 
     digits = np.empty((n, 7), dtype=np.int64)
     for pos in range(6, -1, -1):
         counter, digits[:, pos] = np.divmod(counter, 62)
-    body = np.concatenate([np.tile(np.frombuffer((prefix + "5g000").encode(), dtype=np.uint8), (n, 1)), _BASE62[digits]], axis=1)
+    body = np.concatenate(
+        [np.tile(np.frombuffer((prefix + "5g000").encode(), dtype=np.uint8), (n, 1)), _BASE62[digits]], axis=1
+    )
     upper = ((body >= ord("A")) & (body <= ord("Z"))).reshape(n, 3, 5)
     suffix = _CHECKSUM[(upper * (1 << np.arange(5))).sum(axis=2)]
     return np.ascontiguousarray(np.concatenate([body, suffix], axis=1)).view("S18").ravel().astype(str)

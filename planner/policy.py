@@ -12,10 +12,11 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from planner.errors import PlannerError
 
@@ -145,7 +146,10 @@ class Names:
             for x in raw:
                 if x not in choices:
                     best = _nearest(x, choices)
-                    raise _Bad(path, f"expected {self.describe(order)}, got {x!r}" + (f"; did you mean {best!r}?" if best else ""))
+                    raise _Bad(
+                        path,
+                        f"expected {self.describe(order)}, got {x!r}" + (f"; did you mean {best!r}?" if best else ""),
+                    )
         if not ok or len(set(raw)) != len(raw):
             raise _Bad(path, f"expected {self.describe(order)} (each once), got {raw!r}")
         return tuple(raw)
@@ -330,8 +334,12 @@ SCHEMA: dict[str, Any] = {
         "default_languages": _LANGS,
         "max_utilization": Number(0, 2),
     },
-    "pool": {"hours_per_fte": _HOURS, "default_hourly_cost": _MONEY, "default_languages": _LANGS,
-             "billing": OneOf(("fixed", "hourly"))},
+    "pool": {
+        "hours_per_fte": _HOURS,
+        "default_hourly_cost": _MONEY,
+        "default_languages": _LANGS,
+        "billing": OneOf(("fixed", "hourly")),
+    },
     "balance": {"band": Range(0, 2), "idle_weight": _MULT, "over_weights": Rising(0, MULT_MAX)},
     "commitments": {"over_cap_hour_weight": _MULT, "over_cap_arr_share": _SHARE, "over_cap_account_cost": _MONEY},
     "report": {"accounts_per_csm": SomeSegments(Range(0, COUNT_MAX)), "arr_per_csm": _MONEY},
@@ -339,7 +347,11 @@ SCHEMA: dict[str, Any] = {
     "risk": Optional_({"churn_uplift": Optional_(Uplift(), {})}, {"churn_uplift": {}}),
     "disruption": {"arr_share": _SHARE, "handoff_hours": PerSegment(_HOURS)},
     "continuity": {"freeze_days": Number(0, DAYS_MAX, whole=True), "max_changed_arr_share": Optional_(_SHARE, 1.0)},
-    "timezone": {"max_gap_hours": PerSegment(Number(0, 24)), "free_gap_hours": Number(0, 24), "cost_per_gap_hour": _MONEY},
+    "timezone": {
+        "max_gap_hours": PerSegment(Number(0, 24)),
+        "free_gap_hours": Number(0, 24),
+        "cost_per_gap_hour": _MONEY,
+    },
     "region": {
         "csm_must_match": Names("segments", nonempty=False),
         "mismatch_cost": _MONEY,

@@ -53,7 +53,9 @@ def instance_key(name: str) -> tuple:
 
 def resolve_instances(names: list[str], gap_dir: Path, sense: str) -> list[str]:
     """Expand families, check files exist and that --sense max is only used on gapN-k."""
-    files = sorted((p.name for p in gap_dir.iterdir() if _ORLIB.match(p.name) or _ABCDE.match(p.name)), key=instance_key)
+    files = sorted(
+        (p.name for p in gap_dir.iterdir() if _ORLIB.match(p.name) or _ABCDE.match(p.name)), key=instance_key
+    )
     wanted = names or (["gap"] if sense == "max" else list(DEFAULT_FAMILIES))
     out: list[str] = []
     for name in wanted:

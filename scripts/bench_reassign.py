@@ -49,23 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     r = reassign(book, leaving=[leaver], max_moves=args.max_moves)
     reassign_s = time.perf_counter() - t0
     s = r.summary
-    print(json.dumps({
-        "accounts": args.accounts,
-        "csms": csms,
-        "leaver": leaver,
-        "leaver_accounts": int((book.accounts["current_owner"] == leaver).sum()),
-        "max_moves": args.max_moves,
-        "load_s": round(load_s, 3),
-        "reassign_s": round(reassign_s, 3),
-        "build_s": s["timings"]["build_s"],
-        "solve_s": s["timings"]["solve_s"],
-        "status": s["status"],
-        "gap": s.get("gap"),
-        "moves": s.get("moves"),
-        "accounts_in_model": s["model"]["accounts_in_scope"],
-        "warm_arr_share": s.get("warm_arr_share"),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "accounts": args.accounts,
+                "csms": csms,
+                "leaver": leaver,
+                "leaver_accounts": int((book.accounts["current_owner"] == leaver).sum()),
+                "max_moves": args.max_moves,
+                "load_s": round(load_s, 3),
+                "reassign_s": round(reassign_s, 3),
+                "build_s": s["timings"]["build_s"],
+                "solve_s": s["timings"]["solve_s"],
+                "status": s["status"],
+                "gap": s.get("gap"),
+                "moves": s.get("moves"),
+                "accounts_in_model": s["model"]["accounts_in_scope"],
+                "warm_arr_share": s.get("warm_arr_share"),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

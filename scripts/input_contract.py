@@ -19,7 +19,12 @@ def markdown() -> str:
     out = []
     for table in dict.fromkeys(r["table"] for r in rows):
         required = "required" if table in ("accounts", "csms") else "optional"
-        out += [f"**{table}** ({required})", "", "| column | required | accepts | default | notes |", "|---|---|---|---|---|"]
+        out += [
+            f"**{table}** ({required})",
+            "",
+            "| column | required | accepts | default | notes |",
+            "|---|---|---|---|---|",
+        ]
         for r in rows:
             if r["table"] == table:
                 cells = [f"`{r['column']}`", r["required"], r["accepts"], r["default"], r["notes"]]

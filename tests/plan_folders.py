@@ -25,7 +25,15 @@ def owner(owner_id: str, owner_type: str = "csm", crm_user_id: str = "", email: 
             "crm_user_id": crm_user_id, **extra}  # fmt: skip
 
 
-def account(account_id: str, owner_id: str, previous_owner: str, crm_id: str, arr: float = 1000.0, hours: float = 1.0, **extra: str) -> dict:
+def account(
+    account_id: str,
+    owner_id: str,
+    previous_owner: str,
+    crm_id: str,
+    arr: float = 1000.0,
+    hours: float = 1.0,
+    **extra: str,
+) -> dict:
     return {"account_id": account_id, "owner_id": owner_id, "previous_owner": previous_owner, "crm_id": crm_id,
             "arr": arr, "workload_hours": hours, **extra}  # fmt: skip
 
@@ -61,11 +69,15 @@ def _assignment_row(acc: dict, owners: dict[str, dict]) -> dict:
 def _owner_row(o: dict, assignments: list[dict]) -> dict:
     mine = [a for a in assignments if a["owner_id"] == o["owner_id"]]
     stats = {c: "" for c in OWNER_STATS}
-    stats.update(accounts=len(mine), arr=sum(float(a["arr"]) for a in mine), hours=sum(float(a["workload_hours"]) for a in mine))
+    stats.update(
+        accounts=len(mine), arr=sum(float(a["arr"]) for a in mine), hours=sum(float(a["workload_hours"]) for a in mine)
+    )
     return {**o, **stats}
 
 
-def write_plan(folder: Path, accounts: list[dict], owners: list[dict], plan_id: str | None = None, status: str = "optimal") -> Path:
+def write_plan(
+    folder: Path, accounts: list[dict], owners: list[dict], plan_id: str | None = None, status: str = "optimal"
+) -> Path:
     """Write a plan folder at `folder` and return it.
 
     Its plan_id is the one its identity and assignments make (as solve's), unless `plan_id` names another.

@@ -67,9 +67,14 @@ def test_a_moves_cap_below_what_the_caps_need_says_so(book, free):
 
 def test_the_flags_on_the_command_line(folder, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moves", "0"])
+    r = runner.invoke(
+        app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moves", "0"]
+    )
     assert r.exit_code == 3 and "--max-moves" in r.output and not (tmp_path / "p").exists()
-    r = runner.invoke(app, ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moved-arr", "1.5"])
+    r = runner.invoke(
+        app,
+        ["solve", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--max-moved-arr", "1.5"],
+    )
     assert r.exit_code == 2 and "Expected a share of ARR from 0 to 1" in r.output
 
 
@@ -116,5 +121,7 @@ def test_commitments_over_a_cap_give_a_plan_that_lists_the_overload(folder, tmp_
     assert "renewing by" in row["detail"] and "keep their owner" in row["detail"] and row["annual_cost"] > 0
     owned = result.assignments[result.assignments["owner_id"] == csm]
     assert set(owned["reason"]) == {"renewal freeze"}  # nothing else is added to the over-cap CSM
-    r = CliRunner().invoke(app, ["solve", str(edited), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--strict"])
+    r = CliRunner().invoke(
+        app, ["solve", str(edited), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--strict"]
+    )
     assert r.exit_code == 3 and "must keep" in r.output

@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from planner.cli.coverage import coverage
-from planner.team.coverage import coverage_report, overflow_hours
 from planner.io import load_book
+from planner.team.coverage import coverage_report, overflow_hours
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2027, 6, 1)
@@ -44,8 +44,10 @@ def write_book(folder: Path, accounts: list[dict], csms: list[dict], relationshi
 
 def mid_market(prefix: str, n: int, owner: str, **extra) -> list[dict]:
     """n mid-market accounts of complexity 3 (2 h a month each) owned by `owner`."""
-    return [{"account_id": f"{prefix}_{i:02d}", "arr": 60000, "segment": "mid_market", "current_owner": owner, **extra}
-            for i in range(n)]
+    return [
+        {"account_id": f"{prefix}_{i:02d}", "arr": 60000, "segment": "mid_market", "current_owner": owner, **extra}
+        for i in range(n)
+    ]
 
 
 # -- fixtures/handoff (README: "Coverage report") ----------------------------------------------
@@ -54,8 +56,16 @@ def mid_market(prefix: str, n: int, owner: str, **extra) -> list[dict]:
 def test_bus_factor_per_account(report):
     bus = report.bus_factor.set_index("account_id")
     assert bus["bus_factor"].to_dict() == {
-        "acc_alpha": 1, "acc_iota": 1, "acc_zeta": 2, "acc_beta": 2, "acc_gamma": 1,
-        "acc_delta": 1, "acc_eta": 1, "acc_theta": 1, "acc_epsilon": 1, "acc_kappa": 1,
+        "acc_alpha": 1,
+        "acc_iota": 1,
+        "acc_zeta": 2,
+        "acc_beta": 2,
+        "acc_gamma": 1,
+        "acc_delta": 1,
+        "acc_eta": 1,
+        "acc_theta": 1,
+        "acc_epsilon": 1,
+        "acc_kappa": 1,
     }
     assert bus.loc["acc_zeta", "holders"] == "csm_ann;csm_bea"
     assert bus.loc["acc_zeta", "holder_scores"] == "1.00;0.70"  # leo's shadow (0.40) is under the threshold
@@ -65,7 +75,15 @@ def test_bus_factor_per_account(report):
 def test_single_threaded_accounts_by_arr(report):
     single = report.single_threaded
     assert list(single["account_id"]) == [
-        "acc_alpha", "acc_iota", "acc_gamma", "acc_delta", "acc_eta", "acc_theta", "acc_epsilon", "acc_kappa"]
+        "acc_alpha",
+        "acc_iota",
+        "acc_gamma",
+        "acc_delta",
+        "acc_eta",
+        "acc_theta",
+        "acc_epsilon",
+        "acc_kappa",
+    ]
     assert list(single["holders"][:2]) == ["csm_leo", "csm_dan"]
 
 
@@ -134,18 +152,32 @@ def test_bad_threshold_is_refused(report):
 
 def test_backups_are_never_overbooked(tmp_path):
     # two single-threaded enterprise accounts of 8 h; ann has 10 h spare, bob 9 h: one each
-    accounts = [{"account_id": a, "arr": arr, "segment": "enterprise", "current_owner": "csm_own"}
-                for a, arr in (("big", 500000), ("small", 300000))]
-    csms = [{"csm_id": "csm_own", "capacity_hours": 100}, {"csm_id": "csm_ann", "capacity_hours": 10},
-            {"csm_id": "csm_bob", "capacity_hours": 9}]
+    accounts = [
+        {"account_id": a, "arr": arr, "segment": "enterprise", "current_owner": "csm_own"}
+        for a, arr in (("big", 500000), ("small", 300000))
+    ]
+    csms = [
+        {"csm_id": "csm_own", "capacity_hours": 100},
+        {"csm_id": "csm_ann", "capacity_hours": 10},
+        {"csm_id": "csm_bob", "capacity_hours": 9},
+    ]
     rel = [{"source": "csm_ann", "target": "small", "kind": "shadow", "strength": 1}]  # ann knows small a little
     r = coverage_report(load_book(write_book(tmp_path / "b", accounts, csms, rel), as_of=AS_OF))
     b = r.backups.set_index("account_id")
     assert b.loc["big", "backup"] == "csm_ann"  # nobody knows big: the most spare hours
     assert b.loc["small", "backup"] == "csm_bob"  # ann is full now, although she knows small
     # a third account finds nobody with 8 spare hours
-    r = coverage_report(load_book(write_book(tmp_path / "c", accounts + [
-        {"account_id": "third", "arr": 100000, "segment": "enterprise", "current_owner": "csm_own"}], csms), as_of=AS_OF))
+    r = coverage_report(
+        load_book(
+            write_book(
+                tmp_path / "c",
+                accounts
+                + [{"account_id": "third", "arr": 100000, "segment": "enterprise", "current_owner": "csm_own"}],
+                csms,
+            ),
+            as_of=AS_OF,
+        )
+    )
     third = r.backups.set_index("account_id").loc["third"]
     assert (third["backup"], third["note"]) == ("", "no other eligible active CSM has 8 spare hours")
 
@@ -155,26 +187,42 @@ def test_one_leaver_100h_others_30h_spare_needs_one_floater(tmp_path):
     csms = [{"csm_id": "csm_x", "capacity_hours": 120}, {"csm_id": "csm_y", "capacity_hours": 30}]
     r = coverage_report(load_book(write_book(tmp_path / "b", accounts, csms), as_of=AS_OF))
     (row,) = r.departures.to_dict("records")
-    assert row == {"departed": "csm_x", "size": 1, "accounts": 50, "hours": 100.0, "absorbed_hours": 30.0,
-                   "overflow_hours": 70.0, "floaters": 1}
+    assert row == {
+        "departed": "csm_x",
+        "size": 1,
+        "accounts": 50,
+        "hours": 100.0,
+        "absorbed_hours": 30.0,
+        "overflow_hours": 70.0,
+        "floaters": 1,
+    }
     assert (r.floaters_one, r.floaters_two) == (1, 1)  # no pair to lose: two departures need no more
 
 
 def test_two_departures_need_more_floaters(tmp_path):
     # x: 100 h, capacity 100 (no spare); y and z: 100 h each, capacity 130 (30 h spare)
     accounts = mid_market("x", 50, "csm_x") + mid_market("y", 50, "csm_y") + mid_market("z", 50, "csm_z")
-    csms = [{"csm_id": "csm_x", "capacity_hours": 100}, {"csm_id": "csm_y", "capacity_hours": 130},
-            {"csm_id": "csm_z", "capacity_hours": 130}]
+    csms = [
+        {"csm_id": "csm_x", "capacity_hours": 100},
+        {"csm_id": "csm_y", "capacity_hours": 130},
+        {"csm_id": "csm_z", "capacity_hours": 130},
+    ]
     r = coverage_report(load_book(write_book(tmp_path / "b", accounts, csms), as_of=AS_OF))
     d = r.departures.set_index("departed")
     assert d["overflow_hours"].to_dict() == {
-        "csm_x": 40.0, "csm_y": 70.0, "csm_z": 70.0,  # 100 - 60, 100 - 30, 100 - 30
-        "csm_x;csm_y": 170.0, "csm_x;csm_z": 170.0, "csm_y;csm_z": 200.0,
+        "csm_x": 40.0,
+        "csm_y": 70.0,
+        "csm_z": 70.0,  # 100 - 60, 100 - 30, 100 - 30
+        "csm_x;csm_y": 170.0,
+        "csm_x;csm_z": 170.0,
+        "csm_y;csm_z": 200.0,
     }
     assert list(r.departures["departed"]) == ["csm_y", "csm_z", "csm_x", "csm_y;csm_z", "csm_x;csm_y", "csm_x;csm_z"]
     assert (r.floaters_one, r.floaters_two) == (1, 2)
     limited = coverage_report(load_book(tmp_path / "b", as_of=AS_OF), pair_limit=2)
-    assert list(limited.departures.loc[limited.departures["size"] == 2, "departed"]) == ["csm_x;csm_y"]  # ties: smaller ids
+    assert list(limited.departures.loc[limited.departures["size"] == 2, "departed"]) == [
+        "csm_x;csm_y"
+    ]  # ties: smaller ids
     none = coverage_report(load_book(tmp_path / "b", as_of=AS_OF), pair_limit=0)
     assert (none.departures["size"] == 1).all() and none.floaters_two == none.floaters_one == 1
 
@@ -182,7 +230,10 @@ def test_two_departures_need_more_floaters(tmp_path):
 def test_overflow_respects_eligibility(tmp_path):
     # x's 10 German accounts (20 h) can go to nobody: y speaks only English despite 100 h spare
     accounts = mid_market("en", 10, "csm_x") + mid_market("de", 10, "csm_x", language="de")
-    csms = [{"csm_id": "csm_x", "capacity_hours": 120, "languages": "en;de"}, {"csm_id": "csm_y", "capacity_hours": 100}]
+    csms = [
+        {"csm_id": "csm_x", "capacity_hours": 120, "languages": "en;de"},
+        {"csm_id": "csm_y", "capacity_hours": 100},
+    ]
     r = coverage_report(load_book(write_book(tmp_path / "b", accounts, csms), as_of=AS_OF))
     x = r.departures.set_index("departed").loc["csm_x"]
     assert (x["hours"], x["overflow_hours"], x["floaters"]) == (40.0, 20.0, 1)
@@ -210,7 +261,13 @@ def test_cli_prints_and_writes_the_report(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "8 single-threaded accounts" in result.output
-    assert sorted(p.name for p in out.iterdir()) == [".planner-output.json", "backups.csv", "bus_factor.csv", "csm_risk.csv", "floaters.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".planner-output.json",
+        "backups.csv",
+        "bus_factor.csv",
+        "csm_risk.csv",
+        "floaters.json",
+    ]
     assert pd.read_csv(out / "backups.csv")["backup"].tolist()[:2] == ["csm_ann", "csm_cal"]
     assert json.loads((out / "floaters.json").read_text())["one_departure"] == 0
     again = CliRunner().invoke(app, args)

@@ -59,7 +59,9 @@ def timed(args: list) -> float:
 def kill_after(args: list, delay: float | None, point: str | None = None) -> int | None:
     """Run `args`, SIGKILLed after `delay` seconds or at crash point `point`; its exit code if it finished first, else None."""
     env = {**os.environ, "PLANNER_CRASH_AT": point} if point else None
-    proc = subprocess.Popen([str(PLANNER), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [str(PLANNER), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         proc.wait(timeout=delay)
         return None if proc.returncode == -signal.SIGKILL else proc.returncode
@@ -137,7 +139,14 @@ def test_solve_killed_at_random_points(book, tmp_path):
     ledger, out = tmp_path / "ledger.sqlite", tmp_path / "plan"
     args = ["solve", book, "--out", out, "--as-of", AS_OF, "--ledger", ledger, "--time-limit", "60"]
     # One solve writes assignments.csv and owners.csv, one folder, and commits the ledger once (the record).
-    points = {"csv.written": 2, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
+    points = {
+        "csv.written": 2,
+        "dir.built": 1,
+        "dir.marked": 1,
+        "dir.swapped": 1,
+        "dir.committed": 1,
+        "ledger.commit": 1,
+    }
     kill_and_recover(args, out, ledger, points, SEED, plan_complete)
 
 
@@ -146,5 +155,12 @@ def test_export_killed_at_random_points(book, tmp_path):
     assert finish(["solve", book, "--out", plan, "--as-of", AS_OF, "--ledger", ledger]).returncode == 0
     args = ["export", plan, "--format", "salesforce", "--allow-draft", "--out", out, "--ledger", ledger]
     # One export writes its load, rollback, exceptions and summary files one by one, one folder, one ledger commit.
-    points = {"file.written": 4, "dir.built": 1, "dir.marked": 1, "dir.swapped": 1, "dir.committed": 1, "ledger.commit": 1}
+    points = {
+        "file.written": 4,
+        "dir.built": 1,
+        "dir.marked": 1,
+        "dir.swapped": 1,
+        "dir.committed": 1,
+        "ledger.commit": 1,
+    }
     kill_and_recover(args, out, ledger, points, SEED + 1, export_complete)

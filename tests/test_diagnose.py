@@ -18,12 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from planner import backends
-from planner.planning import diagnose as D
 from planner.backends.base import BackendSolution, Status
 from planner.cli import app
 from planner.generate import generate_book, write_book
 from planner.io import load_book
 from planner.models.coverage import build_coverage
+from planner.planning import diagnose as D
 
 AS_OF = dt.date(2026, 11, 1)
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
@@ -122,7 +122,9 @@ def test_a_solver_error_in_the_elastic_re_solve_is_a_reason_not_a_crash(item5, m
     monkeypatch.setattr(backends, "solve", failing)
     reasons = D.diagnose(book, model)
     assert any("h/month in all" in s for s in reasons)  # the checks that need no solver still speak
-    assert reasons[-1].startswith("the elastic re-solve (accounts may stay uncovered) found no plan in 10 s: HiGHS stopped")
+    assert reasons[-1].startswith(
+        "the elastic re-solve (accounts may stay uncovered) found no plan in 10 s: HiGHS stopped"
+    )
 
 
 def test_a_reassignment_short_of_capacity_with_cascades_is_explained(tmp_path):
@@ -189,7 +191,9 @@ def test_the_fallback_after_the_time_limit_says_so(monkeypatch):
     monkeypatch.setattr(backends, "solve", timed_out)
     r = solve(tiny, "highs", time_limit=5)
     assert r.status == Status.TIME_LIMITED
-    assert r.summary["solver_message"].startswith("highs found no plan within the time limit of 5 s (Time limit reached)")
+    assert r.summary["solver_message"].startswith(
+        "highs found no plan within the time limit of 5 s (Time limit reached)"
+    )
 
 
 def test_a_book_without_pools_names_the_empty_funnel(tmp_path):

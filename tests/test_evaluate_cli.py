@@ -14,7 +14,14 @@ from planner.cli import app
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 TINY = [str(FIX / "tiny"), "--as-of", "2026-11-01"]
 # The hand-worked optimum of fixtures/tiny (its README): $8,400.
-OPTIMUM = {"acc_1": "csm_a", "acc_2": "csm_b", "acc_3": "pool_1", "acc_4": "digital", "acc_5": "csm_a", "acc_6": "csm_a"}
+OPTIMUM = {
+    "acc_1": "csm_a",
+    "acc_2": "csm_b",
+    "acc_3": "pool_1",
+    "acc_4": "digital",
+    "acc_5": "csm_a",
+    "acc_6": "csm_a",
+}
 
 
 def run(*args):

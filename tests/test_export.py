@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from plan_folders import SF_USERS, account, owner, sf_account, standard_accounts, standard_owners, write_plan
 from typer.testing import CliRunner
 
-from plan_folders import SF_USERS, account, owner, sf_account, standard_accounts, standard_owners, write_plan
 from planner.crm import ExportError, export_plan, rollback_plan
 from planner.crm.files import DEFAULT_MAX_BYTES, split_lines
 from planner.crm.ids import SalesforceIdError, to18
@@ -31,7 +31,9 @@ def _no_ledger_env(monkeypatch):
 
 
 def make_plan(tmp_path: Path, accounts=None, owners=None, name: str = "p1", plan_id: str | None = None) -> Path:
-    return write_plan(tmp_path / "plans" / name, accounts or standard_accounts(), owners or standard_owners(), plan_id=plan_id)
+    return write_plan(
+        tmp_path / "plans" / name, accounts or standard_accounts(), owners or standard_owners(), plan_id=plan_id
+    )
 
 
 def plan_id_of(plan_dir: Path) -> str:
@@ -131,7 +133,7 @@ def _all_csv_cells(folder: Path) -> list[str]:
 
 
 def test_generic_csv_neutralizes_every_cell_and_json_keeps_values(tmp_path):
-    evil = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTAB", "\rCR"]
+    evil = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTAB", "\rCR"]
     accounts = [account(f"{e}", "c2", "c1", f"crm-{i}", reason=e) for i, e in enumerate(evil)]
     plan = make_plan(tmp_path, accounts=accounts, owners=standard_owners(c2={"crm_user_id": "=cmd|' /C calc'!A0"}))
     export_plan(plan, "csv", tmp_path / "csv", allow_draft=True)
@@ -181,7 +183,9 @@ def test_salesforce_round_trip_and_rollback_restores_previous_owners(tmp_path):
     assert all(len(k) == 18 and len(v) == 18 for k, v in loaded.items())
 
     # A CRM that holds the previous owners: the export sets the plan, the rollback undoes it.
-    before = {to18(r["crm_id"]): sf_owner[r["previous_owner"]] for r in plan_rows(plan) if r["previous_owner"] in sf_owner}
+    before = {
+        to18(r["crm_id"]): sf_owner[r["previous_owner"]] for r in plan_rows(plan) if r["previous_owner"] in sf_owner
+    }
     crm = dict(before) | loaded
     crm |= dict(rows(out / "rollback.csv")[1:])
     assert {k: crm[k] for k in before} == before
@@ -204,11 +208,23 @@ def test_hubspot_round_trip_by_owner_id_prefers_hubspot_owner_id(tmp_path):
 
 def test_hubspot_by_email_uses_company_owner(tmp_path):
     plan = make_plan(tmp_path, accounts=standard_accounts(crm_id=lambda i: str(9000 + i)))
-    export_plan(plan, "hubspot", tmp_path / "out", allow_draft=True, hubspot_owner_by="email", digital_owner="digital@example.com")
+    export_plan(
+        plan,
+        "hubspot",
+        tmp_path / "out",
+        allow_draft=True,
+        hubspot_owner_by="email",
+        digital_owner="digital@example.com",
+    )
 
     got = rows(tmp_path / "out" / "hubspot_company_owners.csv")
     assert got[0] == ["Record ID", "Company owner"]
-    email = {"c1": "c1@example.com", "c2": "c2@example.com", "p1": "pool1@example.com", "digital": "digital@example.com"}
+    email = {
+        "c1": "c1@example.com",
+        "c2": "c2@example.com",
+        "p1": "pool1@example.com",
+        "digital": "digital@example.com",
+    }
     assert got[1:] == [[r["crm_id"], email[r["owner_id"]]] for r in plan_rows(plan)]
     assert rows(tmp_path / "out" / "rollback.csv")[1:] == [["9001", "c1@example.com"], ["9002", "c1@example.com"],
                                                           ["9005", "c1@example.com"], ["9006", "c2@example.com"]]  # fmt: skip
@@ -220,7 +236,9 @@ def test_gainsight_round_trip_prefers_gainsight_id(tmp_path):
     for a in accounts[1:]:
         a["gainsight_id"] = ""
     plan = make_plan(tmp_path, accounts=accounts)
-    export_plan(plan, "gainsight", tmp_path / "out", allow_draft=True, only_changes=True, digital_owner="digital@example.com")
+    export_plan(
+        plan, "gainsight", tmp_path / "out", allow_draft=True, only_changes=True, digital_owner="digital@example.com"
+    )
 
     got = rows(tmp_path / "out" / "gainsight_company_csm.csv")
     assert got == [
@@ -306,7 +324,9 @@ def test_a_queue_cannot_own_a_salesforce_account(tmp_path):
     assert list(got) == ["A4"] and "'005'" in got["A4"]
 
 
-@pytest.mark.parametrize("fmt, value", [("salesforce", "digital@example.com"), ("gainsight", "0055g00000Dig01"), ("hubspot", "abc")])
+@pytest.mark.parametrize(
+    "fmt, value", [("salesforce", "digital@example.com"), ("gainsight", "0055g00000Dig01"), ("hubspot", "abc")]
+)
 def test_a_digital_owner_that_does_not_fit_the_format_is_refused(tmp_path, fmt, value):
     plan = make_plan(tmp_path)
     with pytest.raises(ExportError, match="--digital-owner"):
@@ -415,8 +435,13 @@ def test_an_existing_folder_needs_force(tmp_path):
 def test_same_plan_gives_byte_identical_files(tmp_path):
     plan = make_plan(tmp_path)
     first = export_plan(plan, "salesforce", tmp_path / "one", allow_draft=True, digital_owner=DIGITAL_SF, max_records=4)
-    second = export_plan(plan, "salesforce", tmp_path / "two", allow_draft=True, digital_owner=DIGITAL_SF, max_records=4)
-    skip = ("export_summary.json", ".planner-output.json")  # the marker lists the summary's sha256, which has created_at
+    second = export_plan(
+        plan, "salesforce", tmp_path / "two", allow_draft=True, digital_owner=DIGITAL_SF, max_records=4
+    )
+    skip = (
+        "export_summary.json",
+        ".planner-output.json",
+    )  # the marker lists the summary's sha256, which has created_at
     names = sorted(p.name for p in (tmp_path / "one").iterdir() if p.name not in skip)
     assert names == sorted(p.name for p in (tmp_path / "two").iterdir() if p.name not in skip)
     assert all((tmp_path / "one" / n).read_bytes() == (tmp_path / "two" / n).read_bytes() for n in names)
@@ -457,7 +482,10 @@ def test_export_records_checksums_and_moves_the_plan_to_exported(tmp_path):
     with Ledger(plan.parent / LEDGER_NAME) as led:
         recorded = led.exports(plan_id)
         transitions = [(e.from_state, e.to_state) for e in led.events(plan_id) if e.action == "transition"]
-    assert [(x.format, x.checksum) for x in recorded] == [("salesforce", first.checksum), ("gainsight", second.checksum)]
+    assert [(x.format, x.checksum) for x in recorded] == [
+        ("salesforce", first.checksum),
+        ("gainsight", second.checksum),
+    ]
     assert recorded[0].files == list(first.files)
     assert transitions == [("draft", "approved"), ("approved", "exported")]
 
@@ -513,7 +541,9 @@ def test_cli_refuses_a_draft_and_writes_nothing(tmp_path, cli):
 
 def test_cli_approve_export_rollback(tmp_path, cli):
     plan = make_plan(tmp_path)
-    with Ledger(plan.parent / LEDGER_NAME) as led:  # as planner solve records it (this plan has no book to re-check it against)
+    with Ledger(
+        plan.parent / LEDGER_NAME
+    ) as led:  # as planner solve records it (this plan has no book to re-check it against)
         led.record_plan(plan, checked="solve")
     assert cli("plans", "approve", plan, "--by", "alice").exit_code == 0
     config = tmp_path / "export.toml"
@@ -541,7 +571,10 @@ def test_export_config_file(tmp_path):
 
     path = tmp_path / "export.toml"
     path.write_text('[export]\ndigital_owner = "digital@example.com"\nhubspot_owner_by = "email"\n')
-    assert load_export_config(path, "gainsight") == {"digital_owner": "digital@example.com", "hubspot_owner_by": "email"}
+    assert load_export_config(path, "gainsight") == {
+        "digital_owner": "digital@example.com",
+        "hubspot_owner_by": "email",
+    }
     path.write_text('[export.digital_owner]\nsalesforce = "0055g00000Dig01"\n')
     assert load_export_config(path, "salesforce") == {"digital_owner": "0055g00000Dig01"}
     assert load_export_config(path, "gainsight") == {}

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.generate import generate_book, write_book
-from planner.plans import check_plan_id, load_plan
 from planner.planning.frontier import caps_between, plan_frontier
 from planner.planning.runner import BookSpec
+from planner.plans import check_plan_id, load_plan
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -80,5 +80,7 @@ def test_the_command_writes_the_table_and_records_every_point(folder, tmp_path):
     assert r.output.count("Recorded plan-") == len(rows)
     first = out / rows[0]["folder"]
     assert runner.invoke(app, ["plans", "approve", str(first), "--by", "vp", "--ledger", str(ledger)]).exit_code == 0
-    exported = runner.invoke(app, ["export", str(first), "-f", "csv", "-o", str(tmp_path / "exp"), "--ledger", str(ledger)])
+    exported = runner.invoke(
+        app, ["export", str(first), "-f", "csv", "-o", str(tmp_path / "exp"), "--ledger", str(ledger)]
+    )
     assert exported.exit_code == 0, exported.output

@@ -21,10 +21,10 @@ import random
 from pathlib import Path
 
 import pytest
+from mutate import Case, make_case, odd_solve_options, sha256_tree
 from typer.testing import CliRunner
 
 from planner.cli import app
-from mutate import Case, make_case, odd_solve_options, sha256_tree
 
 CASES = int(os.environ.get("PLANNER_FUZZ_CASES", "240"))
 SEED = int(os.environ.get("PLANNER_FUZZ_SEED", "20261201"))
@@ -58,7 +58,9 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and (".tmp" in p.name or ".old" in p.name))
 
 
-def check_run(case: Case, label: str, rc: int, output: str, out: Path | None, expected: set[str], inputs: dict) -> list[str]:
+def check_run(
+    case: Case, label: str, rc: int, output: str, out: Path | None, expected: set[str], inputs: dict
+) -> list[str]:
     """What is wrong with one finished command (empty when it behaved)."""
     problems = []
     if rc not in CLEAN_EXITS or "Traceback" in output or "could not finish" in output:
@@ -96,13 +98,36 @@ def one_case(i: int, base: Path, work: Path) -> list[str]:
     if rng.random() < 0.45:
         plan = work / "plan"
         options = odd_solve_options(rng) if rng.random() < 0.4 else ["--backend", rng.choice(["greedy", "highs"])]
-        args = ["solve", case.book, "--out", plan, "--as-of", AS_OF, "--ledger", work / "ledger.sqlite", *policy, *options]
+        args = [
+            "solve",
+            case.book,
+            "--out",
+            plan,
+            "--as-of",
+            AS_OF,
+            "--ledger",
+            work / "ledger.sqlite",
+            *policy,
+            *options,
+        ]
         rc, output = run(args)
-        problems += check_run(case, "solve " + " ".join(map(str, [*policy, *options])), rc, output, plan, PLAN_FILES, inputs)
+        problems += check_run(
+            case, "solve " + " ".join(map(str, [*policy, *options])), rc, output, plan, PLAN_FILES, inputs
+        )
         if rc in WROTE and rng.random() < 0.5:
             exported = work / "export"
             fmt = rng.choice(["csv", "json", "salesforce", "hubspot", "gainsight"])
-            args = ["export", plan, "--format", fmt, "--allow-draft", "--out", exported, "--ledger", work / "ledger.sqlite"]
+            args = [
+                "export",
+                plan,
+                "--format",
+                fmt,
+                "--allow-draft",
+                "--out",
+                exported,
+                "--ledger",
+                work / "ledger.sqlite",
+            ]
             rc, output = run(args)
             problems += check_run(case, f"export {fmt}", rc, output, exported, {"export_summary.json"}, inputs)
             if rc == 0:
@@ -114,7 +139,19 @@ def one_case(i: int, base: Path, work: Path) -> list[str]:
         csms = [r.split(",")[0] for r in (base / "csms.csv").read_text().splitlines()[1:]]
         leaving = rng.choice(csms + ["csm_999"])
         plan = work / "reassigned"
-        args = ["reassign", case.book, "--leaving", leaving, "--out", plan, "--as-of", AS_OF, "--ledger", work / "ledger.sqlite", *policy]
+        args = [
+            "reassign",
+            case.book,
+            "--leaving",
+            leaving,
+            "--out",
+            plan,
+            "--as-of",
+            AS_OF,
+            "--ledger",
+            work / "ledger.sqlite",
+            *policy,
+        ]
         rc, output = run(args)
         problems += check_run(case, f"reassign --leaving {leaving}", rc, output, plan, PLAN_FILES, inputs)
     if rng.random() < 0.1:

@@ -60,7 +60,9 @@ def test_gap1_0_sizes_and_optima_table():
 
 @needs_data
 @needs_backend("highs")
-@pytest.mark.parametrize(("instance", "sense", "optimum"), [("gap1-0", "min", 261), ("gap1-0", "max", 336), ("a05100", "min", 1698)])
+@pytest.mark.parametrize(
+    ("instance", "sense", "optimum"), [("gap1-0", "min", 261), ("gap1-0", "max", 336), ("a05100", "min", 1698)]
+)
 def test_highs_reaches_known_optimum(instance, sense, optimum):
     problem = read_gap(GAP_DIR / instance, sense=sense)
     result = backends.solve(problem, "highs", OPTIONS)

@@ -24,7 +24,14 @@ POLICY = load_policy()
 CSV_NAMES = ["accounts.csv", "csms.csv", "locations.csv", "pools.csv", "relationships.csv"]
 
 # Books the feasibility tests run on: tiny to mid-size, several seeds.
-FEASIBILITY_CASES = [(40, 4, 1, 7), (60, 3, None, 0), (300, 8, 2, 5), (1000, 20, None, 1), (3000, 60, None, 2), (3000, 60, 4, 9)]
+FEASIBILITY_CASES = [
+    (40, 4, 1, 7),
+    (60, 3, None, 0),
+    (300, 8, 2, 5),
+    (1000, 20, None, 1),
+    (3000, 60, None, 2),
+    (3000, 60, 4, 9),
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,12 @@ def hours(accounts: pd.DataFrame) -> pd.Series:
     seg = segments(accounts)
     stage = accounts["lifecycle_stage"].map(POLICY.stage_mult).fillna(1.0)
     low = accounts["health"].astype(float) < POLICY.low_health_below
-    return seg.map(POLICY.base_hours) * accounts["complexity"].map(POLICY.complexity_mult) * stage * np.where(low, POLICY.low_health_mult, 1.0)
+    return (
+        seg.map(POLICY.base_hours)
+        * accounts["complexity"].map(POLICY.complexity_mult)
+        * stage
+        * np.where(low, POLICY.low_health_mult, 1.0)
+    )
 
 
 def split(cell: str) -> set[str]:
@@ -62,7 +74,9 @@ def gap(a, b):
     return np.minimum(d, 24 - d)
 
 
-def csm_can_serve(csms: pd.DataFrame, segment: str, region: str, language: str, offset: float, active_only: bool = True) -> np.ndarray:
+def csm_can_serve(
+    csms: pd.DataFrame, segment: str, region: str, language: str, offset: float, active_only: bool = True
+) -> np.ndarray:
     """Named-CSM eligibility under the default policy (region is required here for every segment)."""
     allowed = csms["segments"].map(lambda s: segment in split(s) if s else True)
     ok = (
@@ -75,7 +89,10 @@ def csm_can_serve(csms: pd.DataFrame, segment: str, region: str, language: str, 
 
 
 def pool_can_serve(pools: pd.DataFrame, segment: str, region: str, language: str) -> bool:
-    return any(region in split(r) and language in split(lang) and segment in split(s) for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"]))
+    return any(
+        region in split(r) and language in split(lang) and segment in split(s)
+        for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"])
+    )
 
 
 def salesforce_checksum(id15: str) -> str:
@@ -87,7 +104,9 @@ def salesforce_checksum(id15: str) -> str:
 # -- determinism ---------------------------------------------------------------
 def written_bytes(tables, out: Path) -> dict[str, bytes]:
     write_book(tables, out)
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != ".planner-output.json"}  # the marker: tests/test_outputs.py
+    return {
+        p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != ".planner-output.json"
+    }  # the marker: tests/test_outputs.py
 
 
 def test_same_seed_and_as_of_give_byte_identical_files(tmp_path):
@@ -107,7 +126,9 @@ def test_every_date_moves_with_as_of():
     base = generate_book(500, 10, seed=5, as_of=AS_OF)
     later = generate_book(500, 10, seed=5, as_of=AS_OF + dt.timedelta(days=10))
     shift = pd.Timedelta(days=10)
-    assert (pd.to_datetime(later["accounts"]["renewal_date"]) - pd.to_datetime(base["accounts"]["renewal_date"]) == shift).all()
+    assert (
+        pd.to_datetime(later["accounts"]["renewal_date"]) - pd.to_datetime(base["accounts"]["renewal_date"]) == shift
+    ).all()
     for col in ("since", "until"):
         before, after = base["relationships"][col], later["relationships"][col]
         assert ((before == "") == (after == "")).all()
@@ -126,12 +147,57 @@ def test_as_of_defaults_to_today():
 # -- shape and ids -------------------------------------------------------------
 def test_sizes_columns_and_ids(book10k):
     a, c, p = book10k["accounts"], book10k["csms"], book10k["pools"]
-    assert list(a.columns) == ["account_id", "account_name", "arr", "segment", "complexity", "region", "utc_offset", "language", "health", "renewal_date", "lifecycle_stage", "current_owner", "crm_id"]
-    assert list(c.columns) == ["csm_id", "name", "email", "location", "region", "utc_offset", "languages", "segments", "capacity_hours", "max_accounts", "max_arr", "annual_cost", "status", "return_date", "crm_user_id"]
-    assert list(p.columns) == ["pool_id", "name", "location", "regions", "languages", "segments", "fte", "capacity_hours", "hourly_cost", "crm_user_id"]
+    assert list(a.columns) == [
+        "account_id",
+        "account_name",
+        "arr",
+        "segment",
+        "complexity",
+        "region",
+        "utc_offset",
+        "language",
+        "health",
+        "renewal_date",
+        "lifecycle_stage",
+        "current_owner",
+        "crm_id",
+    ]
+    assert list(c.columns) == [
+        "csm_id",
+        "name",
+        "email",
+        "location",
+        "region",
+        "utc_offset",
+        "languages",
+        "segments",
+        "capacity_hours",
+        "max_accounts",
+        "max_arr",
+        "annual_cost",
+        "status",
+        "return_date",
+        "crm_user_id",
+    ]
+    assert list(p.columns) == [
+        "pool_id",
+        "name",
+        "location",
+        "regions",
+        "languages",
+        "segments",
+        "fte",
+        "capacity_hours",
+        "hourly_cost",
+        "crm_user_id",
+    ]
     assert list(book10k["relationships"].columns) == ["source", "target", "kind", "strength", "since", "until"]
     assert (len(a), len(c), len(p)) == (10000, 200, 6)  # default pools: max(2, min(6, 10000 // 2000 + 2))
-    assert a["account_id"].iloc[0] == "acc_000001" and c["csm_id"].iloc[0] == "csm_001" and p["pool_id"].iloc[0] == "pool_01"
+    assert (
+        a["account_id"].iloc[0] == "acc_000001"
+        and c["csm_id"].iloc[0] == "csm_001"
+        and p["pool_id"].iloc[0] == "pool_01"
+    )
     for ids, pattern in ((a["account_id"], r"acc_\d{6}"), (c["csm_id"], r"csm_\d{3}"), (p["pool_id"], r"pool_\d{2}")):
         assert ids.is_unique and ids.str.fullmatch(pattern).all()
     assert c["email"].is_unique and c["email"].str.fullmatch(r"[a-z0-9.\-]+@example\.com").all()
@@ -181,7 +247,12 @@ def test_given_segments_mostly_follow_arr(book10k):
 
 def test_languages_offsets_and_complexity_fit_the_region_and_segment(book10k):
     a = book10k["accounts"]
-    languages = {"NA": {"en", "es", "fr"}, "EMEA": {"en", "de", "fr", "es", "it", "nl"}, "APAC": {"en", "ja", "zh", "ko"}, "LATAM": {"es", "pt", "en"}}
+    languages = {
+        "NA": {"en", "es", "fr"},
+        "EMEA": {"en", "de", "fr", "es", "it", "nl"},
+        "APAC": {"en", "ja", "zh", "ko"},
+        "LATAM": {"es", "pt", "en"},
+    }
     offsets = {"NA": (-8, -5), "EMEA": (0, 4), "APAC": (5.5, 12), "LATAM": (-6, -3)}
     for region, rows in a.groupby("region"):
         assert set(rows["language"]) == languages[region]
@@ -239,7 +310,12 @@ def owner_kinds(book) -> pd.Series:
     owner = book["accounts"]["current_owner"]
     return pd.Series(
         np.select(
-            [owner == "", owner == POLICY.digital_owner_id, owner.isin(book["pools"]["pool_id"]), owner.isin(book["csms"]["csm_id"])],
+            [
+                owner == "",
+                owner == POLICY.digital_owner_id,
+                owner.isin(book["pools"]["pool_id"]),
+                owner.isin(book["csms"]["csm_id"]),
+            ],
             ["new", "digital", "pool", "csm"],
             "departed",
         ),
@@ -278,7 +354,10 @@ def test_named_owners_are_eligible(any_book):
 
 def test_a_few_csms_are_overloaded(book10k):
     a, c = book10k["accounts"], book10k["csms"]
-    load = hours(a).groupby(a["current_owner"]).sum().reindex(c["csm_id"], fill_value=0.0) / c.set_index("csm_id")["capacity_hours"]
+    load = (
+        hours(a).groupby(a["current_owner"]).sum().reindex(c["csm_id"], fill_value=0.0)
+        / c.set_index("csm_id")["capacity_hours"]
+    )
     assert 1 <= (load > 1.2).sum() <= 0.06 * len(c)
     assert load.median() < 0.9
 
@@ -291,7 +370,9 @@ def test_csm_capacity_comfortably_exceeds_named_demand(any_book):
     assert h[seg != "smb"].sum() <= 0.85 * c.loc[active, "capacity_hours"].sum()
     for region in ("NA", "EMEA", "APAC", "LATAM"):
         ent_ok = active & (c["region"] == region) & c["segments"].map(lambda s: not s or "enterprise" in split(s))
-        assert h[(seg == "enterprise") & (a["region"] == region)].sum() <= 0.9 * c.loc[ent_ok, "capacity_hours"].sum(), region
+        assert (
+            h[(seg == "enterprise") & (a["region"] == region)].sum() <= 0.9 * c.loc[ent_ok, "capacity_hours"].sum()
+        ), region
 
 
 def test_default_modes_fill_70_to_85_percent_of_a_typical_team(book10k):
@@ -315,7 +396,9 @@ def test_every_language_has_enough_enterprise_speakers(any_book):
     seg, h = segments(a), hours(a)
     active = (c["status"] == "active") & c["segments"].map(lambda s: not s or "enterprise" in split(s))
     for (region, language), rows in a[seg == "enterprise"].groupby(["region", "language"]):
-        speakers = active & (c["region"] == region) & c["languages"].map(lambda s: language in split(s))
+        speakers = (
+            active & (c["region"] == region) & c["languages"].map(lambda s, language=language: language in split(s))
+        )
         assert h[rows.index].sum() <= c.loc[speakers, "capacity_hours"].sum(), (region, language)
 
 
@@ -323,7 +406,9 @@ def test_every_mid_market_account_has_a_csm_or_a_pool(any_book):
     a, c, p = any_book["accounts"], any_book["csms"], any_book["pools"]
     mid = a[segments(a) == "mid_market"]
     for region, language, offset in mid[["region", "language", "utc_offset"]].drop_duplicates().itertuples(index=False):
-        assert csm_can_serve(c, "mid_market", region, language, offset).any() or pool_can_serve(p, "mid_market", region, language)
+        assert csm_can_serve(c, "mid_market", region, language, offset).any() or pool_can_serve(
+            p, "mid_market", region, language
+        )
 
 
 def test_arr_and_account_caps_leave_room(any_book):
@@ -362,7 +447,17 @@ def test_nonsense_sizes_are_refused(args):
 def test_relationships_connect_known_ids(book10k):
     rel, a, c = book10k["relationships"], book10k["accounts"], book10k["csms"]
     kinds = set(rel["kind"])
-    assert kinds == {"former_owner", "backup", "shadow", "covered_pto", "knows", "works_at", "expert", "uses", "same_pod"}
+    assert kinds == {
+        "former_owner",
+        "backup",
+        "shadow",
+        "covered_pto",
+        "knows",
+        "works_at",
+        "expert",
+        "uses",
+        "same_pod",
+    }
     csm_ids, acc_ids = set(c["csm_id"]), set(a["account_id"])
     by = {k: g for k, g in rel.groupby("kind")}
     for kind in ("former_owner", "backup", "shadow", "covered_pto"):
@@ -409,7 +504,9 @@ def test_write_book_writes_the_five_csv_files(tmp_path):
         assert b"\r" not in raw
         back = pd.read_csv(out / f"{name}.csv", encoding="utf-8", dtype=str, keep_default_na=False)
         assert list(back.columns) == list(table.columns) and len(back) == len(table)
-    accounts = pd.read_csv(out / "accounts.csv", dtype={"health": "Int64"}, keep_default_na=False, na_values={"health": [""]})
+    accounts = pd.read_csv(
+        out / "accounts.csv", dtype={"health": "Int64"}, keep_default_na=False, na_values={"health": [""]}
+    )
     assert accounts["arr"].tolist() == tables["accounts"]["arr"].tolist()
     assert accounts["health"].isna().tolist() == tables["accounts"]["health"].isna().tolist()
     assert accounts["utc_offset"].astype(float).tolist() == tables["accounts"]["utc_offset"].tolist()

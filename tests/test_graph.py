@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner.team.graph import KINDS, build_graph, relationship_findings
 from planner.io import load_book
+from planner.team.graph import KINDS, build_graph, relationship_findings
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2027, 6, 1)
@@ -27,7 +27,7 @@ def G(book):
 
 def with_rows(book, rows: list[tuple]):
     """The book with its relationships replaced by `rows` of (source, target, kind[, strength, since, until])."""
-    full = [tuple(r) + (1.0, "", "")[len(r) - 3:] for r in rows]
+    full = [tuple(r) + (1.0, "", "")[len(r) - 3 :] for r in rows]
     df = pd.DataFrame(full, columns=["source", "target", "kind", "strength", "since", "until"])
     return book.with_(relationships=df.astype({"strength": float}))
 
@@ -36,7 +36,13 @@ def test_nodes_are_typed_and_leavers_stay(G):
     types = dict(G.nodes(data="type"))
     assert types["csm_leo"] == "csm" and G.nodes["csm_leo"]["status"] == "leaving"
     assert types["acc_alpha"] == "account" and G.nodes["acc_alpha"]["arr"] == 400000
-    assert {n for n, t in types.items() if t == "contact"} == {"ct_beta_1", "ct_beta_2", "ct_gamma_1", "ct_gamma_2", "ct_gamma_3"}
+    assert {n for n, t in types.items() if t == "contact"} == {
+        "ct_beta_1",
+        "ct_beta_2",
+        "ct_gamma_1",
+        "ct_gamma_2",
+        "ct_gamma_3",
+    }
     assert {n for n, t in types.items() if t == "product"} == {"prod_api", "prod_bi"}
     assert sum(t == "csm" for t in types.values()) == 6 and sum(t == "account" for t in types.values()) == 10
 
@@ -44,8 +50,15 @@ def test_nodes_are_typed_and_leavers_stay(G):
 def test_edges_keep_kind_strength_dates_and_row(G):
     assert G.number_of_edges() == 10 + 21  # one implied owner edge per account + every row
     e = G.edges["csm_ann", "acc_alpha", "former_owner"]
-    assert e == {"kind": "former_owner", "strength": 1.0, "since": dt.date(2023, 1, 1), "until": dt.date(2025, 6, 1),
-                 "file": "relationships.csv", "row": 2, "implied": False}
+    assert e == {
+        "kind": "former_owner",
+        "strength": 1.0,
+        "since": dt.date(2023, 1, 1),
+        "until": dt.date(2025, 6, 1),
+        "file": "relationships.csv",
+        "row": 2,
+        "implied": False,
+    }
     assert G.edges["csm_eve", "ct_gamma_3", "knows"]["strength"] == 0.5
     assert G.edges["csm_eve", "ct_gamma_3", "knows"]["row"] == 12
     owner = G.edges["csm_leo", "acc_gamma", "owner"]
@@ -53,8 +66,15 @@ def test_edges_keep_kind_strength_dates_and_row(G):
 
 
 def test_repeated_kind_gets_a_numbered_key(book):
-    G = build_graph(with_rows(book, [("csm_ann", "acc_alpha", "former_owner", 1.0, "", "2020-01"),
-                                     ("csm_ann", "acc_alpha", "former_owner", 1.0, "", "2025-06")]))
+    G = build_graph(
+        with_rows(
+            book,
+            [
+                ("csm_ann", "acc_alpha", "former_owner", 1.0, "", "2020-01"),
+                ("csm_ann", "acc_alpha", "former_owner", 1.0, "", "2025-06"),
+            ],
+        )
+    )
     assert sorted(G["csm_ann"]["acc_alpha"]) == ["former_owner", "former_owner#2"]
     assert G.edges["csm_ann", "acc_alpha", "former_owner#2"]["row"] == 3
 
@@ -74,7 +94,9 @@ def test_the_fixture_has_no_findings(book):
 
 
 def test_unknown_and_blank_kinds_are_warnings_with_their_row(book):
-    bad = with_rows(book, [("csm_ann", "acc_alpha", "backup"), ("csm_ann", "acc_beta", "mentor"), ("csm_ann", "acc_beta", "")])
+    bad = with_rows(
+        book, [("csm_ann", "acc_alpha", "backup"), ("csm_ann", "acc_beta", "mentor"), ("csm_ann", "acc_beta", "")]
+    )
     findings = relationship_findings(bad)
     assert [(f.severity, f.row, f.column, f.rule) for f in findings] == [
         ("warning", 3, "kind", "unknown_relationship_kind"),
@@ -94,33 +116,44 @@ def test_kind_is_matched_case_insensitively(book):
 
 
 def test_dangling_ids_are_errors_naming_row_and_column(book):
-    bad = with_rows(book, [
-        ("csm_ann", "acc_alpha", "backup"),     # row 2: fine
-        ("csm_zzz", "acc_alpha", "backup"),     # row 3: no such CSM
-        ("csm_ann", "acc_nope", "former_owner"),  # row 4: no such account
-        ("csm_ann", "csm_ghost", "same_pod"),   # row 5: no such CSM on the other side
-    ])
+    bad = with_rows(
+        book,
+        [
+            ("csm_ann", "acc_alpha", "backup"),  # row 2: fine
+            ("csm_zzz", "acc_alpha", "backup"),  # row 3: no such CSM
+            ("csm_ann", "acc_nope", "former_owner"),  # row 4: no such account
+            ("csm_ann", "csm_ghost", "same_pod"),  # row 5: no such CSM on the other side
+        ],
+    )
     findings = relationship_findings(bad)
     assert [(f.severity, f.file, f.row, f.column, f.rule) for f in findings] == [
         ("error", "relationships.csv", 3, "source", "dangling_id"),
         ("error", "relationships.csv", 4, "target", "dangling_id"),
         ("error", "relationships.csv", 5, "target", "dangling_id"),
     ]
-    assert findings[0].message == "Expected a csm_id from the CSM roster as the source of a 'backup' row, got 'csm_zzz', which is on no roster"
-    assert findings[1].message.startswith("Expected an account_id from the accounts table as the target of a 'former_owner' row, got 'acc_nope'")
+    assert (
+        findings[0].message
+        == "Expected a csm_id from the CSM roster as the source of a 'backup' row, got 'csm_zzz', which is on no roster"
+    )
+    assert findings[1].message.startswith(
+        "Expected an account_id from the accounts table as the target of a 'former_owner' row, got 'acc_nope'"
+    )
     G = build_graph(bad)
     assert G.number_of_edges() == 10 + 1 and G.has_edge("csm_ann", "acc_alpha", "backup")
     assert "csm_zzz" not in G and "acc_nope" not in G and "csm_ghost" not in G
 
 
 def test_kind_endpoint_mismatches_are_errors(book):
-    bad = with_rows(book, [
-        ("ct_1", "acc_beta", "works_at"),   # row 2: makes ct_1 a contact
-        ("csm_ann", "acc_alpha", "knows"),  # row 3: an account where a contact belongs
-        ("ct_1", "acc_beta", "backup"),     # row 4: a contact where a CSM belongs
-        ("acc_beta", "ct_1", "uses"),       # row 5: a contact where a product belongs
-        ("acc_beta", "csm_bea", "works_at"),  # row 6: an account as a contact, a CSM as an account
-    ])
+    bad = with_rows(
+        book,
+        [
+            ("ct_1", "acc_beta", "works_at"),  # row 2: makes ct_1 a contact
+            ("csm_ann", "acc_alpha", "knows"),  # row 3: an account where a contact belongs
+            ("ct_1", "acc_beta", "backup"),  # row 4: a contact where a CSM belongs
+            ("acc_beta", "ct_1", "uses"),  # row 5: a contact where a product belongs
+            ("acc_beta", "csm_bea", "works_at"),  # row 6: an account as a contact, a CSM as an account
+        ],
+    )
     findings = relationship_findings(bad)
     assert [(f.row, f.column, f.rule) for f in findings] == [
         (3, "target", "endpoint_mismatch"),
@@ -196,8 +229,10 @@ def test_an_owner_row_that_contradicts_current_owner_is_read_as_former_owner(boo
     bad = with_rows(book, [("csm_ann", "acc_alpha", "owner"), ("csm_leo", "acc_alpha", "owner")])
     (f,) = relationship_findings(bad)
     assert (f.severity, f.row, f.column, f.rule) == ("warning", 2, "source", "owner_not_current")
-    assert f.message == ("Expected an owner row to name the account's current owner, got 'csm_ann', but 'acc_alpha' "
-                         "has current_owner 'csm_leo' (accounts.csv row 2); the row is read as former_owner")
+    assert f.message == (
+        "Expected an owner row to name the account's current owner, got 'csm_ann', but 'acc_alpha' "
+        "has current_owner 'csm_leo' (accounts.csv row 2); the row is read as former_owner"
+    )
     G = build_graph(bad)
     assert not G.has_edge("csm_ann", "acc_alpha", "owner") and G.has_edge("csm_ann", "acc_alpha", "former_owner")
     k = knowledge(G, "acc_alpha", "csm_ann", leaver="csm_leo")

@@ -22,8 +22,8 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.plans.ledger import LEDGER_NAME, Ledger
 from planner.plans import PlanError, check_plan_id, compute_plan_id, load_plan, summary_identity
+from planner.plans.ledger import LEDGER_NAME, Ledger
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2026, 1, 15)
@@ -90,7 +90,9 @@ def restamp(plan_dir: Path) -> str:
     """Write the plan_id the edited folder makes into summary.json (what someone who knows the hash would do)."""
     summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
     _, rows = read_rows(plan_dir / "assignments.csv")
-    summary["plan_id"] = compute_plan_id(summary_identity(summary, plan_dir), [(r["account_id"], r["owner_id"]) for r in rows])
+    summary["plan_id"] = compute_plan_id(
+        summary_identity(summary, plan_dir), [(r["account_id"], r["owner_id"]) for r in rows]
+    )
     (plan_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary["plan_id"]
 
@@ -154,7 +156,9 @@ def test_the_hand_edited_plan_is_refused_by_approve_with_a_new_ledger(plan, tmp_
 def test_the_hand_edited_plan_is_refused_by_a_draft_export_with_a_new_ledger(plan, tmp_path):
     give(plan, "csm_003", 119)
     restamp(plan)
-    result = run("export", plan, "-f", "csv", "-o", tmp_path / "out", "--allow-draft", "--ledger", tmp_path / "new.sqlite")
+    result = run(
+        "export", plan, "-f", "csv", "-o", tmp_path / "out", "--allow-draft", "--ledger", tmp_path / "new.sqlite"
+    )
     assert result.exit_code == 1, result.output
     assert "csm_accounts_within_cap: csm_003: 119 accounts > 50" in result.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "new.sqlite").exists()
@@ -185,7 +189,10 @@ def test_crm_fields_edited_by_hand_are_refused(plan, tmp_path):
     check_plan_id(load_plan(plan))  # same id: who owns what did not change
     result = run("plans", "approve", plan, "--by", "mallory", "--ledger", tmp_path / "new.sqlite")
     assert result.exit_code == 1
-    assert f"plan_matches_book: {owner['owner_id']}: owners.csv crm_user_id '0055g00000Evil1', the book has" in result.output
+    assert (
+        f"plan_matches_book: {owner['owner_id']}: owners.csv crm_user_id '0055g00000Evil1', the book has"
+        in result.output
+    )
 
 
 # -- legitimate plans go through ---------------------------------------------------------------
@@ -222,7 +229,10 @@ def test_a_missing_or_changed_book_means_the_plan_cannot_be_rechecked(plan, solv
     (book / "csms.csv").write_text((book / "csms.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
     result = run("plans", "approve", plan, "--by", "alice", "--ledger", tmp_path / "new.sqlite")
     assert result.exit_code == 1
-    assert f"cannot be re-checked against the book it was made from: {book / 'csms.csv'} has changed since the plan was made" in result.output
+    assert (
+        f"cannot be re-checked against the book it was made from: {book / 'csms.csv'} has changed since the plan was made"
+        in result.output
+    )
     assert "planner solve BOOK --out NEW_PLAN" in result.output
     (book / "csms.csv").unlink()
     result = run("plans", "approve", plan, "--by", "alice", "--ledger", tmp_path / "new.sqlite")
@@ -254,11 +264,27 @@ def overloaded(tmp_path) -> Path:
     """A reassignment of csm_leo's accounts while csm_bea is already over her cap (1 account, max 0),
     with a new account nobody owns (left unassigned): both are the plan's inheritance, not its doing."""
     book = Path(shutil.copytree(FIX / "handoff", tmp_path / "book"))
-    csms = (book / "csms.csv").read_text(encoding="utf-8").replace("csm_bea,Bea Brooks,bea@example.com,,NA,-5,en,,100,50,", "csm_bea,Bea Brooks,bea@example.com,,NA,-5,en,,100,0,")
+    csms = (
+        (book / "csms.csv")
+        .read_text(encoding="utf-8")
+        .replace(
+            "csm_bea,Bea Brooks,bea@example.com,,NA,-5,en,,100,50,",
+            "csm_bea,Bea Brooks,bea@example.com,,NA,-5,en,,100,0,",
+        )
+    )
     (book / "csms.csv").write_text(csms, encoding="utf-8")
     with (book / "accounts.csv").open("a", encoding="utf-8") as fh:
         fh.write("acc_new,New Co,10000,mid_market,3,NA,-5,en,,2028-05-31,,,001000000000199AAA\n")
-    result = run("reassign", book, "--as-of", "2027-06-01", "--out", tmp_path / "plans" / "r", "--ledger", tmp_path / "solve.sqlite")
+    result = run(
+        "reassign",
+        book,
+        "--as-of",
+        "2027-06-01",
+        "--out",
+        tmp_path / "plans" / "r",
+        "--ledger",
+        tmp_path / "solve.sqlite",
+    )
     assert result.exit_code == 0, result.output
     return tmp_path / "plans" / "r"
 
@@ -272,7 +298,10 @@ def test_a_reassignment_with_an_inherited_overload_is_still_approvable(overloade
     assert summary["evaluation"]["inherited"] == ["csm_accounts_within_cap: csm_bea: 1 accounts > 0"]
     result = run("plans", "approve", overloaded, "--by", "alice", "--ledger", tmp_path / "new.sqlite")
     assert result.exit_code == 0, result.output
-    assert "kept from today's owners, not made worse by the plan: csm_accounts_within_cap: csm_bea: 1 accounts > 0" in result.output
+    assert (
+        "kept from today's owners, not made worse by the plan: csm_accounts_within_cap: csm_bea: 1 accounts > 0"
+        in result.output
+    )
     exported = run("export", overloaded, "-f", "gainsight", "-o", tmp_path / "out", "--ledger", tmp_path / "new.sqlite")
     assert exported.exit_code == 0, exported.output
 
@@ -286,8 +315,8 @@ def test_a_reassignment_that_adds_to_an_overload_is_refused(overloaded, tmp_path
 
 
 def test_split_inherited_compares_with_todays_owners():
-    from planner.planning.evaluate import Violation, current_plan, evaluate, split_inherited
     from planner.io import load_book
+    from planner.planning.evaluate import Violation, current_plan, evaluate, split_inherited
 
     book = load_book(FIX / "handoff", as_of=dt.date(2027, 6, 1))
     csms = book.csms.copy()
@@ -319,7 +348,9 @@ def test_a_book_given_as_a_relative_path_is_found_from_another_folder(tmp_path, 
     shutil.copytree(FIX / "tiny", tmp_path / "book")
     monkeypatch.chdir(tmp_path)
     assert run("solve", "book", "--as-of", "2026-11-01", "--out", Path("plans") / "p").exit_code == 0
-    assert json.loads((tmp_path / "plans" / "p" / "summary.json").read_text())["inputs"][0]["path"] == str(Path("book") / "accounts.csv")
+    assert json.loads((tmp_path / "plans" / "p" / "summary.json").read_text())["inputs"][0]["path"] == str(
+        Path("book") / "accounts.csv"
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

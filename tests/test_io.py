@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import tempfile
 import math
 import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -63,7 +63,9 @@ def test_valid_book_has_canonical_columns_and_dtypes():
     for table in TABLES:
         frame = getattr(book, table)
         expected = canonical_columns(table) + [(c, "str") for c in book.extra_columns[table]]
-        assert [(c, str(frame[c].dtype)) for c in frame.columns] == [(c, str(pd.Series([], dtype=d).dtype)) for c, d in expected]
+        assert [(c, str(frame[c].dtype)) for c in frame.columns] == [
+            (c, str(pd.Series([], dtype=d).dtype)) for c, d in expected
+        ]
         assert list(frame.index) == list(range(len(frame)))
 
 
@@ -217,37 +219,55 @@ def test_invalid_book_gives_exactly_its_finding(folder, file, row, column, rule)
     with pytest.raises(BookError) as exc:
         load(INVALID / folder)
     [finding] = exc.value.findings
-    assert (finding.severity, finding.file, finding.row, finding.column, finding.rule) == ("error", file, row, column, rule)
+    assert (finding.severity, finding.file, finding.row, finding.column, finding.rule) == (
+        "error",
+        file,
+        row,
+        column,
+        rule,
+    )
     assert finding.message.startswith("Expected")
 
 
 @pytest.mark.parametrize("folder, file, row, column, rule", WARNING_BOOKS, ids=[b[0] for b in WARNING_BOOKS])
 def test_warning_book_loads_with_exactly_its_warning(folder, file, row, column, rule):
     [warning] = load(INVALID / folder).warnings
-    assert (warning.severity, warning.file, warning.row, warning.column, warning.rule) == ("warning", file, row, column, rule)
+    assert (warning.severity, warning.file, warning.row, warning.column, warning.rule) == (
+        "warning",
+        file,
+        row,
+        column,
+        rule,
+    )
     assert warning.message.startswith("Expected")
 
 
 def test_every_invalid_fixture_is_tested_and_listed():
     folders = {p.name for p in INVALID.iterdir() if p.is_dir()}
     assert folders == {b[0] for b in INVALID_BOOKS + WARNING_BOOKS} | {"_valid_base"}
-    listed = {line.split("`")[1] for line in (INVALID / "README.md").read_text(encoding="utf-8").splitlines()
-              if line.startswith("| `")}
+    listed = {
+        line.split("`")[1]
+        for line in (INVALID / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    }
     assert listed == folders - {"_valid_base"}
 
 
-@pytest.mark.parametrize("folder, needle", [
-    ("duplicate_account_id", "(first in row 3)"),
-    ("negative_arr", "got '-60000'"),
-    ("arr_above_maximum", "Expected a number from 0 to 1e+12 (the documented maximum; "),
-    ("arr_above_maximum", "got '1e200'"),
-    ("control_character_in_id", "got 'A2\\x00' with NUL"),
-    ("cell_too_long", "got 32,768 characters starting 'xxx"),
-    ("table_file_is_a_folder", "got a folder named 'pools.csv'"),
-    ("semicolon_delimiter", "this file looks ';'-separated"),
-    ("latin1_encoding", "line 3"),
-    ("empty_accounts_file", "Expected a header row"),
-])
+@pytest.mark.parametrize(
+    "folder, needle",
+    [
+        ("duplicate_account_id", "(first in row 3)"),
+        ("negative_arr", "got '-60000'"),
+        ("arr_above_maximum", "Expected a number from 0 to 1e+12 (the documented maximum; "),
+        ("arr_above_maximum", "got '1e200'"),
+        ("control_character_in_id", "got 'A2\\x00' with NUL"),
+        ("cell_too_long", "got 32,768 characters starting 'xxx"),
+        ("table_file_is_a_folder", "got a folder named 'pools.csv'"),
+        ("semicolon_delimiter", "this file looks ';'-separated"),
+        ("latin1_encoding", "line 3"),
+        ("empty_accounts_file", "Expected a header row"),
+    ],
+)
 def test_messages_name_the_evidence(folder, needle):
     [finding] = findings(INVALID / folder)
     assert needle in finding.message
@@ -257,7 +277,12 @@ def test_unknown_current_owner_is_a_warning_and_the_book_loads():
     book = load(INVALID / "unknown_current_owner_warning")
     [warning] = book.warnings
     assert (warning.severity, warning.file, warning.row, warning.column, warning.rule) == (
-        "warning", "accounts.csv", 3, "current_owner", "unknown_current_owner")
+        "warning",
+        "accounts.csv",
+        3,
+        "current_owner",
+        "unknown_current_owner",
+    )
     assert "'C9'" in warning.message and "treated as unassigned" in warning.message
     assert book.accounts.loc[1, "current_owner"] == "C9"  # kept as given
 
@@ -266,10 +291,16 @@ def test_unknown_current_owner_is_a_warning_and_the_book_loads():
 
 
 def test_all_findings_are_reported_at_once(tmp_path):
-    folder = edited_base(tmp_path, {
-        "accounts.csv": [("A1,Acme Corp,300000", "A1,Acme Corp,-1"), ("A3,Gamma Ltd,12000,smb,,", "A3,Gamma Ltd,12000,smb,9,")],
-        "csms.csv": [("en;DE", "english")],
-    })
+    folder = edited_base(
+        tmp_path,
+        {
+            "accounts.csv": [
+                ("A1,Acme Corp,300000", "A1,Acme Corp,-1"),
+                ("A3,Gamma Ltd,12000,smb,,", "A3,Gamma Ltd,12000,smb,9,"),
+            ],
+            "csms.csv": [("en;DE", "english")],
+        },
+    )
     _, found = validate_book(folder, policy=POLICY, as_of=AS_OF)
     assert [(f.file, f.row, f.column, f.rule) for f in found] == [
         ("accounts.csv", 2, "arr", "out_of_range"),
@@ -294,14 +325,20 @@ def test_header_only_accounts_needs_at_least_one_account(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     [finding] = findings(folder)
     assert (finding.file, finding.rule, finding.message) == (
-        "accounts.csv", "no_records", "Expected at least one account, got only a header row")
+        "accounts.csv",
+        "no_records",
+        "Expected at least one account, got only a header row",
+    )
 
 
 def test_each_ragged_row_is_reported_and_trailing_blank_cells_are_padding(tmp_path):
-    folder = edited_base(tmp_path, {
-        "locations.csv": [("Boston,NA,-5,", "Boston,NA,-5,,,"), ("Lisbon,EMEA,0,0.7", "Lisbon,EMEA,0,0.7,x")],
-        "relationships.csv": [("C2,A1,backup,", "C2,A1")],
-    })
+    folder = edited_base(
+        tmp_path,
+        {
+            "locations.csv": [("Boston,NA,-5,", "Boston,NA,-5,,,"), ("Lisbon,EMEA,0,0.7", "Lisbon,EMEA,0,0.7,x")],
+            "relationships.csv": [("C2,A1,backup,", "C2,A1")],
+        },
+    )
     assert [(f.file, f.row, f.rule, f.message) for f in findings(folder)] == [
         ("locations.csv", 3, "ragged_row", "Expected 4 values (one per header column), got 5"),
         ("relationships.csv", 2, "ragged_row", "Expected 4 values (one per header column), got 2"),
@@ -315,9 +352,14 @@ def test_blank_lines_do_not_shift_row_numbers(tmp_path):
 
 
 def test_header_problems_point_at_the_header_cell(tmp_path):
-    folder = edited_base(tmp_path, {"accounts.csv": [("account_name,arr,", "Account_Name,ARR,"), (",notes\n", ",region\n")]})
+    folder = edited_base(
+        tmp_path, {"accounts.csv": [("account_name,arr,", "Account_Name,ARR,"), (",notes\n", ",region\n")]}
+    )
     assert [(f.row, f.column, f.rule) for f in findings(folder)] == [
-        (1, "region", "duplicate_column"), (1, "arr", "missing_column"), (1, "Account_Name", "near_miss_name")]
+        (1, "region", "duplicate_column"),
+        (1, "arr", "missing_column"),
+        (1, "Account_Name", "near_miss_name"),
+    ]
     assert "got 'ARR', which is NOT read" in findings(folder)[1].message
 
 
@@ -332,7 +374,12 @@ def test_missing_required_table_and_unknown_extra_tables(tmp_path):
 def test_pool_needs_capacity_hours_or_fte(tmp_path):
     folder = edited_base(tmp_path, {"pools.csv": [("smb;mid_market,2,", "smb;mid_market,,")]})
     [finding] = findings(folder)
-    assert (finding.file, finding.row, finding.column, finding.rule) == ("pools.csv", 2, "capacity_hours", "pool_without_capacity")
+    assert (finding.file, finding.row, finding.column, finding.rule) == (
+        "pools.csv",
+        2,
+        "capacity_hours",
+        "pool_without_capacity",
+    )
 
 
 def test_unlisted_location_is_a_warning(tmp_path):
@@ -344,10 +391,14 @@ def test_unlisted_location_is_a_warning(tmp_path):
 
 
 def test_digital_owner_id_is_reserved(tmp_path):
-    folder = edited_base(tmp_path, {"csms.csv": [("C2,Bruno", "digital,Bruno")], "accounts.csv": [(",C2,,,", ",digital,,,")]})
+    folder = edited_base(
+        tmp_path, {"csms.csv": [("C2,Bruno", "digital,Bruno")], "accounts.csv": [(",C2,,,", ",digital,,,")]}
+    )
     # The relationship row of C2 (now on no roster) is reported in the same run.
     assert [(f.file, f.row, f.column, f.rule) for f in findings(folder)] == [
-        ("csms.csv", 3, "csm_id", "owner_id_collision"), ("relationships.csv", 2, "source", "dangling_id")]
+        ("csms.csv", 3, "csm_id", "owner_id_collision"),
+        ("relationships.csv", 2, "source", "dangling_id"),
+    ]
 
 
 def test_unreadable_workbook_and_missing_sheet(tmp_path):
@@ -366,8 +417,20 @@ def test_a_path_that_is_no_book(tmp_path):
     assert finding.rule == "not_a_book" and finding.message.startswith("Expected")
 
 
-@pytest.mark.parametrize("text, value", [("12", 12.0), ("-1.5", -1.5), (".5", 0.5), ("1e3", 1000.0),
-                                         ("nan", None), ("inf", None), ("1_000", None), ("1,000", None), ("", None)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("12", 12.0),
+        ("-1.5", -1.5),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("nan", None),
+        ("inf", None),
+        ("1_000", None),
+        ("1,000", None),
+        ("", None),
+    ],
+)
 def test_numbers_parse_strictly(text, value):
     assert parse_number(text) == value
 
@@ -379,22 +442,40 @@ def test_specs_cover_exactly_the_book_tables():
 def test_column_reference_states_required_columns():
     required = {(r["table"], r["column"]) for r in reference_rows(POLICY) if r["required"] == "yes"}
     assert required == {
-        ("accounts", "account_id"), ("accounts", "arr"), ("accounts", "region"),
-        ("csms", "csm_id"), ("csms", "region"),
-        ("pools", "pool_id"), ("pools", "segments"),
+        ("accounts", "account_id"),
+        ("accounts", "arr"),
+        ("accounts", "region"),
+        ("csms", "csm_id"),
+        ("csms", "region"),
+        ("pools", "pool_id"),
+        ("pools", "segments"),
         ("locations", "location"),
-        ("relationships", "source"), ("relationships", "target"),
+        ("relationships", "source"),
+        ("relationships", "target"),
     }
 
 
 # -- issue 11: near-miss names (item 11) --------------------------------------------------
 
 
-@pytest.mark.parametrize("given, meant", [
-    ("pin_ownr", "pin_owner"), ("Pin Owner", "pin_owner"), ("pin-owner", "pin_owner"), ("PIN_OWNER", "pin_owner"),
-    ("relationship", "relationships"), ("Relationships ", "relationships"), ("csm", "csms"), ("Account_Name", "account_name"),
-    ("notes", None), ("health_score", None), ("region_code", None), ("Sheet1", None), ("pin_owner", None),
-])
+@pytest.mark.parametrize(
+    "given, meant",
+    [
+        ("pin_ownr", "pin_owner"),
+        ("Pin Owner", "pin_owner"),
+        ("pin-owner", "pin_owner"),
+        ("PIN_OWNER", "pin_owner"),
+        ("relationship", "relationships"),
+        ("Relationships ", "relationships"),
+        ("csm", "csms"),
+        ("Account_Name", "account_name"),
+        ("notes", None),
+        ("health_score", None),
+        ("region_code", None),
+        ("Sheet1", None),
+        ("pin_owner", None),
+    ],
+)
 def test_probable_name_matches_case_separators_plural_and_close_spellings(given, meant):
     from planner.io.schema import probable_name
 
@@ -403,11 +484,17 @@ def test_probable_name_matches_case_separators_plural_and_close_spellings(given,
 
 
 def test_a_near_miss_column_warns_that_its_pin_is_not_read(tmp_path):
-    folder = edited_base(tmp_path, {"accounts.csv": [("crm_id,pin_owner,notes", "crm_id,Pin Owner,notes"),
-                                                     ("C2,,,", "C2,,C1,")]})
+    folder = edited_base(
+        tmp_path, {"accounts.csv": [("crm_id,pin_owner,notes", "crm_id,Pin Owner,notes"), ("C2,,,", "C2,,C1,")]}
+    )
     book = load(folder)
     [warning] = book.warnings
-    assert (warning.file, warning.row, warning.column, warning.rule) == ("accounts.csv", 1, "Pin Owner", "near_miss_name")
+    assert (warning.file, warning.row, warning.column, warning.rule) == (
+        "accounts.csv",
+        1,
+        "Pin Owner",
+        "near_miss_name",
+    )
     assert "Expected a column named 'pin_owner', got 'Pin Owner', which is NOT read" in warning.message
     assert list(book.accounts["pin_owner"]) == ["", "", ""] and book.accounts.loc[1, "Pin Owner"] == "C1"
 
@@ -456,15 +543,18 @@ def test_every_number_column_has_a_documented_finite_maximum():
     assert accepts[("accounts", "arr")] == accepts[("csms", "max_arr")] == "a number from 0 to 1e+12"
 
 
-@pytest.mark.parametrize("table, column, old, new, ok", [
-    ("accounts.csv", "arr", "A2,Beta LLC,60000", "A2,Beta LLC,1e308", False),
-    ("accounts.csv", "arr", "A2,Beta LLC,60000", "A2,Beta LLC,1e12", True),
-    ("csms.csv", "max_arr", ",2000000,", ",1e13,", False),
-    ("csms.csv", "capacity_hours", ",100,20,", ",745,20,", False),
-    ("csms.csv", "max_accounts", ",100,20,", ",100,2000000,", False),
-    ("csms.csv", "annual_cost", ",130000,", ",1e9,", False),
-    ("locations.csv", "cost_index", "0,0.7", "0,101", False),
-])
+@pytest.mark.parametrize(
+    "table, column, old, new, ok",
+    [
+        ("accounts.csv", "arr", "A2,Beta LLC,60000", "A2,Beta LLC,1e308", False),
+        ("accounts.csv", "arr", "A2,Beta LLC,60000", "A2,Beta LLC,1e12", True),
+        ("csms.csv", "max_arr", ",2000000,", ",1e13,", False),
+        ("csms.csv", "capacity_hours", ",100,20,", ",745,20,", False),
+        ("csms.csv", "max_accounts", ",100,20,", ",100,2000000,", False),
+        ("csms.csv", "annual_cost", ",130000,", ",1e9,", False),
+        ("locations.csv", "cost_index", "0,0.7", "0,101", False),
+    ],
+)
 def test_numbers_above_their_maximum_are_errors(tmp_path, table, column, old, new, ok):
     found = findings(edited_base(tmp_path, {table: [(old, new)]}))
     if ok:
@@ -479,12 +569,19 @@ def test_numbers_above_their_maximum_are_errors(tmp_path, table, column, old, ne
 
 
 def test_validate_reports_a_type_error_and_a_dangling_relationship_in_one_run(tmp_path):
-    folder = edited_base(tmp_path, {"accounts.csv": [("A2,Beta LLC,60000", "A2,Beta LLC,abc")],
-                                    "relationships.csv": [("C1,ct_1,knows", "csm_999,ct_1,knows")]})
+    folder = edited_base(
+        tmp_path,
+        {
+            "accounts.csv": [("A2,Beta LLC,60000", "A2,Beta LLC,abc")],
+            "relationships.csv": [("C1,ct_1,knows", "csm_999,ct_1,knows")],
+        },
+    )
     book, found = validate_book(folder, policy=POLICY, as_of=AS_OF)
     assert book is None
     assert [(f.file, f.row, f.column, f.rule) for f in found] == [
-        ("accounts.csv", 3, "arr", "not_a_number"), ("relationships.csv", 3, "source", "dangling_id")]
+        ("accounts.csv", 3, "arr", "not_a_number"),
+        ("relationships.csv", 3, "source", "dangling_id"),
+    ]
 
 
 def test_the_cli_prints_both_findings_of_one_run(tmp_path):
@@ -492,8 +589,13 @@ def test_the_cli_prints_both_findings_of_one_run(tmp_path):
 
     from planner.cli import app
 
-    folder = edited_base(tmp_path, {"accounts.csv": [("A2,Beta LLC,60000", "A2,Beta LLC,abc")],
-                                    "relationships.csv": [("C1,ct_1,knows", "csm_999,ct_1,knows")]})
+    folder = edited_base(
+        tmp_path,
+        {
+            "accounts.csv": [("A2,Beta LLC,60000", "A2,Beta LLC,abc")],
+            "relationships.csv": [("C1,ct_1,knows", "csm_999,ct_1,knows")],
+        },
+    )
     result = CliRunner().invoke(app, ["validate", str(folder), "--as-of", "2026-11-01"])
     assert result.exit_code == 1
     assert "accounts.csv, row 3, column 'arr': Expected a number, got 'abc'" in result.output
@@ -501,31 +603,55 @@ def test_the_cli_prints_both_findings_of_one_run(tmp_path):
     assert "2 error(s)" in result.output
 
 
-@pytest.mark.parametrize("edits, expected", [
-    # A CSM row with a bad cell is still on the roster: its relationships do not dangle.
-    ({"csms.csv": [(",100,20,", ",lots,20,")]}, [("csms.csv", 2, "capacity_hours", "not_a_number")]),
-    # An id with a NUL is the id it probably is; the relationship naming it does not dangle.
-    ({"csms.csv": [("C2,Bruno", "C2\x00,Bruno")]}, [("csms.csv", 3, "csm_id", "control_character")]),
-    # A blank source is reported once (the blank cell), not again as a dangling id.
-    ({"relationships.csv": [("C2,A1,backup", ",A1,backup")]}, [("relationships.csv", 2, "source", "missing_value")]),
-    # A CSM row dropped as ragged: the roster is not whole, so nothing is called dangling.
-    ({"csms.csv": [("C2,Bruno Brito,bruno@example.com,Lisbon,EMEA,,en;DE,,,,,,,,", "C2,Bruno Brito")]},
-     [("csms.csv", 3, None, "ragged_row")]),
-    # An account whose segment is bad is not judged on its pin (its segment is unknown).
-    ({"accounts.csv": [("A1,Acme Corp,300000,enterprise", "A1,Acme Corp,300000,strategic"),
-                       ("adoption,C1,001A,,flagship", "adoption,C1,001A,digital,flagship")]},
-     [("accounts.csv", 2, "segment", "unknown_segment")]),
-])
+@pytest.mark.parametrize(
+    "edits, expected",
+    [
+        # A CSM row with a bad cell is still on the roster: its relationships do not dangle.
+        ({"csms.csv": [(",100,20,", ",lots,20,")]}, [("csms.csv", 2, "capacity_hours", "not_a_number")]),
+        # An id with a NUL is the id it probably is; the relationship naming it does not dangle.
+        ({"csms.csv": [("C2,Bruno", "C2\x00,Bruno")]}, [("csms.csv", 3, "csm_id", "control_character")]),
+        # A blank source is reported once (the blank cell), not again as a dangling id.
+        (
+            {"relationships.csv": [("C2,A1,backup", ",A1,backup")]},
+            [("relationships.csv", 2, "source", "missing_value")],
+        ),
+        # A CSM row dropped as ragged: the roster is not whole, so nothing is called dangling.
+        (
+            {"csms.csv": [("C2,Bruno Brito,bruno@example.com,Lisbon,EMEA,,en;DE,,,,,,,,", "C2,Bruno Brito")]},
+            [("csms.csv", 3, None, "ragged_row")],
+        ),
+        # An account whose segment is bad is not judged on its pin (its segment is unknown).
+        (
+            {
+                "accounts.csv": [
+                    ("A1,Acme Corp,300000,enterprise", "A1,Acme Corp,300000,strategic"),
+                    ("adoption,C1,001A,,flagship", "adoption,C1,001A,digital,flagship"),
+                ]
+            },
+            [("accounts.csv", 2, "segment", "unknown_segment")],
+        ),
+    ],
+)
 def test_checks_on_a_best_effort_book_add_no_finding_a_bad_cell_caused(tmp_path, edits, expected):
     assert [(f.file, f.row, f.column, f.rule) for f in findings(edited_base(tmp_path, edits))] == expected
 
 
 def test_best_effort_checks_still_find_pins_and_relationship_warnings(tmp_path):
-    folder = edited_base(tmp_path, {"accounts.csv": [("A2,Beta LLC,60000", "A2,Beta LLC,abc"),
-                                                     ("adoption,C1,001A,,flagship", "adoption,C1,001A,digital,flagship")],
-                                    "relationships.csv": [("C1,ct_1,knows", "C1,C1,same_pod")]})
+    folder = edited_base(
+        tmp_path,
+        {
+            "accounts.csv": [
+                ("A2,Beta LLC,60000", "A2,Beta LLC,abc"),
+                ("adoption,C1,001A,,flagship", "adoption,C1,001A,digital,flagship"),
+            ],
+            "relationships.csv": [("C1,ct_1,knows", "C1,C1,same_pod")],
+        },
+    )
     assert [(f.severity, f.row, f.rule) for f in findings(folder)] == [
-        ("error", 3, "not_a_number"), ("warning", 3, "self_loop"), ("warning", 2, "pin_breaks_rules")]
+        ("error", 3, "not_a_number"),
+        ("warning", 3, "self_loop"),
+        ("warning", 2, "pin_breaks_rules"),
+    ]
 
 
 # -- issue 11: pins, relationships and control characters (item 15) ----------------------------
@@ -556,19 +682,27 @@ def test_a_pin_to_a_csm_who_does_not_speak_the_language_is_an_exception(tmp_path
 def test_a_pin_the_rules_allow_is_no_exception(tmp_path):
     from planner.models.coverage import build_coverage
 
-    book = load(edited_base(tmp_path, {"accounts.csv": [("adoption,C1,001A,,flagship", "adoption,C1,001A,C1,flagship")]}))
+    book = load(
+        edited_base(tmp_path, {"accounts.csv": [("adoption,C1,001A,,flagship", "adoption,C1,001A,C1,flagship")]})
+    )
     assert book.warnings == ()
     model = build_coverage(book)
     assert [model.arc_exception[e] for e in range(len(model.arc_rule)) if model.arc_rule[e] == "pin"] == [""]
 
 
 def test_control_characters_leave_text_before_the_plan_and_extras_stay_exact(tmp_path):
-    folder = edited_base(tmp_path, {"accounts.csv": [("A1,Acme Corp", '"A1","Acme\x00\r\nCorp\x1b"'),
-                                                     (",flagship", ",flag\x00ship")],
-                                    "csms.csv": [("Alice Able", "Alice\tAble")]})
+    folder = edited_base(
+        tmp_path,
+        {
+            "accounts.csv": [("A1,Acme Corp", '"A1","Acme\x00\r\nCorp\x1b"'), (",flagship", ",flag\x00ship")],
+            "csms.csv": [("Alice Able", "Alice\tAble")],
+        },
+    )
     book = load(folder)
     assert [(w.row, w.column, w.rule) for w in book.warnings] == [
-        (2, "account_name", "control_character"), (2, "notes", "control_character")]
+        (2, "account_name", "control_character"),
+        (2, "notes", "control_character"),
+    ]
     assert "with NUL, a carriage return, a line break, ESC" in book.warnings[0].message
     assert book.accounts.loc[0, "account_name"] == "Acme Corp"
     assert book.accounts.loc[0, "notes"] == "flag\x00ship"  # the user's own column, exactly as given
@@ -580,11 +714,14 @@ def test_a_line_break_in_an_extra_column_is_no_finding(tmp_path):
     assert findings(folder) == []
 
 
-@pytest.mark.parametrize("table, old, new, column", [
-    ("accounts.csv", ",C2,,,", ",C2\x01,,,", "current_owner"),
-    ("relationships.csv", "C2,A1,backup", "C2,A1\x00,backup", "target"),
-    ("locations.csv", "Lisbon,EMEA", "Lis\x7fbon,EMEA", "location"),
-])
+@pytest.mark.parametrize(
+    "table, old, new, column",
+    [
+        ("accounts.csv", ",C2,,,", ",C2\x01,,,", "current_owner"),
+        ("relationships.csv", "C2,A1,backup", "C2,A1\x00,backup", "target"),
+        ("locations.csv", "Lisbon,EMEA", "Lis\x7fbon,EMEA", "location"),
+    ],
+)
 def test_a_control_character_in_an_id_is_an_error(tmp_path, table, old, new, column):
     found = [f for f in findings(edited_base(tmp_path, {table: [(old, new)]})) if f.rule == "control_character"]
     assert [(f.severity, f.file, f.column) for f in found] == [("error", table, column)]
@@ -655,4 +792,7 @@ def test_an_unreadable_book_file_ends_with_exit_1_not_a_traceback(tmp_path, monk
     monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(OSError(5, "Input/output error")))
     result = CliRunner().invoke(app, ["validate", str(workbook)])
     assert result.exit_code == 1
-    assert "error: book.xlsx: Expected a file the planner can read, but reading it failed: Input/output error" in result.output
+    assert (
+        "error: book.xlsx: Expected a file the planner can read, but reading it failed: Input/output error"
+        in result.output
+    )

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.team.graph import build_graph
 from planner.io import load_book
+from planner.policy import PolicyError, policy_from_dict
+from planner.team.graph import build_graph
 from planner.team.knowledge import (
     COLD,
     DEFAULT_WEIGHTS,
@@ -37,7 +38,6 @@ from planner.team.knowledge import (
     touches,
     weights_from_policy,
 )
-from planner.policy import PolicyError, policy_from_dict
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2027, 6, 1)
@@ -55,10 +55,16 @@ BEST = {
 }
 # every non-zero score the README lists, runner-ups included
 ALL_SCORES = {
-    ("acc_alpha", "csm_ann"): 0.40, ("acc_alpha", "csm_dan"): 0.15,
-    ("acc_beta", "csm_bea"): 0.70, ("acc_beta", "csm_ann"): 0.30, ("acc_beta", "csm_dan"): 0.15,
-    ("acc_gamma", "csm_cal"): 0.40, ("acc_gamma", "csm_dan"): 0.15, ("acc_gamma", "csm_eve"): 0.10,
-    ("acc_delta", "csm_dan"): 0.405, ("acc_delta", "csm_cal"): 0.15,
+    ("acc_alpha", "csm_ann"): 0.40,
+    ("acc_alpha", "csm_dan"): 0.15,
+    ("acc_beta", "csm_bea"): 0.70,
+    ("acc_beta", "csm_ann"): 0.30,
+    ("acc_beta", "csm_dan"): 0.15,
+    ("acc_gamma", "csm_cal"): 0.40,
+    ("acc_gamma", "csm_dan"): 0.15,
+    ("acc_gamma", "csm_eve"): 0.10,
+    ("acc_delta", "csm_dan"): 0.405,
+    ("acc_delta", "csm_cal"): 0.15,
     ("acc_epsilon", "csm_dan"): 0.15,
 }
 
@@ -182,24 +188,36 @@ def test_recency_and_months():
     assert months_between(dt.date(2025, 6, 1), dt.date(2026, 6, 30)) == 12
     assert months_between(dt.date(2027, 1, 1), dt.date(2026, 6, 1)) == 0  # a future end counts as now
     assert recency(dt.date(2025, 6, 1), dt.date(2027, 6, 1)) == 0.5
-    assert recency(dt.date(2026, 6, 1), dt.date(2027, 6, 1)) == pytest.approx(2 ** -0.5)
+    assert recency(dt.date(2026, 6, 1), dt.date(2027, 6, 1)) == pytest.approx(2**-0.5)
     assert recency(None, dt.date(2027, 6, 1)) == 0.5  # undated: one half-life old
     assert recency(dt.date(2027, 6, 1), dt.date(2027, 6, 1)) == 1.0
 
 
 def test_backup_and_shadow_signals(G):
-    assert backup_signal(account_view(G, "acc_beta"), "csm_bea") == (0.7, "backup", ((("csm_bea", "acc_beta", "backup"),),))
+    assert backup_signal(account_view(G, "acc_beta"), "csm_bea") == (
+        0.7,
+        "backup",
+        ((("csm_bea", "acc_beta", "backup"),),),
+    )
     assert shadow_signal(account_view(G, "acc_zeta"), LEAVER) == (
-        0.4, "shadowed the account", ((("csm_leo", "acc_zeta", "shadow"),),))
+        0.4,
+        "shadowed the account",
+        ((("csm_leo", "acc_zeta", "shadow"),),),
+    )
     assert backup_signal(account_view(G, "acc_beta"), "csm_ann").score == 0
 
 
 def test_covered_pto_signal_decays_and_the_strongest_edge_counts(book):
-    G = build_graph(with_extra_rows(book, [
-        ("csm_eve", "acc_eta", "covered_pto", 1.0, "", "2027-05"),  # 1 month ago
-        ("csm_eve", "acc_eta", "covered_pto", 1.0, "", ""),  # undated: 0.5
-        ("csm_cal", "acc_eta", "covered_pto", 0.5, "", "2027-06"),
-    ]))
+    G = build_graph(
+        with_extra_rows(
+            book,
+            [
+                ("csm_eve", "acc_eta", "covered_pto", 1.0, "", "2027-05"),  # 1 month ago
+                ("csm_eve", "acc_eta", "covered_pto", 1.0, "", ""),  # undated: 0.5
+                ("csm_cal", "acc_eta", "covered_pto", 0.5, "", "2027-06"),
+            ],
+        )
+    )
     s = covered_pto_signal(account_view(G, "acc_eta"), "csm_eve")
     assert s.score == pytest.approx(0.5 * 2 ** (-1 / 24))
     assert s.phrase == "covered PTO until 2027-05"
@@ -217,7 +235,9 @@ def test_contacts_signal_weights_by_strength(G):
 def test_products_signal(G):
     view = account_view(G, "acc_delta")
     assert products_signal(view, "csm_dan")[:2] == (pytest.approx(0.3), "expert in 2 of its 2 products")
-    assert products_signal(view, "csm_cal").paths == ((("csm_cal", "prod_api", "expert"), ("acc_delta", "prod_api", "uses")),)
+    assert products_signal(view, "csm_cal").paths == (
+        (("csm_cal", "prod_api", "expert"), ("acc_delta", "prod_api", "uses")),
+    )
 
 
 def test_pod_signal_reads_the_leaver_else_the_current_owner(G):
@@ -240,9 +260,16 @@ def test_signals_combine_as_independent_evidence():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.builds(KnowledgeWeights, **{f.name: st.floats(0, 1) for f in dataclasses.fields(KnowledgeWeights) if f.name != "half_life_months"}))
+@given(
+    st.builds(
+        KnowledgeWeights,
+        **{f.name: st.floats(0, 1) for f in dataclasses.fields(KnowledgeWeights) if f.name != "half_life_months"},
+    )
+)
 def test_scores_stay_in_0_1_and_never_fall_below_a_signal(G, weights):
-    for k in knowledge_matrix(G, LEAVERS_ACCOUNTS, OTHERS + [LEAVER], {a: LEAVER for a in LEAVERS_ACCOUNTS}, weights).values():
+    for k in knowledge_matrix(
+        G, LEAVERS_ACCOUNTS, OTHERS + [LEAVER], {a: LEAVER for a in LEAVERS_ACCOUNTS}, weights
+    ).values():
         assert 0.0 <= k.score <= 1.0 + 1e-12
         assert all(k.score >= c - 1e-12 for _, c in k.components)
 
@@ -308,10 +335,15 @@ def test_introducer_is_never_the_successor_nor_someone_away(book):
 def test_introducer_ranks_by_tie_strength_then_id(book):
     # beta's customer ties besides leo: bea (backup, 1.0) and ann (knows ct_beta_1, 1.0); successor dan
     def introducer(bea_pod, ann_pod):
-        G = build_graph(with_extra_rows(book, [
-            ("csm_bea", "csm_dan", "same_pod", bea_pod, "", ""),
-            ("csm_ann", "csm_dan", "same_pod", ann_pod, "", ""),
-        ]))
+        G = build_graph(
+            with_extra_rows(
+                book,
+                [
+                    ("csm_bea", "csm_dan", "same_pod", bea_pod, "", ""),
+                    ("csm_ann", "csm_dan", "same_pod", ann_pod, "", ""),
+                ],
+            )
+        )
         return find_introducer(G, "acc_beta", "csm_dan", exclude=[LEAVER])
 
     assert introducer(1.0, 0.5) == "csm_bea"  # the stronger tie wins over the smaller id

@@ -8,11 +8,18 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from plan_folders import standard_accounts, standard_owners, write_plan
 from typer.testing import CliRunner
 
-from planner.plans.ledger import APPLICATION_ID, LEDGER_NAME, SCHEMA_VERSION, Ledger, LedgerError, LedgerNotWritableError, resolve_ledger_path
+from planner.plans.ledger import (
+    APPLICATION_ID,
+    LEDGER_NAME,
+    SCHEMA_VERSION,
+    Ledger,
+    LedgerError,
+    LedgerNotWritableError,
+    resolve_ledger_path,
+)
 
 PLAN_ID = "plan-0000000000aa"
 
@@ -36,7 +43,13 @@ def ledger(tmp_path):
 def test_record_plan_keeps_what_summary_json_says(ledger, plan):
     assert ledger.record_plan(plan, by="solver") == PLAN_ID
     record = ledger.get(PLAN_ID)
-    assert (record.state, record.status, record.backend, record.objective, record.gap) == ("draft", "optimal", "highs", 123.4, 0.0)
+    assert (record.state, record.status, record.backend, record.objective, record.gap) == (
+        "draft",
+        "optimal",
+        "highs",
+        123.4,
+        0.0,
+    )
     assert record.path == str(plan.resolve())
     assert record.inputs == [{"table": "accounts", "path": "accounts.csv", "sha256": "ab" * 32, "rows": 6}]
     assert record.policy == {"digital": {"owner_id": "digital"}} and len(record.policy_sha256) == 64
@@ -110,7 +123,13 @@ def test_refused_transitions_change_nothing(ledger, plan, path, to_state, messag
 
 
 def test_approval_needs_a_name_and_a_solved_plan(ledger, tmp_path):
-    infeasible = write_plan(tmp_path / "plans" / "bad", standard_accounts(), standard_owners(), plan_id="plan-0000000000bb", status="infeasible")
+    infeasible = write_plan(
+        tmp_path / "plans" / "bad",
+        standard_accounts(),
+        standard_owners(),
+        plan_id="plan-0000000000bb",
+        status="infeasible",
+    )
     ledger.record_plan(infeasible)
     with pytest.raises(LedgerError, match="--by NAME"):
         ledger.transition("plan-0000000000bb", "approved", "  ")
@@ -136,7 +155,12 @@ def test_record_export_keeps_files_counts_and_options(ledger, plan):
     (record,) = ledger.exports(PLAN_ID)
     assert record.id == export_id
     assert (record.kind, record.format, record.by, record.draft) == ("export", "salesforce", "bob", False)
-    assert (record.files, record.counts, record.options, record.checksum) == (files, {"exported": 3}, {"only_changes": True}, "d" * 64)
+    assert (record.files, record.counts, record.options, record.checksum) == (
+        files,
+        {"exported": 3},
+        {"only_changes": True},
+        "d" * 64,
+    )
     assert record.out_dir == str((plan.parent / "out").resolve())
     assert ledger.events(PLAN_ID)[-1].action == "export"
 
@@ -215,13 +239,19 @@ def v1_ledger(path: Path, plan: Path, counts_json: str = '{"accounts": 6}') -> P
     _, files = read_summary_and_hashes(plan)
     with sqlite3.connect(path) as db:
         db.executescript(V1_SCHEMA)
-        for plan_id, state, counts in ((PLAN_ID, "exported", '{"moved": 3}'), ("plan-0000000000cc", "draft", counts_json)):
+        for plan_id, state, counts in (
+            (PLAN_ID, "exported", '{"moved": 3}'),
+            ("plan-0000000000cc", "draft", counts_json),
+        ):
             db.execute(
                 "INSERT INTO plans VALUES (?, ?, ?, '2026-11-24T10:00:00Z', '2026-11-24T10:00:01Z', 'solve', 'test',"
                 " '2026-11-24', 'optimal', 'highs', 123.4, 0.0, 'default', 'ff', '{}', '[]', ?, ?)",
                 (plan_id, str(plan.resolve()), state, counts, json.dumps(files)),
             )
-        db.execute("INSERT INTO events (plan_id, at, action, from_state, to_state, by, note) VALUES (?, 'now', 'recorded', NULL, 'draft', 'solver', '')", (PLAN_ID,))
+        db.execute(
+            "INSERT INTO events (plan_id, at, action, from_state, to_state, by, note) VALUES (?, 'now', 'recorded', NULL, 'draft', 'solver', '')",
+            (PLAN_ID,),
+        )
         db.execute(
             "INSERT INTO exports (plan_id, at, by, kind, format, out_dir, draft, checksum, options_json, counts_json, files_json)"
             " VALUES (?, 'now', 'bob', 'export', 'csv', '/out', 0, 'c0ffee', '{}', '{}', ?)",
@@ -247,7 +277,10 @@ def test_an_unrelated_sqlite_database_is_refused_and_left_unchanged(tmp_path, pl
         db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)")
         db.execute("INSERT INTO contacts (email) VALUES ('a@example.com')")
     before = sha(other)
-    with pytest.raises(LedgerError, match=r"crm-cache.db: not a planner ledger; expected a planner ledger .* got tables contacts .*pass another --ledger"):
+    with pytest.raises(
+        LedgerError,
+        match=r"crm-cache.db: not a planner ledger; expected a planner ledger .* got tables contacts .*pass another --ledger",
+    ):
         Ledger(other)
     with sqlite3.connect(tmp_path / "app.db") as db:  # another application's id
         db.execute("PRAGMA application_id = 42")
@@ -298,14 +331,20 @@ def test_a_damaged_version_1_row_survives_the_migration_and_is_flagged(tmp_path,
     with Ledger(path) as led:
         records, damaged = led.scan()
     assert [r.plan_id for r in records] == [PLAN_ID]
-    assert [(d.plan_id, d.problems[0][:34]) for d in damaged] == [("plan-0000000000cc", "counts_json is not valid JSON (Exp")]
+    assert [(d.plan_id, d.problems[0][:34]) for d in damaged] == [
+        ("plan-0000000000cc", "counts_json is not valid JSON (Exp")
+    ]
     with sqlite3.connect(path) as db:  # kept exactly as it was: nothing of the user's is lost
-        assert db.execute("SELECT counts_json FROM plans WHERE plan_id = 'plan-0000000000cc'").fetchone()[0] == "{not json"
+        assert (
+            db.execute("SELECT counts_json FROM plans WHERE plan_id = 'plan-0000000000cc'").fetchone()[0] == "{not json"
+        )
 
 
 def test_the_schema_refuses_what_the_planner_would_never_write(ledger, plan):
     ledger.record_plan(plan)
-    ledger.record_export(PLAN_ID, kind="export", fmt="csv", out_dir=plan, files=[], counts={}, options={}, checksum="x", by="b")
+    ledger.record_export(
+        PLAN_ID, kind="export", fmt="csv", out_dir=plan, files=[], counts={}, options={}, checksum="x", by="b"
+    )
     ledger.close()
     with sqlite3.connect(ledger.path) as db:
         for statement in (
@@ -333,7 +372,9 @@ def tamper(path: Path, statement: str) -> None:
 def test_a_tampered_row_is_flagged_by_list_and_explained_by_show(tmp_path, plan):
     from planner.cli import app
 
-    other = write_plan(tmp_path / "plans" / "p2", standard_accounts()[:3], standard_owners(), plan_id="plan-0000000000bb")
+    other = write_plan(
+        tmp_path / "plans" / "p2", standard_accounts()[:3], standard_owners(), plan_id="plan-0000000000bb"
+    )
     path = tmp_path / "plans" / LEDGER_NAME
     with Ledger(path) as led:
         led.record_plan(plan)
@@ -356,9 +397,13 @@ def test_a_tampered_row_is_flagged_by_list_and_explained_by_show(tmp_path, plan)
 
 def test_damaged_events_and_exports_are_explained(ledger, plan):
     ledger.record_plan(plan)
-    ledger.record_export(PLAN_ID, kind="export", fmt="csv", out_dir=plan, files=[], counts={}, options={}, checksum="x", by="b")
+    ledger.record_export(
+        PLAN_ID, kind="export", fmt="csv", out_dir=plan, files=[], counts={}, options={}, checksum="x", by="b"
+    )
     tamper(ledger.path, "UPDATE exports SET options_json = '[1'")
-    with pytest.raises(LedgerError, match=r"export #1 of plan plan-0000000000aa is damaged: options_json is not valid JSON"):
+    with pytest.raises(
+        LedgerError, match=r"export #1 of plan plan-0000000000aa is damaged: options_json is not valid JSON"
+    ):
         ledger.exports(PLAN_ID)
     tamper(ledger.path, "UPDATE events SET by = x'2a'")  # a blob: TEXT affinity would turn a number into text
     with pytest.raises(LedgerError, match=r"event #1 of plan plan-0000000000aa is damaged: by is not text \(b'\*'\)"):
@@ -375,7 +420,10 @@ def test_a_structurally_damaged_file_is_refused_and_left_as_it_is(tmp_path, plan
     path.write_bytes(bytes(data))
     before = sha(path)
     # quick_check either lists the damage or stops at it (which depends on where the bytes fall): the same refusal
-    with pytest.raises(LedgerError, match=r"the ledger file is damaged \((SQLite quick_check: On tree page 2|database disk image is malformed).*restore it from a backup"):
+    with pytest.raises(
+        LedgerError,
+        match=r"the ledger file is damaged \((SQLite quick_check: On tree page 2|database disk image is malformed).*restore it from a backup",
+    ):
         Ledger(path)
     with pytest.raises(LedgerError, match="the ledger file is damaged"):
         Ledger(path, readonly=True)
@@ -418,7 +466,9 @@ def test_writes_to_a_read_only_ledger_are_refused(tmp_path, plan, monkeypatch):
     monkeypatch.setattr(ledger_module, "_connect", lambda p, readonly: real(p, True))
     with Ledger(path) as led:
         assert led.get(PLAN_ID).state == "draft"  # reading works
-        with pytest.raises(LedgerNotWritableError, match=f"{path}: expected a writable ledger, but it can only be read"):
+        with pytest.raises(
+            LedgerNotWritableError, match=f"{path}: expected a writable ledger, but it can only be read"
+        ):
             led.transition(PLAN_ID, "approved", "alice")
     assert sha(path) == before
 
@@ -441,7 +491,10 @@ def no_solving(monkeypatch):
     monkeypatch.setattr(planner.planning.reassign, "reassign", refuse)
 
 
-@pytest.mark.parametrize("command", [["solve", FIX / "tiny", "--as-of", "2026-11-01"], ["reassign", FIX / "handoff", "--as-of", "2027-06-01"]])
+@pytest.mark.parametrize(
+    "command",
+    [["solve", FIX / "tiny", "--as-of", "2026-11-01"], ["reassign", FIX / "handoff", "--as-of", "2027-06-01"]],
+)
 def test_a_read_only_ledger_stops_solve_and_reassign_before_any_work(tmp_path, plan, read_only, no_solving, command):
     from planner.cli import app
 
@@ -462,7 +515,9 @@ def test_a_ledger_that_cannot_be_created_stops_solve_before_any_work(tmp_path, n
 
     (tmp_path / "notes.txt").write_text("a file, not a folder")
     ledger = tmp_path / "notes.txt" / "ledger.sqlite"
-    result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(ledger)])
+    result = CliRunner().invoke(
+        app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(ledger)]
+    )
     assert result.exit_code == 4, result.output
     assert f"{ledger}: expected a writable ledger, but {tmp_path / 'notes.txt'} is not a folder" in result.output
     assert not (tmp_path / "plan").exists() and (tmp_path / "notes.txt").read_text() == "a file, not a folder"
@@ -479,7 +534,10 @@ def test_a_folder_that_cannot_be_written_stops_solve_and_creates_no_ledger(tmp_p
     monkeypatch.setattr(tempfile, "mkstemp", read_only_folder)
     result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan")])
     assert result.exit_code == 4, result.output
-    assert f"{tmp_path / LEDGER_NAME}: expected a writable ledger, but its folder {tmp_path} cannot be written (Permission denied)" in result.output
+    assert (
+        f"{tmp_path / LEDGER_NAME}: expected a writable ledger, but its folder {tmp_path} cannot be written (Permission denied)"
+        in result.output
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -490,7 +548,9 @@ def test_a_foreign_database_as_ledger_stops_solve_before_any_work(tmp_path, no_s
     with sqlite3.connect(other) as db:
         db.execute("CREATE TABLE notes (text TEXT)")
     before = sha(other)
-    result = CliRunner().invoke(app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(other)])
+    result = CliRunner().invoke(
+        app, ["solve", str(FIX / "tiny"), "--out", str(tmp_path / "plan"), "--ledger", str(other)]
+    )
     assert result.exit_code == 1 and "not a planner ledger" in result.output
     assert not (tmp_path / "plan").exists() and sha(other) == before
 

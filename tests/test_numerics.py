@@ -143,7 +143,9 @@ def test_a_1e12_cap_overfilled_by_frozen_accounts_is_no_plan_for_any_backend(bas
     results = solve_all(load_book(variant(base, tmp_path / "book", edit), as_of=AS_OF))
     for b in EXACT:
         assert results[b].status == Status.INFEASIBLE, b
-        assert any(f"{account}: every eligible owner is full" in s and "no room for its ARR" in s for s in results[b].diagnosis)
+        assert any(
+            f"{account}: every eligible owner is full" in s and "no room for its ARR" in s for s in results[b].diagnosis
+        )
     assert results["greedy"].status == Status.NO_SOLUTION
     assert results["greedy"].diagnosis[0].startswith("greedy: no agent had room for item")
 

@@ -106,7 +106,21 @@ def test_reassign_passes_gap_threads_seed_and_pulp_solver_to_the_solver(tmp_path
     pulp = pytest.importorskip("pulp")
     solver = "HiGHS" if "HiGHS" in pulp.listSolvers(onlyAvailable=True) else "PULP_CBC_CMD"
     out = tmp_path / "plan"
-    r = run(*REASSIGN, "--out", out, "--backend", "pulp", "--pulp-solver", solver, "--gap", "0.01", "--threads", "2", "--seed", "7")
+    r = run(
+        *REASSIGN,
+        "--out",
+        out,
+        "--backend",
+        "pulp",
+        "--pulp-solver",
+        solver,
+        "--gap",
+        "0.01",
+        "--threads",
+        "2",
+        "--seed",
+        "7",
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["backend"] == "pulp"
@@ -131,7 +145,17 @@ def test_help_lists_the_backends_and_the_limits():
         r = run(command, "--help")
         assert r.exit_code == 0
         text = " ".join(r.output.split())
-        for flag in ("--backend", "--pulp-solver", "--time-limit", "--gap", "--threads", "--seed", "--policy", "--as-of", "--ledger"):
+        for flag in (
+            "--backend",
+            "--pulp-solver",
+            "--time-limit",
+            "--gap",
+            "--threads",
+            "--seed",
+            "--policy",
+            "--as-of",
+            "--ledger",
+        ):
             assert flag in text, (command, flag)
         assert "highs|cpsat|pulp|greedy" in text
         assert "0 <= G < 1" in text and "1 to 256" in text and "0 to 2147483647" in text

@@ -34,7 +34,11 @@ def run(*args):
 
 def tree(root: Path) -> dict[str, str]:
     """sha256 of every file under `root`, by relative path: what must not change."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def scratch(folder: Path) -> list[str]:
@@ -83,7 +87,9 @@ def _command(name: str, given: Path, out: Path) -> list:
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
 @pytest.mark.parametrize("kind", ["same", "parent", "child", "symlink"])
 @pytest.mark.parametrize("command", ["solve", "reassign", "coverage", "export"])
-def test_an_output_overlapping_an_input_is_refused_before_anything_is_written(command, kind, force, tmp_path, book, request):
+def test_an_output_overlapping_an_input_is_refused_before_anything_is_written(
+    command, kind, force, tmp_path, book, request
+):
     given = request.getfixturevalue("plan") if command == "export" else book
     out = _overlapping(kind, given, tmp_path)
     before, listing = tree(given.parent), sorted(os.listdir(given.parent))
@@ -181,7 +187,10 @@ def test_a_real_intruder_during_a_background_solve_is_left_intact(tmp_path):
     race = tmp_path / "RACE"
     go = tmp_path / "go"
     proc = _slow_solve(race, tmp_path / "writing", go)
-    _wait_for(lambda: (tmp_path / "writing").exists() and any(n.endswith(".tmp") for n in os.listdir(tmp_path)), "the temporary folder")
+    _wait_for(
+        lambda: (tmp_path / "writing").exists() and any(n.endswith(".tmp") for n in os.listdir(tmp_path)),
+        "the temporary folder",
+    )
     race.mkdir()
     (race / "other").write_text("x")
     go.touch()
@@ -353,7 +362,11 @@ def test_fabricated_leftovers_dead_live_and_of_older_versions(tmp_path):
     (tmp_path / ".LNK.old-4242").symlink_to(tmp_path)
     try:
         removed, legacy = clean_leftovers(tmp_path)
-        assert removed == [".p.planner-999999-deadbeef.tmp", ".p.planner-999999-deadbeef.lock", ".q.planner-999998-0badcafe.old"]
+        assert removed == [
+            ".p.planner-999999-deadbeef.tmp",
+            ".p.planner-999999-deadbeef.lock",
+            ".q.planner-999998-0badcafe.old",
+        ]
         assert legacy == [".LNK.old-4242", ".S1.k3j9x0q2.tmp"]
         assert live.exists() and (tmp_path / ".r.planner-1-feedface.lock").exists()
         r = run("solve", FIX / "tiny", *TINY, "--out", tmp_path / "plan")
@@ -399,7 +412,10 @@ def test_permission_denied_while_creating_the_output_is_exit_4(tmp_path, monkeyp
     monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
     r = run("solve", FIX / "tiny", *TINY, "--out", tmp_path / "a" / "b" / "plan")
     assert r.exit_code == 4, r.output
-    assert f"Cannot write {tmp_path / 'a' / 'b' / 'plan'}: Permission denied" in r.output and "internal error" not in r.output
+    assert (
+        f"Cannot write {tmp_path / 'a' / 'b' / 'plan'}: Permission denied" in r.output
+        and "internal error" not in r.output
+    )
 
 
 def test_a_full_disk_is_exit_4_and_leaves_nothing(tmp_path, monkeypatch):
@@ -436,8 +452,8 @@ def test_a_real_read_only_file_system_and_a_real_full_disk(tmp_path):
     full.mkdir()
     script = (
         f"mount -t tmpfs -o ro,size=1m tmpfs {ro} && mount -t tmpfs -o size=8k tmpfs {full} || exit 99\n"
-        f"{PLANNER} solve {FIX / 'tiny'} --as-of 2026-11-01 --out {ro / 'plan'}; echo \"rc=$?\"\n"
-        f"{PLANNER} solve {FIX / 'tiny'} --as-of 2026-11-01 --out {full / 'plan'}; echo \"rc=$?\"\n"
+        f'{PLANNER} solve {FIX / "tiny"} --as-of 2026-11-01 --out {ro / "plan"}; echo "rc=$?"\n'
+        f'{PLANNER} solve {FIX / "tiny"} --as-of 2026-11-01 --out {full / "plan"}; echo "rc=$?"\n'
         f"ls -A {full}; echo end\n"
     )
     r = _unshare(script)
@@ -451,8 +467,8 @@ def test_a_real_read_only_file_system_and_a_real_full_disk(tmp_path):
 
 def test_the_export_library_refuses_an_output_over_its_plan_or_ledger(tmp_path):
     """export_plan called from Python (no CLI pre-flight) refuses to write over the plan it exports."""
-    from planner.errors import OutputError
     from planner.crm import export_plan
+    from planner.errors import OutputError
     from planner.plans import load_plan
 
     plan = tmp_path / "plans" / "p1"

@@ -81,7 +81,9 @@ def test_the_time_limit_counts_from_when_the_command_started(tiny, monkeypatch):
 def test_the_clock_keeps_a_reserve_for_the_work_after_the_solver():
     clock = pipeline.Clock(time.perf_counter(), 60.0)
     assert 58.0 <= clock.for_solver() <= 59.0
-    assert pipeline.Clock(time.perf_counter() - 100, 60.0).for_solver() == 0.1  # out of time: the solver still gets a moment
+    assert (
+        pipeline.Clock(time.perf_counter() - 100, 60.0).for_solver() == 0.1
+    )  # out of time: the solver still gets a moment
     assert pipeline.Clock(time.perf_counter(), None).for_solver() is None
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from plan_folders import account, owner, standard_accounts, standard_owners, write_plan
 from typer.testing import CliRunner
 
-from plan_folders import account, owner, standard_accounts, standard_owners, write_plan
 from planner.cli.plans import plans_app
-from planner.plans.ledger import LEDGER_NAME, Ledger
 from planner.plans import PlanError, diff_plans, load_plan
+from planner.plans.ledger import LEDGER_NAME, Ledger
 
 OWNERS = [owner("c1", "csm", "0055g00000Usr01", "c1@example.com"), owner("c2", "csm", "0055g00000Usr02", "c2@example.com"),
           owner("p1", "pool", "0055g00000Pool1", "pool@example.com"), owner("digital", "digital")]  # fmt: skip
@@ -49,13 +49,23 @@ def pair(tmp_path) -> tuple[Path, Path]:
 def test_diff_on_a_hand_made_pair(pair):
     diff = diff_plans(*pair)
     assert (diff.plan_a, diff.plan_b) == ("plan-00000000000a", "plan-00000000000b")
-    assert [(m.account_id, m.from_owner, m.to_owner, m.arr) for m in diff.moved] == [("A1", "c1", "c2", 1000.0), ("A3", "c2", "p1", 500.0)]
+    assert [(m.account_id, m.from_owner, m.to_owner, m.arr) for m in diff.moved] == [
+        ("A1", "c1", "c2", 1000.0),
+        ("A3", "c2", "p1", 500.0),
+    ]
     assert diff.arr_moved == 1500.0
     assert (diff.only_in_a, diff.only_in_b) == (("A5",), ("A6",))
     deltas = {o.owner_id: (o.accounts_delta, o.arr_delta, round(o.hours_delta, 9)) for o in diff.owners}
     assert deltas == {"c1": (0, -300.0, -0.5), "c2": (-1, 450.0, 0.0), "p1": (1, 500.0, 0.4)}
     c2 = next(o for o in diff.owners if o.owner_id == "c2")
-    assert (c2.owner_type, c2.name, c2.accounts_a, c2.accounts_b, c2.arr_a, c2.arr_b) == ("csm", "C2", 2, 1, 550.0, 1000.0)
+    assert (c2.owner_type, c2.name, c2.accounts_a, c2.accounts_b, c2.arr_a, c2.arr_b) == (
+        "csm",
+        "C2",
+        2,
+        1,
+        550.0,
+        1000.0,
+    )
 
 
 def test_a_plan_compared_with_itself_has_no_changes(pair):
@@ -76,7 +86,9 @@ def test_diff_cli_renders_and_emits_json(pair):
         led.record_plan(pair[0])
         led.record_plan(pair[1])
     ledger = str(pair[0].parent / LEDGER_NAME)
-    as_json = runner.invoke(app, ["plans", "diff", "plan-00000000000a", "plan-00000000000b", "--ledger", ledger, "--json"])
+    as_json = runner.invoke(
+        app, ["plans", "diff", "plan-00000000000a", "plan-00000000000b", "--ledger", ledger, "--json"]
+    )
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.output)
     assert data["arr_moved"] == 1500.0

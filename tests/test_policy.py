@@ -39,10 +39,16 @@ BAD_POLICIES = {
         "[workload]\nbase_hours = { enterprise = 1e30, mid_market = 2.0, smb = 0.75 }\n",
         "[workload.base_hours] enterprise: expected a finite number from 0 to 744, got 1e+30",
     ),
-    "nan_capacity": ("[csm]\ndefault_capacity_hours = nan\n", "[csm] default_capacity_hours: expected a finite number from 0 to 744, got nan"),
+    "nan_capacity": (
+        "[csm]\ndefault_capacity_hours = nan\n",
+        "[csm] default_capacity_hours: expected a finite number from 0 to 744, got nan",
+    ),
     "knowledge_typo": ("[knowledge]\nbakup = 0.5\n", "[knowledge] bakup: unknown key; did you mean backup?"),
     "knowledge_negative": ("[knowledge]\nbackup = -0.5\n", "[knowledge] backup: expected a number in [0, 1], got -0.5"),
-    "knowledge_inf_half_life": ("[knowledge]\nhalf_life_months = inf\n", "[knowledge] half_life_months: expected a finite number > 0, got inf"),
+    "knowledge_inf_half_life": (
+        "[knowledge]\nhalf_life_months = inf\n",
+        "[knowledge] half_life_months: expected a finite number > 0, got inf",
+    ),
     "key_typo": (
         "[csm]\ndefault_capacty_hours = 100\n",
         "[csm] default_capacty_hours: unknown key; did you mean default_capacity_hours?",
@@ -52,21 +58,48 @@ BAD_POLICIES = {
         "[workload]\nbase_hours = { enterprise = 8, mid_market = 2, smb = 0.75, smbb = 1 }\n",
         "[workload.base_hours] smbb: unknown segment (the segments are those of [segments] order); did you mean smb?",
     ),
-    "uplift_mode_typo": ("[risk.churn_uplift.mid_market]\npol = 0.02\n", "[risk.churn_uplift.mid_market] pol: unknown mode; did you mean pool?"),
-    "uplift_segment_typo": ("[risk.churn_uplift.mid_markt]\npool = 0.02\n", "[risk.churn_uplift] mid_markt: unknown segment"),
-    "fractional_days": ("[continuity]\nfreeze_days = 2.5\n", "[continuity] freeze_days: expected a whole number from 0 to 3660, got 2.5"),
+    "uplift_mode_typo": (
+        "[risk.churn_uplift.mid_market]\npol = 0.02\n",
+        "[risk.churn_uplift.mid_market] pol: unknown mode; did you mean pool?",
+    ),
+    "uplift_segment_typo": (
+        "[risk.churn_uplift.mid_markt]\npool = 0.02\n",
+        "[risk.churn_uplift] mid_markt: unknown segment",
+    ),
+    "fractional_days": (
+        "[continuity]\nfreeze_days = 2.5\n",
+        "[continuity] freeze_days: expected a whole number from 0 to 3660, got 2.5",
+    ),
     "order_not_a_list": ('[segments]\norder = "abc"\n', "[segments] order: expected a non-empty list of segment names"),
     "must_match_typo": (
         '[region]\ncsm_must_match = ["enterprse"]\n',
         "[region] csm_must_match: expected a list of segments drawn from ['enterprise', 'mid_market', 'smb'], "
         "got 'enterprse'; did you mean 'enterprise'?",
     ),
-    "complexity_key": ("[workload.complexity_mult]\nabc = 1\n", "[workload.complexity_mult] abc: unknown key; expected one of 1, 2, 3, 4, 5"),
-    "billing_typo": ('[pool]\nbilling = "hourli"\n', "[pool] billing: expected one of 'fixed', 'hourly', got 'hourli'; did you mean 'hourly'?"),
-    "band_upside_down": ("[balance]\nband = [0.9, 0.7]\n", "[balance] band: expected [low, high], two numbers from 0 to 2 with low <= high"),
-    "band_above_the_cap": ("[balance]\nband = [0.7, 1.2]\n", "[balance] band: expected its high end at most [csm] max_utilization (1, the hard cap), got 1.2"),
-    "falling_prices": ("[balance]\nover_weights = [6.0, 2.0]\n", "[balance] over_weights: expected a non-empty list of numbers from 0 to 100, each at least the one before (a rising price keeps the cost convex)"),
-    "report_typo": ("[report]\naccounts_per_csm = { enterprize = [10, 20] }\n", "[report.accounts_per_csm] enterprize: unknown segment"),
+    "complexity_key": (
+        "[workload.complexity_mult]\nabc = 1\n",
+        "[workload.complexity_mult] abc: unknown key; expected one of 1, 2, 3, 4, 5",
+    ),
+    "billing_typo": (
+        '[pool]\nbilling = "hourli"\n',
+        "[pool] billing: expected one of 'fixed', 'hourly', got 'hourli'; did you mean 'hourly'?",
+    ),
+    "band_upside_down": (
+        "[balance]\nband = [0.9, 0.7]\n",
+        "[balance] band: expected [low, high], two numbers from 0 to 2 with low <= high",
+    ),
+    "band_above_the_cap": (
+        "[balance]\nband = [0.7, 1.2]\n",
+        "[balance] band: expected its high end at most [csm] max_utilization (1, the hard cap), got 1.2",
+    ),
+    "falling_prices": (
+        "[balance]\nover_weights = [6.0, 2.0]\n",
+        "[balance] over_weights: expected a non-empty list of numbers from 0 to 100, each at least the one before (a rising price keeps the cost convex)",
+    ),
+    "report_typo": (
+        "[report]\naccounts_per_csm = { enterprize = [10, 20] }\n",
+        "[report.accounts_per_csm] enterprize: unknown segment",
+    ),
 }
 
 
@@ -81,7 +114,18 @@ def test_validate_names_the_key_and_what_was_expected(tmp_path, name):
     assert "Traceback" not in r.output and "internal error" not in r.output
 
 
-@pytest.mark.parametrize("name", ["inf_base_hours", "huge_base_hours", "knowledge_typo", "knowledge_negative", "key_typo", "table_typo", "extra_segment"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "inf_base_hours",
+        "huge_base_hours",
+        "knowledge_typo",
+        "knowledge_negative",
+        "key_typo",
+        "table_typo",
+        "extra_segment",
+    ],
+)
 def test_solve_refuses_the_policy_before_writing_anything(tmp_path, name):
     text, expected = BAD_POLICIES[name]
     policy = tmp_path / "p.toml"
@@ -112,9 +156,14 @@ def test_an_unreadable_policy_is_an_input_error_not_a_bug(tmp_path):
 
 def test_library_callers_get_the_same_errors():
     raw = tomllib.loads(DEFAULT_TOML.read_text(encoding="utf-8"))
-    with pytest.raises(PolicyError, match=r"^policy dict: \[csm\] default_capacty_hours: unknown key; did you mean default_capacity_hours\?$"):
+    with pytest.raises(
+        PolicyError,
+        match=r"^policy dict: \[csm\] default_capacty_hours: unknown key; did you mean default_capacity_hours\?$",
+    ):
         policy_from_dict({**raw, "csm": {**raw["csm"], "default_capacty_hours": 100}})
-    with pytest.raises(PolicyError, match=r"^policy dict: \[continuity\] freeze_days: missing; expected a whole number"):
+    with pytest.raises(
+        PolicyError, match=r"^policy dict: \[continuity\] freeze_days: missing; expected a whole number"
+    ):
         policy_from_dict({**raw, "continuity": {}})
     with pytest.raises(PolicyError, match=r"\[segments\] order: missing"):
         policy_from_dict({k: v for k, v in raw.items() if k != "segments"})
@@ -185,8 +234,13 @@ def test_a_users_own_segments_replace_the_defaults_in_every_per_segment_table(tm
     assert p.churn_uplift == {"growth": {"pool": 0.01}}  # the default mid_market / smb uplifts do not apply
     assert set(p.raw["workload"]["base_hours"]) == {"strategic", "growth", "self_serve"}
     # a per-segment table left at the default has no value for the new segments: said so, by name
-    policy.write_text(policy.read_text().replace("[timezone]\nmax_gap_hours = { strategic = 3, growth = 6, self_serve = 12 }\n", ""))
-    with pytest.raises(PolicyError, match=r"\[timezone\] max_gap_hours: expected a value for every segment of \[segments\] order, missing \['strategic', 'growth', 'self_serve'\]"):
+    policy.write_text(
+        policy.read_text().replace("[timezone]\nmax_gap_hours = { strategic = 3, growth = 6, self_serve = 12 }\n", "")
+    )
+    with pytest.raises(
+        PolicyError,
+        match=r"\[timezone\] max_gap_hours: expected a value for every segment of \[segments\] order, missing \['strategic', 'growth', 'self_serve'\]",
+    ):
         load_policy(policy)
 
 

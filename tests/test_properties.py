@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.backends.base import Status
-from planner.planning.evaluate import evaluate
 from planner.generate import generate_book, write_book
 from planner.io import load_book
-from planner.policy import load_policy
+from planner.planning.evaluate import evaluate
 from planner.planning.solve import solve
+from planner.policy import load_policy
 
 AS_OF = dt.date(2026, 11, 1)
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from planner.backends.base import Status
-from planner.planning.evaluate import evaluate
 from planner.io import load_book
+from planner.planning.evaluate import evaluate
 from planner.planning.reassign import LeaverError, reassign
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
@@ -51,7 +51,13 @@ def test_each_account_goes_to_the_successor_who_knows_it_best(book):
     assert set(h["introducer"]) == {"csm_leo"}  # still there to introduce every successor
     assert not h.loc["acc_epsilon", "warm"] and h.loc["acc_alpha", "warm"]
     # Priority: soonest renewal first (epsilon renews 2027-11-30, alpha 2028-03-31).
-    assert list(r.extra_tables["handoffs.csv"]["account_id"]) == ["acc_epsilon", "acc_delta", "acc_gamma", "acc_beta", "acc_alpha"]
+    assert list(r.extra_tables["handoffs.csv"]["account_id"]) == [
+        "acc_epsilon",
+        "acc_delta",
+        "acc_gamma",
+        "acc_beta",
+        "acc_alpha",
+    ]
     s = r.summary
     assert s["moves"] == 5 and s["cascade_moves"] == 0
     assert s["arr_moved"] == 910_000
@@ -139,9 +145,21 @@ def test_reassign_plan_folder_has_handoffs(book, tmp_path):
     out = r.write(tmp_path / "plan")
     h = pd.read_csv(out / "handoffs.csv", dtype=str, keep_default_na=False)
     assert list(h.columns[:8]) == [
-        "account_id", "from", "to", "knowledge_score", "explanation", "introducer", "priority", "temporary_until",
+        "account_id",
+        "from",
+        "to",
+        "knowledge_score",
+        "explanation",
+        "introducer",
+        "priority",
+        "temporary_until",
     ]
-    assert {p.name for p in out.iterdir()} - {".planner-output.json"} == {"assignments.csv", "owners.csv", "handoffs.csv", "summary.json"}
+    assert {p.name for p in out.iterdir()} - {".planner-output.json"} == {
+        "assignments.csv",
+        "owners.csv",
+        "handoffs.csv",
+        "summary.json",
+    }
 
 
 def test_accounts_without_an_owner_are_left_to_solve():

@@ -11,10 +11,10 @@ import pytest
 
 from planner import backends
 from planner.backends.base import Status
-from planner.planning.evaluate import evaluate
 from planner.io import load_book
-from planner.policy import load_policy
+from planner.planning.evaluate import evaluate
 from planner.planning.solve import solve
+from planner.policy import load_policy
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 AS_OF = dt.date(2026, 11, 1)
@@ -55,8 +55,12 @@ def test_tiny_reaches_the_hand_computed_optimum(tiny, backend):
     assert r.status == Status.OPTIMAL
     assert r.objective == pytest.approx(8400, abs=1e-3)  # fixtures/tiny/README.md works it by hand
     assert r.plan() == TINY_PLAN
-    assert r.summary["evaluation"] == {"objective": pytest.approx(8400, abs=1e-3), "agrees_with_solver": True, "violations": [],
-                                       "inherited": []}
+    assert r.summary["evaluation"] == {
+        "objective": pytest.approx(8400, abs=1e-3),
+        "agrees_with_solver": True,
+        "violations": [],
+        "inherited": [],
+    }
 
 
 def test_tiny_cost_terms_and_columns(tiny):
@@ -83,7 +87,9 @@ def test_tiny_cost_terms_and_columns(tiny):
     assert owners.loc["csm_a", "hours"] == pytest.approx(13.0)
     assert owners.loc["csm_a", "utilization"] == pytest.approx(0.65)
     # Idle hours below the 70% band at the reference CSM hour (1,000 $/year): csm_a 14 - 13 = 1 h, csm_b 7 - 2 = 5 h.
-    assert owners.loc["csm_a", "balance_cost"] == pytest.approx(1000) and owners.loc["csm_b", "balance_cost"] == pytest.approx(5000)
+    assert owners.loc["csm_a", "balance_cost"] == pytest.approx(1000) and owners.loc[
+        "csm_b", "balance_cost"
+    ] == pytest.approx(5000)
 
 
 def test_every_backend_agrees_with_the_evaluator_on_the_small_book():
@@ -108,9 +114,7 @@ def test_without_the_freeze_acc5_may_move_but_staying_is_cheapest(tiny, tmp_path
 
 
 def test_changed_arr_cap_keeps_acc5(tiny, tmp_path):
-    book = tiny.with_(
-        policy=policy_with(tmp_path, "[continuity]\nfreeze_days = 0\nmax_changed_arr_share = 0.0\n")
-    )
+    book = tiny.with_(policy=policy_with(tmp_path, "[continuity]\nfreeze_days = 0\nmax_changed_arr_share = 0.0\n"))
     r = solve(book, "highs")
     assert r.objective == pytest.approx(8400)
     assert r.plan()["acc_5"] == "csm_a"
@@ -212,8 +216,14 @@ def test_plan_folder_contract(tiny, tmp_path):
     out = r.write(tmp_path / "plan")
     a = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
     assert list(a.columns[:8]) == [
-        "account_id", "owner_type", "owner_id", "owner_name", "owner_email", "owner_crm_user_id",
-        "previous_owner", "previous_owner_type",
+        "account_id",
+        "owner_type",
+        "owner_id",
+        "owner_name",
+        "owner_email",
+        "owner_crm_user_id",
+        "previous_owner",
+        "previous_owner_type",
     ]
     for col in ("changed", "workload_hours", "annual_cost", "revenue_at_risk", "crm_id", "notes"):
         assert col in a.columns
@@ -221,7 +231,18 @@ def test_plan_folder_contract(tiny, tmp_path):
     o = pd.read_csv(out / "owners.csv")
     assert {"owner_id", "accounts", "arr", "hours", "capacity_hours", "utilization"} <= set(o.columns)
     s = json.loads((out / "summary.json").read_text())
-    for key in ("plan_id", "status", "objective", "objective_terms", "bound", "gap", "timings", "backend", "policy", "inputs"):
+    for key in (
+        "plan_id",
+        "status",
+        "objective",
+        "objective_terms",
+        "bound",
+        "gap",
+        "timings",
+        "backend",
+        "policy",
+        "inputs",
+    ):
         assert key in s
     assert set(s["timings"]) == {"load_s", "build_s", "solve_s"}
     assert {i["table"] for i in s["inputs"]} >= {"accounts", "csms", "pools", "locations"}
@@ -237,12 +258,16 @@ def test_a_solver_stopped_without_a_plan_falls_back_to_the_greedy_plan(tiny, mon
     def no_plan(problem, backend, options):
         if backend == "greedy":
             return real(problem, backend, options)
-        return BackendSolution(Status.NO_SOLUTION, np.full(problem.n_items, -1), None, None, backend, message="Time limit reached")
+        return BackendSolution(
+            Status.NO_SOLUTION, np.full(problem.n_items, -1), None, None, backend, message="Time limit reached"
+        )
 
     real = backends.solve
     monkeypatch.setattr(backends, "solve", no_plan)
     r = solve(tiny, "highs", time_limit=5)  # the solver says it reached the limit: time-limited
-    assert r.status == Status.TIME_LIMITED and r.objective == pytest.approx(8400)  # the greedy plan (here also the optimum)
+    assert r.status == Status.TIME_LIMITED and r.objective == pytest.approx(
+        8400
+    )  # the greedy plan (here also the optimum)
     assert "greedy baseline's plan" in r.summary["solver_message"]
     assert r.summary["evaluation"]["violations"] == []
 
@@ -258,7 +283,11 @@ def test_a_plan_with_an_unassigned_account_exports_with_the_reason(tiny, tmp_pat
 
     shutil.copytree(FIX / "tiny", book)
     accounts = book / "accounts.csv"
-    accounts.write_text(accounts.read_text().replace("acc_6,Zeta Inc,150000,mid_market,5,NA,-5,en,", "acc_6,Zeta Inc,150000,mid_market,5,NA,-5,ja,"))
+    accounts.write_text(
+        accounts.read_text().replace(
+            "acc_6,Zeta Inc,150000,mid_market,5,NA,-5,en,", "acc_6,Zeta Inc,150000,mid_market,5,NA,-5,ja,"
+        )
+    )
     runner = CliRunner()
     r = runner.invoke(app, ["solve", str(book), "--as-of", "2026-11-01", "--out", str(tmp_path / "plan")])
     assert r.exit_code == 5, r.output

@@ -28,8 +28,10 @@ app = typer.Typer(
     # Plain click help and usage errors: rich's panels hard-wrap at 80 columns off a terminal.
     rich_markup_mode=None,
     # Help fills a terminal up to 100 columns; in a pipe or a log no line is wrapped.
-    context_settings={"max_content_width": 100 if sys.stdout.isatty() else PIPE_WIDTH,
-                      "terminal_width": None if sys.stdout.isatty() else PIPE_WIDTH},
+    context_settings={
+        "max_content_width": 100 if sys.stdout.isatty() else PIPE_WIDTH,
+        "terminal_width": None if sys.stdout.isatty() else PIPE_WIDTH,
+    },
 )
 app.command()(demo)
 app.command()(validate)

@@ -190,7 +190,9 @@ def end_with_unplaced(result) -> None:
         return
     warning(f"{len(left):,} account(s) have no owner in this plan (assignments.csv lists them with the reason):")
     for row in left[:15]:
-        err.print(f"  - {row['account_id']} (${row['arr']:,.0f} ARR): {row.get('reason', 'not placed')}: {row['detail']}")
+        err.print(
+            f"  - {row['account_id']} (${row['arr']:,.0f} ARR): {row.get('reason', 'not placed')}: {row['detail']}"
+        )
     if len(left) > 15:
         err.print(f"  ... and {len(left) - 15:,} more (summary.json unplaced)")
     raise typer.Exit(EXIT_UNPLACED)

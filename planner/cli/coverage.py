@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from planner.cli.common import EXIT_INPUT, err, fail, load_book_or_exit, out, prepare_output, styled, warning
-from planner.cli.report import money
 from planner.cli.options import BookArg, ForceOption, PolicyOption, check_finite, date_option
+from planner.cli.report import money
 
 SHOWN = 15  # rows of each table printed; --out has them all
 
@@ -20,15 +20,34 @@ def coverage(
     book: BookArg,
     policy: PolicyOption = None,
     as_of: CoverageAsOfOption = None,
-    min_arr: Annotated[float, typer.Option("--min-arr", min=0.0, callback=check_finite, help="Suggest backups for single-threaded accounts from this ARR up.")] = 0.0,
+    min_arr: Annotated[
+        float,
+        typer.Option(
+            "--min-arr",
+            min=0.0,
+            callback=check_finite,
+            help="Suggest backups for single-threaded accounts from this ARR up.",
+        ),
+    ] = 0.0,
     threshold: Annotated[
-        float, typer.Option("--threshold", min=0.0, max=1.0, callback=check_finite, help="Knowledge score that makes someone a holder (0 < t <= 1).")
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            callback=check_finite,
+            help="Knowledge score that makes someone a holder (0 < t <= 1).",
+        ),
     ] = 0.5,
     pairs: Annotated[
-        int, typer.Option("--pairs", min=0, help="Two-departure scenarios: every pair among this many CSMs with the most hours.")
+        int,
+        typer.Option(
+            "--pairs", min=0, help="Two-departure scenarios: every pair among this many CSMs with the most hours."
+        ),
     ] = 10,
     out_dir: Annotated[
-        Optional[Path], typer.Option("--out", help="Folder to write bus_factor.csv, csm_risk.csv, backups.csv, floaters.json.")
+        Optional[Path],
+        typer.Option("--out", help="Folder to write bus_factor.csv, csm_risk.csv, backups.csv, floaters.json."),
     ] = None,
     force: ForceOption = False,
 ) -> None:
@@ -110,6 +129,14 @@ def print_report(report) -> None:
         if len(worst):
             w = worst.iloc[0]
             detail = f"; worst: {w['departed'].replace(';', ' + ')}, {w['overflow_hours']:,.1f} h of {w['hours']:,.1f} h unabsorbed"
-        out.print(Text.assemble(f"Floating CSMs to absorb {'one departure' if size == 1 else 'two departures'}: ", (str(figure), "bold"), detail))
-    out.print(f"(fractional bound: hours may split across CSMs; one floater = {report.floater_hours:g} h; "
-              f"pairs among the {report.pair_limit} CSMs with the most hours)")
+        out.print(
+            Text.assemble(
+                f"Floating CSMs to absorb {'one departure' if size == 1 else 'two departures'}: ",
+                (str(figure), "bold"),
+                detail,
+            )
+        )
+    out.print(
+        f"(fractional bound: hours may split across CSMs; one floater = {report.floater_hours:g} h; "
+        f"pairs among the {report.pair_limit} CSMs with the most hours)"
+    )

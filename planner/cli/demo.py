@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from planner.cli.common import EXIT_NO_PLAN, err, out, prepare_output, record_in_ledger
-from planner.cli.report import summary_table
 from planner.cli.options import Backend, BackendOption, ForceOption
+from planner.cli.report import summary_table
 
 DEMO = {"accounts": 600, "csms": 14, "pools": 2, "seed": 42}
 
@@ -30,7 +30,9 @@ def demo(
     prepare_output(out_dir, force)
     as_of = dt.date.today()
     with atomic_dir(out_dir, force=force, kind="demo") as tmp:
-        err.print(f"Generating the demo book: {DEMO['accounts']} accounts, {DEMO['csms']} CSMs, {DEMO['pools']} pools (seed {DEMO['seed']})")
+        err.print(
+            f"Generating the demo book: {DEMO['accounts']} accounts, {DEMO['csms']} CSMs, {DEMO['pools']} pools (seed {DEMO['seed']})"
+        )
         write_book(generate_book(**DEMO, as_of=as_of), tmp / "book")
         t0 = time.perf_counter()
         book = load_book(tmp / "book", as_of=as_of)
@@ -45,4 +47,6 @@ def demo(
     out.print(summary_table(result))
     out.print(f"Demo book in {out_dir}/book/, plan in {out_dir}/plan/.")
     record_in_ledger(out_dir / "plan", None)
-    out.print(f"Next: planner plans list --ledger {out_dir}/planner-ledger.sqlite; planner export {out_dir}/plan --format salesforce --allow-draft --out {out_dir}/export")
+    out.print(
+        f"Next: planner plans list --ledger {out_dir}/planner-ledger.sqlite; planner export {out_dir}/plan --format salesforce --allow-draft --out {out_dir}/export"
+    )

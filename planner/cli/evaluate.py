@@ -15,7 +15,9 @@ def evaluate(
     book: BookArg,
     plan: Annotated[
         Optional[Path],
-        typer.Argument(help="A plan folder, or a .csv/.xlsx with account_id and owner_id columns. Default: today's owners."),
+        typer.Argument(
+            help="A plan folder, or a .csv/.xlsx with account_id and owner_id columns. Default: today's owners."
+        ),
     ] = None,
     policy: PolicyOption = None,
     as_of: AsOfOption = None,
@@ -49,11 +51,16 @@ def evaluate(
     for card in cards:
         shown = card.violations[:10]
         if shown:
-            out.print(f"{card.name}: {len(card.violations):,} rule(s) broken" + (", the first 10:" if len(card.violations) > 10 else ":"))
+            out.print(
+                f"{card.name}: {len(card.violations):,} rule(s) broken"
+                + (", the first 10:" if len(card.violations) > 10 else ":")
+            )
             for v in shown:
                 out.print(f"  - {v}")
         if card.inherited:
-            out.print(f"{card.name}: {len(card.inherited):,} overload(s) kept from today's owners, not made worse (exceptions)")
+            out.print(
+                f"{card.name}: {len(card.inherited):,} overload(s) kept from today's owners, not made worse (exceptions)"
+            )
     if len(cards) == 2:
         fixed = fixes(today, cards[1])
         if fixed:

@@ -5,7 +5,7 @@ Heavy imports happen inside the command so `planner --help` stays fast.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,7 +16,7 @@ from planner.cli.common import warning as warning_line
 from planner.cli.options import ForceOption, LedgerOption
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     salesforce = "salesforce"
     hubspot = "hubspot"
     gainsight = "gainsight"
@@ -24,7 +24,7 @@ class ExportFormat(str, Enum):
     json = "json"
 
 
-class HubspotOwnerBy(str, Enum):
+class HubspotOwnerBy(StrEnum):
     id = "id"
     email = "email"
 
@@ -57,7 +57,8 @@ def export(
         Optional[str], typer.Option("--digital-owner", help="CRM user id or email that owns digital-touch accounts.")
     ] = None,
     hubspot_owner_by: Annotated[
-        Optional[HubspotOwnerBy], typer.Option("--hubspot-owner-by", help="HubSpot: set the owner by owner id (default) or email.")
+        Optional[HubspotOwnerBy],
+        typer.Option("--hubspot-owner-by", help="HubSpot: set the owner by owner id (default) or email."),
     ] = None,
     max_records: Annotated[
         Optional[int], typer.Option("--max-records", min=1, help="Split load files at this many records (e.g. 10000).")
@@ -65,7 +66,9 @@ def export(
     max_bytes: Annotated[
         Optional[int], typer.Option("--max-bytes", min=1, help="Split load files below this size (default 100 MB).")
     ] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Export config TOML file (its export table sets defaults).")] = None,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", help="Export config TOML file (its export table sets defaults).")
+    ] = None,
     ledger: LedgerOption = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Who exports (default: your user name).")] = None,
 ) -> None:
@@ -73,7 +76,9 @@ def export(
     from planner.crm import DEFAULT_MAX_BYTES, export_plan
     from planner.crm.config import load_export_config
 
-    prepare_output(out, force, {"the plan folder": plan, "the config file": config, "the ledger": ledger_input(ledger, plan)})
+    prepare_output(
+        out, force, {"the plan folder": plan, "the config file": config, "the ledger": ledger_input(ledger, plan)}
+    )
     settings = load_export_config(config, format.value) if config else {}
     result = export_plan(
         plan, format.value, out, only_changes=only_changes, force=force, allow_draft=allow_draft, ledger=ledger,

@@ -9,8 +9,20 @@ import typer
 
 from planner.cli.common import err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger
 from planner.cli.options import (
-    DEFAULT_GAP, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
-    PolicyOption, SeedOption, ThreadsOption, TimeLimitOption, whole_range,
+    DEFAULT_GAP,
+    AsOfOption,
+    Backend,
+    BackendOption,
+    BookArg,
+    ForceOption,
+    GapOption,
+    LedgerOption,
+    PlanOutOption,
+    PolicyOption,
+    SeedOption,
+    ThreadsOption,
+    TimeLimitOption,
+    whole_range,
 )  # fmt: skip
 
 PointsOption = Annotated[
@@ -72,4 +84,6 @@ def frontier(
             record_in_ledger(out_dir / p.folder, ledger_path)
         else:
             err.print(f"point {p.point} (at most {p.max_moves} moves): no plan; " + "; ".join(p.diagnosis[:2]))
-    out.print(f"Frontier written to {out_dir}/ (frontier.csv and {sum(p.folder is not None for p in found)} plan folders)")
+    out.print(
+        f"Frontier written to {out_dir}/ (frontier.csv and {sum(p.folder is not None for p in found)} plan folders)"
+    )

@@ -132,51 +132,88 @@ PolicyOption = Annotated[Optional[Path], typer.Option("--policy", help="TOML fil
 AsOfOption = date_option("--as-of", "Plan date (ISO), default today; drives the renewal freeze.")
 BackendOption = Annotated[Backend, typer.Option("--backend", help=BACKEND_HELP)]
 PulpSolverOption = Annotated[
-    Optional[str], typer.Option("--pulp-solver", metavar="NAME", help="With --backend pulp: e.g. GUROBI_CMD, CPLEX_CMD.")
+    Optional[str],
+    typer.Option("--pulp-solver", metavar="NAME", help="With --backend pulp: e.g. GUROBI_CMD, CPLEX_CMD."),
 ]
 TimeLimitOption = Annotated[
     Optional[float],
-    typer.Option("--time-limit", callback=check_time_limit, metavar="SECONDS",
-                 help="Seconds for the whole command (a finite number > 0): loading, solving, the baselines."),
+    typer.Option(
+        "--time-limit",
+        callback=check_time_limit,
+        metavar="SECONDS",
+        help="Seconds for the whole command (a finite number > 0): loading, solving, the baselines.",
+    ),
 ]
 GapOption = Annotated[
     float,
-    typer.Option("--gap", callback=check_gap, metavar="G",
-                 help="Stop once the plan is proven within this relative gap of the best possible (0 <= G < 1; 0 = exact)."),
+    typer.Option(
+        "--gap",
+        callback=check_gap,
+        metavar="G",
+        help="Stop once the plan is proven within this relative gap of the best possible (0 <= G < 1; 0 = exact).",
+    ),
 ]
 ThreadsOption = Annotated[
-    int, typer.Option("--threads", callback=whole_range(1, MAX_THREADS), metavar="N", help=f"Solver threads (1 to {MAX_THREADS}).")
+    int,
+    typer.Option(
+        "--threads", callback=whole_range(1, MAX_THREADS), metavar="N", help=f"Solver threads (1 to {MAX_THREADS})."
+    ),
 ]
 SeedOption = Annotated[
     int,
-    typer.Option("--seed", callback=whole_range(0, MAX_SEED), metavar="SEED",
-                 help=f"Random seed (0 to {MAX_SEED}): same input and seed, same result."),
+    typer.Option(
+        "--seed",
+        callback=whole_range(0, MAX_SEED),
+        metavar="SEED",
+        help=f"Random seed (0 to {MAX_SEED}): same input and seed, same result.",
+    ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the solver's log.")]
 LedgerOption = Annotated[
     Optional[Path],
-    typer.Option("--ledger", envvar="PLANNER_LEDGER", help="Ledger file (default: planner-ledger.sqlite next to the plan folders)."),
+    typer.Option(
+        "--ledger",
+        envvar="PLANNER_LEDGER",
+        help="Ledger file (default: planner-ledger.sqlite next to the plan folders).",
+    ),
 ]
 
 # generate's counts
 AccountsOption = Annotated[
-    int, typer.Option("--accounts", callback=whole_range(1, MAX_ACCOUNTS), help=f"Number of accounts (1 to {MAX_ACCOUNTS:,}).")
+    int,
+    typer.Option(
+        "--accounts", callback=whole_range(1, MAX_ACCOUNTS), help=f"Number of accounts (1 to {MAX_ACCOUNTS:,})."
+    ),
 ]
-CsmsOption = Annotated[int, typer.Option("--csms", callback=whole_range(1, MAX_CSMS), help=f"Number of CSMs (1 to {MAX_CSMS:,}).")]
+CsmsOption = Annotated[
+    int, typer.Option("--csms", callback=whole_range(1, MAX_CSMS), help=f"Number of CSMs (1 to {MAX_CSMS:,}).")
+]
 PoolsOption = Annotated[
     Optional[int],
-    typer.Option("--pools", callback=whole_range(0, MAX_POOLS), help=f"Number of pools (0 to {MAX_POOLS:,}; default scales with the book)."),
+    typer.Option(
+        "--pools",
+        callback=whole_range(0, MAX_POOLS),
+        help=f"Number of pools (0 to {MAX_POOLS:,}; default scales with the book).",
+    ),
 ]
 
 MaxMovesOption = Annotated[
     Optional[int],
-    typer.Option("--max-moves", callback=whole_range(0, MAX_ACCOUNTS), metavar="N",
-                 help="At most N accounts change owner (those whose owner cannot keep them count too). Default: no cap."),
+    typer.Option(
+        "--max-moves",
+        callback=whole_range(0, MAX_ACCOUNTS),
+        metavar="N",
+        help="At most N accounts change owner (those whose owner cannot keep them count too). Default: no cap.",
+    ),
 ]
 MaxMovedArrOption = Annotated[
     Optional[float],
-    typer.Option("--max-moved-arr", callback=check_share, metavar="SHARE",
-                 help="At most this share of today's owned ARR changes owner (0 to 1). Default: the policy's "
-                      "continuity.max_changed_arr_share."),
+    typer.Option(
+        "--max-moved-arr",
+        callback=check_share,
+        metavar="SHARE",
+        help="At most this share of today's owned ARR changes owner (0 to 1). Default: the policy's "
+        "continuity.max_changed_arr_share.",
+    ),
 ]

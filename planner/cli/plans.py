@@ -15,18 +15,20 @@ from typing import Annotated, Optional
 import typer
 
 from planner.cli.common import out, prepare_output, warning
-from planner.cli.options import LedgerOption
 from planner.cli.export import print_result
+from planner.cli.options import LedgerOption
 
-plans_app = typer.Typer(help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True)
+plans_app = typer.Typer(
+    help="The plan ledger: list, show, diff, approve, roll back, mark applied.", no_args_is_help=True
+)
 
 PlanArg = Annotated[str, typer.Argument(help="Plan folder or plan id.", metavar="PLAN")]
 
 
 def _locate(plan: str, ledger: Optional[Path]) -> tuple[Path, str, Optional[Path]]:
     """(ledger path, plan id, plan folder or None) for a PLAN argument."""
-    from planner.plans.ledger import resolve_ledger_path
     from planner.plans import read_summary_and_hashes
+    from planner.plans.ledger import resolve_ledger_path
 
     folder = Path(plan)
     if folder.is_dir():
@@ -76,7 +78,9 @@ def list_plans(ledger: LedgerOption = None) -> None:
         table.add_row(d.plan_id, "DAMAGED", "", "", "", "", "", "")
     out.print(table)
     for d in damaged:
-        warning(f"plan {d.plan_id}: its ledger row is damaged ({'; '.join(d.problems)}); it cannot be approved, exported or rolled back")
+        warning(
+            f"plan {d.plan_id}: its ledger row is damaged ({'; '.join(d.problems)}); it cannot be approved, exported or rolled back"
+        )
 
 
 @plans_app.command("show")
@@ -100,7 +104,9 @@ def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     ):  # fmt: skip
         console.print(f"  {label}: {value}")
     for source in record.inputs:
-        console.print(f"  input {source.get('table')}: {source.get('path')} sha256 {source.get('sha256')} rows {source.get('rows')}")
+        console.print(
+            f"  input {source.get('table')}: {source.get('path')} sha256 {source.get('sha256')} rows {source.get('rows')}"
+        )
     table = Table(title="events")
     for column in ("at", "action", "from", "to", "by", "note"):
         table.add_column(column)
@@ -113,7 +119,18 @@ def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     for x in exports:
         rows = sum(f["rows"] for f in x.files if f["role"] == x.kind)
         exceptions = sum(f["rows"] for f in x.files if f["role"] == "exceptions")
-        table.add_row(str(x.id), x.at, x.kind, x.format, x.by, "yes" if x.draft else "", str(rows), str(exceptions), x.checksum[:16], x.out_dir)
+        table.add_row(
+            str(x.id),
+            x.at,
+            x.kind,
+            x.format,
+            x.by,
+            "yes" if x.draft else "",
+            str(rows),
+            str(exceptions),
+            x.checksum[:16],
+            x.out_dir,
+        )
     console.print(table)
 
 
@@ -136,9 +153,13 @@ def diff(
     from rich.table import Table
 
     console = out
-    console.print(f"{result.plan_a} -> {result.plan_b}: {len(result.moved)} account(s) moved, ARR moved {_fmt(result.arr_moved)}")
+    console.print(
+        f"{result.plan_a} -> {result.plan_b}: {len(result.moved)} account(s) moved, ARR moved {_fmt(result.arr_moved)}"
+    )
     if result.only_in_a or result.only_in_b:
-        console.print(f"only in {result.plan_a}: {len(result.only_in_a)}; only in {result.plan_b}: {len(result.only_in_b)}")
+        console.print(
+            f"only in {result.plan_a}: {len(result.only_in_a)}; only in {result.plan_b}: {len(result.only_in_b)}"
+        )
     table = Table(title="owner load changes (B - A)")
     for column in ("owner", "type", "name", "accounts", "Δ accounts", "ARR", "Δ ARR", "hours", "Δ hours"):
         table.add_column(column, justify="left" if column in ("owner", "type", "name") else "right")
@@ -167,8 +188,8 @@ def approve(
     files must be the ones the ledger recorded, and a plan the ledger did not
     get from `planner solve` is re-checked by the evaluator against its book.
     """
-    from planner.plans.ledger import Ledger, find_plan, vet_plan
     from planner.plans import load_plan
+    from planner.plans.ledger import Ledger, find_plan, vet_plan
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
     record = find_plan(ledger_path, plan_id)
@@ -209,7 +230,9 @@ def mark_applied(
 def rollback(
     plan: PlanArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the rollback file(s) into.")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Which export to undo (default: the last one).")] = None,
+    format: Annotated[
+        Optional[str], typer.Option("--format", "-f", help="Which export to undo (default: the last one).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
     by: Annotated[Optional[str], typer.Option("--by", help="Who rolls back (default: your user name).")] = None,
     ledger: LedgerOption = None,

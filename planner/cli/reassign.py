@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from planner.cli.common import (
+    EXIT_INPUT,
     end_with_unplaced,
-    EXIT_INPUT, err, fail, ledger_input, load_book_or_exit, out, parse_date, prepare_output, record_in_ledger,
+    err,
+    fail,
+    ledger_input,
+    load_book_or_exit,
+    out,
+    parse_date,
+    prepare_output,
+    record_in_ledger,
     write_or_exit,
 )
-from planner.cli.report import money, summary_table
 from planner.cli.options import (
-    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, PlanOutOption,
-    PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, check_pulp_solver, date_option,
+    DEFAULT_GAP,
+    DEFAULT_TIME_LIMIT,
+    AsOfOption,
+    Backend,
+    BackendOption,
+    BookArg,
+    ForceOption,
+    GapOption,
+    LedgerOption,
+    PlanOutOption,
+    PolicyOption,
+    PulpSolverOption,
+    SeedOption,
+    ThreadsOption,
+    TimeLimitOption,
+    check_pulp_solver,
+    date_option,
 )
+from planner.cli.report import money, summary_table
 
 UntilOption = date_option("--until", "Return date for --on-leave (default: the roster's return_date).")
 EffectiveOption = date_option("--effective", "Date the handoffs take effect (ISO); default the plan date.")
@@ -26,13 +49,17 @@ def reassign(
     book: BookArg,
     out_dir: PlanOutOption,
     leaving: Annotated[
-        Optional[List[str]],
+        Optional[list[str]],
         typer.Option("--leaving", help="CSM leaving for good (repeatable). Default: roster status leaving/on_leave."),
     ] = None,
-    on_leave: Annotated[Optional[List[str]], typer.Option("--on-leave", help="CSM on leave: temporary cover (repeatable).")] = None,
+    on_leave: Annotated[
+        Optional[list[str]], typer.Option("--on-leave", help="CSM on leave: temporary cover (repeatable).")
+    ] = None,
     until: UntilOption = None,
     effective: EffectiveOption = None,
-    max_moves: Annotated[int, typer.Option("--max-moves", min=0, help="Other accounts that may move to make room (cascades).")] = 0,
+    max_moves: Annotated[
+        int, typer.Option("--max-moves", min=0, help="Other accounts that may move to make room (cascades).")
+    ] = 0,
     policy: PolicyOption = None,
     as_of: AsOfOption = None,
     backend: BackendOption = Backend.highs,
@@ -46,20 +73,34 @@ def reassign(
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
     from planner.cli.common import require_writable_ledger
-    from planner.planning.reassign import LeaverError, reassign as run
+    from planner.planning.reassign import LeaverError
+    from planner.planning.reassign import reassign as run
 
     started = time.perf_counter()  # --time-limit binds the whole command, from here
     check_pulp_solver(backend, pulp_solver)
-    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
+    prepare_output(
+        out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)}
+    )
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     b = load_book_or_exit(book, policy, as_of)
     load_s = time.perf_counter() - started
     try:
         with err.status("Scoring successors and solving..."):
             result = run(
-                b, leaving or (), on_leave or (), until=parse_date(until), effective=parse_date(effective),
-                max_moves=max_moves, backend=backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed,
-                pulp_solver=pulp_solver, load_s=load_s, started=started,
+                b,
+                leaving or (),
+                on_leave or (),
+                until=parse_date(until),
+                effective=parse_date(effective),
+                max_moves=max_moves,
+                backend=backend,
+                time_limit=time_limit,
+                gap=gap,
+                threads=threads,
+                seed=seed,
+                pulp_solver=pulp_solver,
+                load_s=load_s,
+                started=started,
             )
     except LeaverError as exc:
         fail(str(exc), EXIT_INPUT)
@@ -87,7 +128,9 @@ def handoff_table(h, limit: int = 20):
     for r in h.head(limit).to_dict("records"):
         renews = "" if pd_isna(r["renewal_date"]) else str(r["renewal_date"])[:10]
         why = r["explanation"] + (f" (intro: {r['introducer']})" if r["introducer"] else "")
-        t.add_row(str(r["priority"]), r["account_id"], money(r["arr"]), renews, r["to"], f"{r['knowledge_score']:.2f}", why)
+        t.add_row(
+            str(r["priority"]), r["account_id"], money(r["arr"]), renews, r["to"], f"{r['knowledge_score']:.2f}", why
+        )
     return t
 
 

@@ -44,7 +44,10 @@ def summary_table(result) -> Table:
     t.add_column()
     t.add_row("status", status_words(result))
     t.add_row("backend", result.backend)
-    t.add_row("annual cost", f"{money(result.objective)} a year: what this plan changes (risk, mismatch, disruption, spend, balance)")
+    t.add_row(
+        "annual cost",
+        f"{money(result.objective)} a year: what this plan changes (risk, mismatch, disruption, spend, balance)",
+    )
     t.add_row("proven bound", money(result.bound))
     t.add_row("gap", "-" if result.gap is None else f"{result.gap:.4%}")
     for k, v in result.terms.items():
@@ -110,7 +113,9 @@ def today_line(today, plan=None) -> str:
     broken = today.broken_by_rule()
     line = f"{money(today.objective)} for {today.assigned:,} of {today.accounts:,} accounts"
     if broken:
-        line += f"; breaks {sum(broken.values()):,} rule(s): " + ", ".join(f"{k} {v:,}" for k, v in sorted(broken.items()))
+        line += f"; breaks {sum(broken.values()):,} rule(s): " + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(broken.items())
+        )
         if plan is not None:
             fixed = sum(fixes(today, plan).values())
             line += f"; this plan fixes {fixed:,}"
@@ -179,7 +184,16 @@ def _corr(x) -> str:
 def frontier_table(points) -> Table:
     """The frontier on screen: per point its cap, moves, moved ARR, cost and terms, gap; cheapest change first."""
     t = Table(title="cost against change (each point a plan folder)", title_justify="left")
-    for col in ("#", "max moves", "moves", "ARR moved", "annual cost", *(k.replace("_", " ") for k in _terms(points)), "gap", "status"):
+    for col in (
+        "#",
+        "max moves",
+        "moves",
+        "ARR moved",
+        "annual cost",
+        *(k.replace("_", " ") for k in _terms(points)),
+        "gap",
+        "status",
+    ):
         t.add_column(col, justify="left" if col in ("status",) else "right")
     for p in points:
         t.add_row(

@@ -9,13 +9,36 @@ import typer
 
 from planner.cli.common import (
     end_with_unplaced,
-    err, ledger_input, load_book_or_exit, out, prepare_output, record_in_ledger, write_or_exit,
+    err,
+    ledger_input,
+    load_book_or_exit,
+    out,
+    prepare_output,
+    record_in_ledger,
+    write_or_exit,
+)
+from planner.cli.options import (
+    DEFAULT_GAP,
+    DEFAULT_TIME_LIMIT,
+    AsOfOption,
+    Backend,
+    BackendOption,
+    BookArg,
+    ForceOption,
+    GapOption,
+    LedgerOption,
+    MaxMovedArrOption,
+    MaxMovesOption,
+    PlanOutOption,
+    PolicyOption,
+    PulpSolverOption,
+    SeedOption,
+    ThreadsOption,
+    TimeLimitOption,
+    VerboseOption,
+    check_pulp_solver,
 )
 from planner.cli.report import summary_table
-from planner.cli.options import (
-    DEFAULT_GAP, DEFAULT_TIME_LIMIT, AsOfOption, Backend, BackendOption, BookArg, ForceOption, GapOption, LedgerOption, MaxMovedArrOption, MaxMovesOption, PlanOutOption,
-    PolicyOption, PulpSolverOption, SeedOption, ThreadsOption, TimeLimitOption, VerboseOption, check_pulp_solver,
-)
 
 
 def solve(
@@ -29,12 +52,22 @@ def solve(
     gap: GapOption = DEFAULT_GAP,
     threads: ThreadsOption = 1,
     seed: SeedOption = 0,
-    warm_start: Annotated[bool, typer.Option("--warm-start/--no-warm-start", help="Start from the current owners.")] = True,
+    warm_start: Annotated[
+        bool, typer.Option("--warm-start/--no-warm-start", help="Start from the current owners.")
+    ] = True,
     max_moves: MaxMovesOption = None,
     max_moved_arr: MaxMovedArrOption = None,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")] = True,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also run the greedy baseline for comparison.")
+    ] = True,
     force: ForceOption = False,
-    strict: Annotated[bool, typer.Option("--strict", help="No plan (exit 3) rather than an account left unassigned (exit 5) or a cap exceeded by commitments.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="No plan (exit 3) rather than an account left unassigned (exit 5) or a cap exceeded by commitments.",
+        ),
+    ] = False,
     verbose: VerboseOption = False,
     ledger: LedgerOption = None,
 ) -> None:
@@ -44,16 +77,30 @@ def solve(
 
     started = time.perf_counter()  # --time-limit binds the whole command, from here
     check_pulp_solver(backend, pulp_solver)
-    prepare_output(out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)})
+    prepare_output(
+        out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)}
+    )
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of)
     load_s = time.perf_counter() - started
     with err.status(f"Building and solving {len(b.accounts):,} accounts with {backend}..."):
         result = run(
-            b, backend, time_limit=time_limit, gap=gap, threads=threads, seed=seed, warm_start=warm_start,
-            baseline=baseline, verbose=verbose, pulp_solver=pulp_solver, load_s=load_s, started=started,
-            max_moves=max_moves, max_moved_arr=max_moved_arr, strict=strict,
+            b,
+            backend,
+            time_limit=time_limit,
+            gap=gap,
+            threads=threads,
+            seed=seed,
+            warm_start=warm_start,
+            baseline=baseline,
+            verbose=verbose,
+            pulp_solver=pulp_solver,
+            load_s=load_s,
+            started=started,
+            max_moves=max_moves,
+            max_moved_arr=max_moved_arr,
+            strict=strict,
         )
     write_or_exit(result, out_dir, force)
     out.print(summary_table(result))

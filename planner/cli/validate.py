@@ -23,5 +23,5 @@ def validate(book: BookArg, policy: PolicyOption = None, as_of: AsOfOption = Non
     out.print(
         styled("OK", "green"),
         f"{book}: {len(b.accounts):,} accounts ({', '.join(f'{k} {v:,}' for k, v in seg.items())}), "
-        f"{len(b.csms):,} CSMs, {len(b.pools):,} pools, {len(b.relationships):,} relationships; {warnings} warning(s)"
+        f"{len(b.csms):,} CSMs, {len(b.pools):,} pools, {len(b.relationships):,} relationships; {warnings} warning(s)",
     )

@@ -26,9 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from planner.crm import gainsight, generic, hubspot, salesforce
 from planner.crm.build import Built, ExceptionRow, build
@@ -36,8 +36,17 @@ from planner.crm.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum
 from planner.crm.model import CrmFormat, ExportError
 from planner.io.atomic import atomic_dir, atomic_write_bytes
 from planner.io.outputs import check_overlap
-from planner.plans.ledger import Ledger, LedgerError, Vetting, current_user, find_plan, resolve_ledger_path, utc_now, vet_plan
 from planner.plans import Plan, load_plan
+from planner.plans.ledger import (
+    Ledger,
+    LedgerError,
+    Vetting,
+    current_user,
+    find_plan,
+    resolve_ledger_path,
+    utc_now,
+    vet_plan,
+)
 
 FORMATS = ("salesforce", "hubspot", "gainsight", "csv", "json")
 
@@ -128,11 +137,15 @@ def _warnings(fmt: CrmFormat, exceptions: Sequence[ExceptionRow], draft: bool, p
     if by_file["export"]:
         warnings.append(f"{by_file['export']} account(s) are not in the load file; see exceptions.csv.")
     if by_file["rollback"]:
-        warnings.append(f"{by_file['rollback']} exported account(s) cannot be restored by the rollback file; see exceptions.csv.")
+        warnings.append(
+            f"{by_file['rollback']} exported account(s) cannot be restored by the rollback file; see exceptions.csv."
+        )
     return warnings
 
 
-def _options(only_changes: bool, digital_owner: str | None, hubspot_owner_by: str, max_records: int | None, max_bytes: int) -> dict:
+def _options(
+    only_changes: bool, digital_owner: str | None, hubspot_owner_by: str, max_records: int | None, max_bytes: int
+) -> dict:
     return {"only_changes": only_changes, "digital_owner": digital_owner, "hubspot_owner_by": hubspot_owner_by,
             "max_records": max_records, "max_bytes": max_bytes}  # fmt: skip
 
@@ -140,7 +153,9 @@ def _options(only_changes: bool, digital_owner: str | None, hubspot_owner_by: st
 def _write_folder(folder: Path, files: Sequence[OutFile], summary: dict) -> None:
     for file in files:
         atomic_write_bytes(folder / file.name, file.data)
-    atomic_write_bytes(folder / SUMMARY_FILE, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    atomic_write_bytes(
+        folder / SUMMARY_FILE, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    )
 
 
 def _approve_hint(plan: Plan, ref: str) -> str:
@@ -152,7 +167,9 @@ def _exportable_state(ledger: Ledger, plan: Plan, allow_draft: bool, by: str, ve
     record = ledger.find(plan.plan_id)
     if record is None:
         if not allow_draft:
-            raise LedgerError(f"Expected plan {plan.plan_id} to be approved, it is not in the ledger {ledger.path}. {_approve_hint(plan, str(plan.path))}")
+            raise LedgerError(
+                f"Expected plan {plan.plan_id} to be approved, it is not in the ledger {ledger.path}. {_approve_hint(plan, str(plan.path))}"
+            )
         ledger.record(plan.summary, plan.file_sha256, plan.path, by, checked=vetted.checked)
         return "draft"
     ledger.verify_files(plan.plan_id, plan.file_sha256, plan.path)
@@ -161,7 +178,9 @@ def _exportable_state(ledger: Ledger, plan: Plan, allow_draft: bool, by: str, ve
     if record.state in ("approved", "exported") or (record.state == "draft" and allow_draft):
         return record.state
     if record.state == "draft":
-        raise LedgerError(f"Expected plan {plan.plan_id} to be approved, it is draft. {_approve_hint(plan, plan.plan_id)}")
+        raise LedgerError(
+            f"Expected plan {plan.plan_id} to be approved, it is draft. {_approve_hint(plan, plan.plan_id)}"
+        )
     raise LedgerError(f"Expected plan {plan.plan_id} to be approved or exported, it is {record.state}")
 
 
@@ -197,8 +216,12 @@ def export_plan(
         record = ledger.find(plan.plan_id)
     else:
         ledger_path = resolve_ledger_path(ledger, plan.path)
-        if not allow_draft and not ledger_path.is_file():  # checked here so a refused export does not create an empty ledger
-            raise LedgerError(f"Expected plan {plan.plan_id} to be approved, but there is no ledger at {ledger_path}. {_approve_hint(plan, str(plan.path))}")
+        if (
+            not allow_draft and not ledger_path.is_file()
+        ):  # checked here so a refused export does not create an empty ledger
+            raise LedgerError(
+                f"Expected plan {plan.plan_id} to be approved, but there is no ledger at {ledger_path}. {_approve_hint(plan, str(plan.path))}"
+            )
         record = find_plan(ledger_path, plan.plan_id)
     # Vetted before the ledger is opened for writing, so a refusal creates nothing. An approved plan was vetted
     # when it was approved; a draft export re-checks a plan the ledger does not vouch for, if its book can be read.
@@ -206,7 +229,9 @@ def export_plan(
     notes = [f"Not re-checked against its book: {vetted.unchecked_reason}"] if vetted.unchecked_reason else []
     notes += [f"Kept from today's owners, not made worse by the plan: {kept}" for kept in vetted.inherited]
     # Before the ledger is opened (created): a refused export leaves nothing behind.
-    check_overlap(Path(out_dir), {"the plan": plan.path, "the ledger": ledger.path if isinstance(ledger, Ledger) else ledger_path})
+    check_overlap(
+        Path(out_dir), {"the plan": plan.path, "the ledger": ledger.path if isinstance(ledger, Ledger) else ledger_path}
+    )
     with _open_ledger(ledger, plan.path, create=True) as led, led.transaction():
         state = _exportable_state(led, plan, allow_draft, by, vetted)
         return _commit(
@@ -241,7 +266,9 @@ def _commit(
         if to_state is not None:
             led.transition(plan.plan_id, to_state, by, note=f"{crm.name} -> {out_dir.resolve()}")
     state = led.get(plan.plan_id).state
-    return ExportResult(plan.plan_id, kind, crm.name, out_dir, tuple(infos), counts, tuple(warnings), digest, export_id, draft, state)
+    return ExportResult(
+        plan.plan_id, kind, crm.name, out_dir, tuple(infos), counts, tuple(warnings), digest, export_id, draft, state
+    )
 
 
 def rollback_plan(

@@ -10,8 +10,8 @@ an exception, so the user sees what a rollback could not undo.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from planner.crm.model import Change, CrmFormat, ExportError, Party, RowSkipped
 from planner.plans import Plan
@@ -71,7 +71,9 @@ class _Owners:
         try:
             self._fmt.owner_key(digital_owner_row(value, "digital"))
         except RowSkipped as exc:
-            raise ExportError(f"--digital-owner {value!r} does not fit the {self._fmt.name} format: {exc.reason}") from None
+            raise ExportError(
+                f"--digital-owner {value!r} does not fit the {self._fmt.name} format: {exc.reason}"
+            ) from None
 
     def party(self, owner_id: str) -> Party:
         if owner_id not in self._cache:
@@ -83,7 +85,9 @@ class _Owners:
             return Party("", "", "", "", None, NO_PREVIOUS_OWNER)
         row = self._owners.get(owner_id)
         if row is None:
-            return Party(owner_id, "unknown", "", "", None, f"owner {owner_id!r} is on no roster, so its CRM user is unknown")
+            return Party(
+                owner_id, "unknown", "", "", None, f"owner {owner_id!r} is on no roster, so its CRM user is unknown"
+            )
         if row["owner_type"] == "digital":
             if self._digital is None:
                 return Party(owner_id, "digital", "", "", None, NO_DIGITAL_OWNER)
@@ -96,7 +100,9 @@ class _Owners:
 
 
 def _exception(row: Mapping[str, str], file: str, reason: str) -> ExceptionRow:
-    return ExceptionRow(row["account_id"], row["crm_id"], row["owner_type"], row["owner_id"], row["previous_owner"], file, reason)
+    return ExceptionRow(
+        row["account_id"], row["crm_id"], row["owner_type"], row["owner_id"], row["previous_owner"], file, reason
+    )
 
 
 def _change(row: Mapping[str, str], fmt: CrmFormat, owners: _Owners, plan_id: str) -> Change:
@@ -108,7 +114,15 @@ def _change(row: Mapping[str, str], fmt: CrmFormat, owners: _Owners, plan_id: st
     new = owners.party(row["owner_id"])
     if new.key is None:
         raise RowSkipped(new.problem)
-    return Change(row["account_id"], record_key, new, owners.party(row["previous_owner"]), row["changed"] == "true", row["reason"], plan_id)
+    return Change(
+        row["account_id"],
+        record_key,
+        new,
+        owners.party(row["previous_owner"]),
+        row["changed"] == "true",
+        row["reason"],
+        plan_id,
+    )
 
 
 def _shared_keys(changes: list[Change]) -> dict[str, list[str]]:
@@ -133,11 +147,15 @@ def build(plan: Plan, fmt: CrmFormat, only_changes: bool, digital_owner: str | N
             skipped[row["account_id"]] = exc.reason
     for key, ids in _shared_keys(changes).items():
         for account_id in ids:
-            skipped[account_id] = f"CRM record {key} is shared by accounts {', '.join(ids)}; a load would update it more than once"
+            skipped[account_id] = (
+                f"CRM record {key} is shared by accounts {', '.join(ids)}; a load would update it more than once"
+            )
     changes = [c for c in changes if c.account_id not in skipped]
 
     exceptions = [_exception(by_account[a], "export", reason) for a, reason in skipped.items()]
-    exceptions += [_exception(by_account[c.account_id], "rollback", c.old.problem) for c in changes if c.old.key is None]
+    exceptions += [
+        _exception(by_account[c.account_id], "rollback", c.old.problem) for c in changes if c.old.key is None
+    ]
     order = {r["account_id"]: i for i, r in enumerate(rows)}
     exceptions.sort(key=lambda e: (order[e.account_id], e.file))
     return Built(

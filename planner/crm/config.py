@@ -32,7 +32,9 @@ def _digital_owner(raw: object, fmt: str, where: str) -> str | None:
         return None
     if isinstance(raw, str) and raw.strip():
         return raw.strip()
-    raise ExportError(f"{where}: expected export.digital_owner to be a non-empty string or a table of them by format, got {raw!r}")
+    raise ExportError(
+        f"{where}: expected export.digital_owner to be a non-empty string or a table of them by format, got {raw!r}"
+    )
 
 
 def _positive_int(raw: object, key: str, where: str) -> int | None:

@@ -18,8 +18,8 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from planner.crm.build import EXCEPTION_COLUMNS, Built, ExceptionRow
 from planner.crm.model import Change, CrmFormat, ExportError
@@ -38,7 +38,13 @@ class OutFile:
     rows: int  # records, header excluded
 
     def info(self) -> dict:
-        return {"name": self.name, "role": self.role, "rows": self.rows, "bytes": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest()}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "rows": self.rows,
+            "bytes": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+        }
 
 
 def csv_line(cells: Iterable[object]) -> bytes:
@@ -69,7 +75,9 @@ def split_lines(header: bytes, lines: Sequence[bytes], max_records: int | None, 
     size = len(header)
     for line in lines:
         if len(header) + len(line) >= max_bytes:
-            raise ExportError(f"A record of {len(line)} bytes cannot fit in a part below {max_bytes} bytes; expected a larger --max-bytes")
+            raise ExportError(
+                f"A record of {len(line)} bytes cannot fit in a part below {max_bytes} bytes; expected a larger --max-bytes"
+            )
         full = max_records is not None and len(parts[-1]) >= max_records
         if parts[-1] and (full or size + len(line) >= max_bytes):
             parts.append([])
@@ -79,7 +87,14 @@ def split_lines(header: bytes, lines: Sequence[bytes], max_records: int | None, 
     return parts
 
 
-def csv_files(stem: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], max_records: int | None, max_bytes: int) -> list[OutFile]:
+def csv_files(
+    stem: str,
+    role: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    max_records: int | None,
+    max_bytes: int,
+) -> list[OutFile]:
     head = csv_line(header)
     parts = split_lines(head, [csv_line(r) for r in rows], max_records, max_bytes)
     names = _part_names(stem, "csv", len(parts))
@@ -94,10 +109,20 @@ def json_file(name: str, role: str, header: Sequence[str], rows: Sequence[Sequen
 
 def exceptions_file(exceptions: Sequence[ExceptionRow]) -> OutFile:
     rows = [[getattr(e, c) for c in EXCEPTION_COLUMNS] for e in exceptions]
-    return OutFile(EXCEPTIONS_FILE, "exceptions", csv_line(EXCEPTION_COLUMNS) + b"".join(csv_line(r) for r in rows), len(rows))
+    return OutFile(
+        EXCEPTIONS_FILE, "exceptions", csv_line(EXCEPTION_COLUMNS) + b"".join(csv_line(r) for r in rows), len(rows)
+    )
 
 
-def load_files(fmt: CrmFormat, role: str, stem: str, changes: Sequence[Change], plan_id: str, max_records: int | None, max_bytes: int) -> list[OutFile]:
+def load_files(
+    fmt: CrmFormat,
+    role: str,
+    stem: str,
+    changes: Sequence[Change],
+    plan_id: str,
+    max_records: int | None,
+    max_bytes: int,
+) -> list[OutFile]:
     """The file(s) of one load (the export or its rollback), checked against `changes`."""
     rows = [fmt.cells(c) for c in changes]
     if fmt.extension == "json":
@@ -135,11 +160,15 @@ def _check_round_trip(fmt: CrmFormat, files: Sequence[OutFile], rows: Sequence[S
         if records and header != list(fmt.header):
             raise ExportError(f"Internal check failed: {file.name}: header {header} is not {list(fmt.header)}")
         if len(records) != file.rows:
-            raise ExportError(f"Internal check failed: {file.name}: {len(records)} records read back, {file.rows} written")
+            raise ExportError(
+                f"Internal check failed: {file.name}: {len(records)} records read back, {file.rows} written"
+            )
         parsed += records
     expected = [list(r) if fmt.extension == "json" else [cell_text(c) for c in r] for r in rows]
     if parsed != expected:
-        raise ExportError(f"Internal check failed: {fmt.name} export: the files do not read back as the {len(rows)} rows written")
+        raise ExportError(
+            f"Internal check failed: {fmt.name} export: the files do not read back as the {len(rows)} rows written"
+        )
 
 
 def checksum(files: Sequence[OutFile]) -> str:

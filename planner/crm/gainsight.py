@@ -7,7 +7,7 @@ Company's CSM field with a lookup on the GS User email.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from planner.crm.model import CrmFormat, owner_label, require_email, require_key_text
 

@@ -10,7 +10,7 @@ as a boolean.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from planner.crm.model import Change, CrmFormat, RowSkipped, owner_label
 

@@ -11,7 +11,7 @@ plan carries one, else from ``crm_user_id``.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from planner.crm.model import CrmFormat, ExportError, owner_label, require_digits, require_email
 

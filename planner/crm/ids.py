@@ -43,7 +43,9 @@ def to18(value: str) -> str:
     whose suffix disagrees with the case of its first 15 characters.
     """
     if len(value) not in (15, 18):
-        raise SalesforceIdError(f"expected a 15- or 18-character Salesforce id, got {value!r} ({len(value)} characters)")
+        raise SalesforceIdError(
+            f"expected a 15- or 18-character Salesforce id, got {value!r} ({len(value)} characters)"
+        )
     if not set(value) <= _ID_CHARS:
         raise SalesforceIdError(f"expected a Salesforce id of letters and digits only, got {value!r}")
     expected = checksum(value[:15])

@@ -10,11 +10,11 @@ the ledger -- is the same for every format and lives in the package.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
 
-from planner.errors import PlannerError
 from planner.crm.safety import needs_neutralizing
+from planner.errors import PlannerError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -59,7 +59,7 @@ class Change:
     reason: str
     plan_id: str
 
-    def reversed(self) -> "Change":
+    def reversed(self) -> Change:
         """The row that undoes this one (for rollback files)."""
         return replace(self, new=self.old, old=self.new, reason="rollback")
 

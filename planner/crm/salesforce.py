@@ -13,7 +13,7 @@ is reported as an exception rather than sent to fail in the load.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from planner.crm.ids import ACCOUNT_PREFIX, USER_PREFIX, SalesforceIdError, require_prefix, to18
 from planner.crm.model import CrmFormat, RowSkipped, owner_label

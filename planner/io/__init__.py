@@ -21,12 +21,12 @@ from pathlib import Path
 
 from planner.book import Book, Source
 from planner.errors import BookError, Finding
-from planner.team.graph import relationship_findings
 from planner.io.normalize import normalize
 from planner.io.read import RawBook, read_book
 from planner.io.schema import TABLE_SPECS, clean_text
 from planner.io.validate import bad_cells, pin_findings, validate_tables
 from planner.policy import Policy, load_policy
+from planner.team.graph import relationship_findings
 
 __all__ = ["load_book", "validate_book"]
 
@@ -96,21 +96,30 @@ def best_effort(raw: RawBook, findings: list[Finding]) -> tuple[RawBook, set[str
             frame = frame[frame[id_column] != ""] if id_column in frame else frame.iloc[0:0]
         tables[name] = replace(table, frame=frame)
     whole = {
-        name for name, spec in TABLE_SPECS.items()
+        name
+        for name, spec in TABLE_SPECS.items()
         if name not in raw.incomplete
-        and (name in raw.tables and (not spec.id_column or spec.id_column in raw.tables[name].frame)
-             or name not in raw.tables and not spec.required)
+        and (
+            name in raw.tables
+            and (not spec.id_column or spec.id_column in raw.tables[name].frame)
+            or name not in raw.tables
+            and not spec.required
+        )
     }
     return RawBook(raw.name, tables, raw.incomplete), whole
 
 
 # The checks on typed tables that look up these tables: they need them whole (ids)
 # or, for a pin's rules, without any error (every attribute of the owner counts).
-NEEDS_WHOLE = {rule: ("accounts", "csms", "pools") for rule in ("dangling_id", "endpoint_mismatch", "owner_not_current")}
+NEEDS_WHOLE = {
+    rule: ("accounts", "csms", "pools") for rule in ("dangling_id", "endpoint_mismatch", "owner_not_current")
+}
 NEEDS_CLEAN = {"pin_breaks_rules": ("csms", "pools", "locations")}
 
 
-def _not_caused_by_errors(later: list[Finding], findings: list[Finding], raw: RawBook, whole: set[str]) -> list[Finding]:
+def _not_caused_by_errors(
+    later: list[Finding], findings: list[Finding], raw: RawBook, whole: set[str]
+) -> list[Finding]:
     """The findings of the checks on a best-effort book that no error already found could have caused.
 
     Left out: a finding on a cell that already has an error (blanking it caused
@@ -123,7 +132,8 @@ def _not_caused_by_errors(later: list[Finding], findings: list[Finding], raw: Ra
     labels = {name: t.label for name, t in raw.tables.items()}
     clean = {name for name in whole if not any(f.file == labels.get(name) for f in errors)}
     return [
-        f for f in later
+        f
+        for f in later
         if (f.file, f.row, f.column) not in bad
         and all(t in whole for t in NEEDS_WHOLE.get(f.rule, ()))
         and all(t in clean for t in NEEDS_CLEAN.get(f.rule, ()))

@@ -45,8 +45,8 @@ import platform
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from planner.errors import EXIT_OUTPUT, OutputError, PlannerError, UsageError
 from planner.faults import crash_point
@@ -73,8 +73,11 @@ class OutputExistsError(PlannerError, FileExistsError):
     exit_code = EXIT_OUTPUT
 
     def __init__(self, path: Path, message: str | None = None):
-        super().__init__(message or f"{path} already exists. Expected a new path, or pass --force to replace it "
-                                    "(--force replaces only an output the planner wrote).")
+        super().__init__(
+            message
+            or f"{path} already exists. Expected a new path, or pass --force to replace it "
+            "(--force replaces only an output the planner wrote)."
+        )
         self.path = path
 
     def __str__(self) -> str:
@@ -86,7 +89,15 @@ class OutputExistsError(PlannerError, FileExistsError):
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_SYSCALL_RENAMEAT2 = {"x86_64": 316, "amd64": 316, "aarch64": 276, "arm64": 276, "riscv64": 276, "ppc64le": 357, "s390x": 347}
+_SYSCALL_RENAMEAT2 = {
+    "x86_64": 316,
+    "amd64": 316,
+    "aarch64": 276,
+    "arm64": 276,
+    "riscv64": 276,
+    "ppc64le": 357,
+    "s390x": 347,
+}
 _UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 
@@ -518,8 +529,11 @@ def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Pa
             try:
                 rename_noreplace(scratch.tmp, path)
             except FileExistsError:
-                raise OutputExistsError(path, f"{path} appeared while it was being written; it was left as it is. "
-                                              "Expected a new path, or pass --force to replace it.") from None
+                raise OutputExistsError(
+                    path,
+                    f"{path} appeared while it was being written; it was left as it is. "
+                    "Expected a new path, or pass --force to replace it.",
+                ) from None
     return path
 
 
@@ -616,5 +630,6 @@ def _put_back(scratch: _Scratch, moved: Path, dest: Path, shown: Path) -> None:
     except OSError:
         kept = scratch.park(moved)
         now = f"the new output is in {shown}" if moved == scratch.tmp else "nothing was written"
-        raise OutputError(f"{shown} changed while the output was being written: what was there is kept as {kept}, "
-                          f"and {now}.") from None
+        raise OutputError(
+            f"{shown} changed while the output was being written: what was there is kept as {kept}, and {now}."
+        ) from None

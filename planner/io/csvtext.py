@@ -52,13 +52,23 @@ import datetime as dt
 import io
 import math
 import numbers
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from planner.csvsafe import FORMULA_TRIGGERS, QUOTE, needs_neutralizing, neutralize, restore
 
-__all__ = ["FORMULA_TRIGGERS", "QUOTE", "needs_neutralizing", "neutralize", "restore",
-           "cell_text", "csv_record", "csv_text", "frame_csv", "write_frame"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "QUOTE",
+    "needs_neutralizing",
+    "neutralize",
+    "restore",
+    "cell_text",
+    "csv_record",
+    "csv_text",
+    "frame_csv",
+    "write_frame",
+]
 
 # numpy and pandas are not imported (callers have them already); their
 # scalars are recognised by the number ABCs they register with, their dtype,
@@ -105,8 +115,9 @@ def csv_record(cells: Iterable, safe: bool = True, float_format: str | None = DE
     return buf.getvalue()[:-2] + "\n"
 
 
-def csv_text(header: Iterable, rows: Iterable[Iterable], safe: bool = True,
-             float_format: str | None = DEFAULT_FLOAT_FORMAT) -> str:
+def csv_text(
+    header: Iterable, rows: Iterable[Iterable], safe: bool = True, float_format: str | None = DEFAULT_FLOAT_FORMAT
+) -> str:
     """A whole CSV file: the header record, then one record per row."""
     return csv_record(header, safe, float_format) + "".join(csv_record(r, safe, float_format) for r in rows)
 

@@ -12,7 +12,8 @@ numbers used for findings give way to a plain 0..n-1 index.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 

@@ -19,8 +19,8 @@ again at the last moment.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from planner.errors import OutputError
 from planner.io.atomic import check_name, clean_leftovers, destination
@@ -78,14 +78,18 @@ def check_parent(out: Path, dest: Path) -> None:
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise OutputError(f"Cannot write {out}: {folder} is not a folder; expected a path under a folder. Nothing was written.")
+        raise OutputError(
+            f"Cannot write {out}: {folder} is not a folder; expected a path under a folder. Nothing was written."
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         try:
             read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
         except OSError:
             read_only = False
         why = "is on a read-only file system" if read_only else "is not writable for you"
-        raise OutputError(f"Cannot write {out}: the folder {folder} {why}; expected a folder you can write in. Nothing was written.")
+        raise OutputError(
+            f"Cannot write {out}: the folder {folder} {why}; expected a folder you can write in. Nothing was written."
+        )
 
 
 def leftover_notes(*folders: Path) -> list[str]:
@@ -94,7 +98,9 @@ def leftover_notes(*folders: Path) -> list[str]:
     for folder in dict.fromkeys(Path(os.path.abspath(f)) for f in folders):
         removed, legacy = clean_leftovers(folder)
         if removed:
-            notes.append(f"removed {len(removed)} leftover(s) of interrupted planner runs in {folder}: {', '.join(removed)}")
+            notes.append(
+                f"removed {len(removed)} leftover(s) of interrupted planner runs in {folder}: {', '.join(removed)}"
+            )
         if legacy:
             notes.append(
                 f"{folder} holds {len(legacy)} leftover(s) of an interrupted run of an older planner version: "

@@ -12,7 +12,6 @@ import json
 import math
 from pathlib import Path
 
-
 from planner.io.atomic import atomic_dir
 from planner.io.csvtext import write_frame
 

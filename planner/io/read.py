@@ -141,7 +141,9 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
         if not files:
             if spec.required:
                 message = f"Expected {name}.csv (or {name}.parquet) in the folder {folder.name!r}, but there is none"
-                findings.append(Finding("error", f"{name}.csv", None, None, message + _meant(strays, name), "missing_table"))
+                findings.append(
+                    Finding("error", f"{name}.csv", None, None, message + _meant(strays, name), "missing_table")
+                )
             continue
         if len(files) > 1:
             message = f"Expected one file for the {name} table, found {files[0].name} and {files[1].name}"
@@ -193,7 +195,7 @@ def _near_misses(keys: dict[str, str]) -> dict[str, str]:
 
 
 def _meant(strays: dict[str, str], table: str) -> str:
-    """" (got 'account.csv', ...)" for a missing table that a near-miss file name probably is, else ''."""
+    """ " (got 'account.csv', ...)" for a missing table that a near-miss file name probably is, else ''."""
     names = [n for n, t in strays.items() if t == table]
     return f" (got {names[0]!r}, which is NOT read; rename it to {table}.csv if it is that table)" if names else ""
 
@@ -217,12 +219,12 @@ def _csv_rows(data: bytes, label: str) -> list[list[str]]:
 
 def _decode(data: bytes, label: str) -> str:
     """UTF-8 text with or without a byte-order mark; anything else names the line with bad bytes."""
-    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
-        bad = body[exc.start:exc.end]
+        bad = body[exc.start : exc.end]
         shown = bad.decode("cp1252", errors="replace")
         message = (
             f"Expected UTF-8 text, e.g. re-save as 'CSV UTF-8'; line {line} has bytes that are not UTF-8: "
@@ -260,7 +262,9 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         message = f"Expected an Excel .xlsx workbook, but it could not be opened ({exc})"
-        return RawBook(path.stem, {}, frozenset()), [Finding("error", path.name, None, None, message, "unreadable_file")]
+        return RawBook(path.stem, {}, frozenset()), [
+            Finding("error", path.name, None, None, message, "unreadable_file")
+        ]
     try:
         sheets = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
         titles = {ws.title.strip().lower(): ws.title for ws in workbook.worksheets}
@@ -275,7 +279,9 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
                     message = f"Expected a sheet named {name!r} in {path.name}, but there is none"
                     meant = [titles[t] for t, table in strays.items() if table == name]
                     if meant:
-                        message += f" (got a sheet {meant[0]!r}, which is NOT read; rename it to {name!r} if it is that table)"
+                        message += (
+                            f" (got a sheet {meant[0]!r}, which is NOT read; rename it to {name!r} if it is that table)"
+                        )
                     findings.append(Finding("error", label, None, None, message, "missing_table"))
                 continue
             rows = [[cell_text(v) for v in row] for row in sheets[name].iter_rows(min_row=1, values_only=True)]
@@ -288,10 +294,13 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
         for stray, table in strays.items():
             if table in sheets or TABLE_SPECS[table].required:  # a required table's error already names it
                 continue
-            message = (f"Expected the {table} table in a sheet named {table!r}, got a sheet {titles[stray]!r}, "
-                       f"which is NOT read; rename it to {table!r} if it is that table")
-            findings.append(Finding("warning", sheet_label(path.name, titles[stray]), None, None, message,
-                                    "near_miss_name"))
+            message = (
+                f"Expected the {table} table in a sheet named {table!r}, got a sheet {titles[stray]!r}, "
+                f"which is NOT read; rename it to {table!r} if it is that table"
+            )
+            findings.append(
+                Finding("warning", sheet_label(path.name, titles[stray]), None, None, message, "near_miss_name")
+            )
     finally:
         workbook.close()
     return RawBook(path.stem, tables, frozenset(incomplete)), findings
@@ -330,7 +339,9 @@ def _one_sheet(path: Path, data: bytes, sheets: tuple[str, ...]) -> tuple[str, l
         by_name = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
         ws = next((by_name[s] for s in sheets if s in by_name), workbook.worksheets[0] if workbook.worksheets else None)
         if ws is None:
-            raise _Unreadable(Finding("error", path.name, None, None, "Expected a workbook with a sheet, got none", "empty_file"))
+            raise _Unreadable(
+                Finding("error", path.name, None, None, "Expected a workbook with a sheet, got none", "empty_file")
+            )
         return sheet_label(path.name, ws.title), [[cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
     finally:
         workbook.close()
@@ -367,8 +378,10 @@ def table_from_rows(table: str, label: str, rows: list[list[str]]) -> tuple[pd.D
     if len(header) == 1:
         delimiter = next((d for d in DELIMITER_NAMES if d in header[0]), None)
         if delimiter:
-            message = (f"Expected comma-separated values; this file looks {DELIMITER_NAMES[delimiter]} "
-                       "(re-save it as 'CSV UTF-8 (Comma delimited)')")
+            message = (
+                f"Expected comma-separated values; this file looks {DELIMITER_NAMES[delimiter]} "
+                "(re-save it as 'CSV UTF-8 (Comma delimited)')"
+            )
             return None, [Finding("error", label, 1, None, message, "wrong_delimiter")]
     keep = _kept_positions(header)
     records, numbers, ragged = [], [], []

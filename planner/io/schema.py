@@ -16,8 +16,9 @@ import datetime as dt
 import difflib
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -396,74 +397,132 @@ def _id(name: str, **kw: Any) -> ColumnSpec:
 TABLE_SPECS: dict[str, TableSpec] = {
     t.name: t
     for t in (
-        TableSpec("accounts", True, "account", "account_id", (
-            _id("account_id", required=True, doc="unique id"),
-            ColumnSpec("account_name", TEXT),
-            ColumnSpec("arr", ARR, required=True, doc="annual recurring revenue"),
-            ColumnSpec("segment", SEGMENT, default=Derived("from arr via the policy's [segments.arr_thresholds]")),
-            ColumnSpec("complexity", Number(1, 5, integer=True), default=Const("3")),
-            ColumnSpec("region", TEXT, required=True, doc="NA, EMEA, APAC, LATAM or any other name"),
-            ColumnSpec("utc_offset", UTC_OFFSET, doc="hours"),
-            ColumnSpec("language", Language(), default=Const("en")),
-            ColumnSpec("health", Number(0, 100)),
-            ColumnSpec("renewal_date", Date()),
-            ColumnSpec("lifecycle_stage", Choice("unknown_lifecycle_stage", lambda p: STAGES)),
-            _id("current_owner", doc="a csm_id, pool_id or the digital owner id; blank = new account"),
-            _id("crm_id"),
-            _id("pin_owner", doc="a csm_id, pool_id or the digital owner id the plan must keep"),
-        )),
-        TableSpec("csms", True, "CSM", "csm_id", (
-            _id("csm_id", required=True, doc="unique across CSMs, pools and the digital owner"),
-            ColumnSpec("name", TEXT),
-            ColumnSpec("email", TEXT),
-            _id("location", doc="a location in locations (for cost_index and utc_offset)"),
-            ColumnSpec("region", TEXT, required=True),
-            ColumnSpec("utc_offset", UTC_OFFSET,
-                       default=Derived("the location's utc_offset, else the policy's [region] default_utc_offset")),
-            ColumnSpec("languages", LANGUAGES, default=PolicyValue("csm_default_languages", "csm.default_languages")),
-            ColumnSpec("segments", SEGMENTS, default=PolicyValue("segments", "segments.order"), doc="blank = all"),
-            ColumnSpec("capacity_hours", CSM_HOURS,
-                       default=PolicyValue("csm_default_capacity_hours", "csm.default_capacity_hours"),
-                       doc="account-facing hours a month"),
-            ColumnSpec("max_accounts", MAX_ACCOUNTS,
-                       default=PolicyValue("csm_default_max_accounts", "csm.default_max_accounts")),
-            ColumnSpec("max_arr", ARR, default=PolicyValue("csm_default_max_arr", "csm.default_max_arr")),
-            ColumnSpec("annual_cost", ANNUAL_COST,
-                       default=Derived("policy csm.default_annual_cost x the location's cost_index")),
-            ColumnSpec("status", Choice("unknown_status", lambda p: STATUSES), default=Const("active")),
-            ColumnSpec("return_date", Date()),
-            _id("crm_user_id"),
-        )),
-        TableSpec("pools", False, "pool", "pool_id", (
-            _id("pool_id", required=True, doc="unique across CSMs, pools and the digital owner"),
-            ColumnSpec("name", TEXT),
-            _id("location"),
-            ColumnSpec("regions", ListOf(TEXT), doc="blank = all regions"),
-            ColumnSpec("languages", LANGUAGES, default=PolicyValue("pool_default_languages", "pool.default_languages")),
-            ColumnSpec("segments", SEGMENTS, required=True, blank_rule="pool_without_segments",
-                       blank_expected="Expected at least one segment the pool serves (e.g. smb;mid_market)"),
-            ColumnSpec("fte", FTE),
-            ColumnSpec("capacity_hours", POOL_HOURS,
-                       default=Derived("fte x policy pool.hours_per_fte (fte and capacity_hours both blank is an error)"),
-                       doc="total hours a month"),
-            ColumnSpec("hourly_cost", HOURLY_COST,
-                       default=Derived("policy pool.default_hourly_cost x the location's cost_index")),
-            ColumnSpec("efficiency", EFFICIENCY,
-                       default=PolicyValue("pool_efficiency", "workload.pool_efficiency")),
-            _id("crm_user_id"),
-        )),
-        TableSpec("locations", False, "location", "location", (
-            _id("location", required=True),
-            ColumnSpec("region", TEXT),
-            ColumnSpec("utc_offset", UTC_OFFSET),
-            ColumnSpec("cost_index", COST_INDEX, default=Const("1.0")),
-        )),
-        TableSpec("relationships", False, "relationship", "", (
-            _id("source", required=True),
-            _id("target", required=True),
-            ColumnSpec("kind", TEXT),
-            ColumnSpec("strength", Number(0, 1), default=Const("1")),
-        )),
+        TableSpec(
+            "accounts",
+            True,
+            "account",
+            "account_id",
+            (
+                _id("account_id", required=True, doc="unique id"),
+                ColumnSpec("account_name", TEXT),
+                ColumnSpec("arr", ARR, required=True, doc="annual recurring revenue"),
+                ColumnSpec("segment", SEGMENT, default=Derived("from arr via the policy's [segments.arr_thresholds]")),
+                ColumnSpec("complexity", Number(1, 5, integer=True), default=Const("3")),
+                ColumnSpec("region", TEXT, required=True, doc="NA, EMEA, APAC, LATAM or any other name"),
+                ColumnSpec("utc_offset", UTC_OFFSET, doc="hours"),
+                ColumnSpec("language", Language(), default=Const("en")),
+                ColumnSpec("health", Number(0, 100)),
+                ColumnSpec("renewal_date", Date()),
+                ColumnSpec("lifecycle_stage", Choice("unknown_lifecycle_stage", lambda p: STAGES)),
+                _id("current_owner", doc="a csm_id, pool_id or the digital owner id; blank = new account"),
+                _id("crm_id"),
+                _id("pin_owner", doc="a csm_id, pool_id or the digital owner id the plan must keep"),
+            ),
+        ),
+        TableSpec(
+            "csms",
+            True,
+            "CSM",
+            "csm_id",
+            (
+                _id("csm_id", required=True, doc="unique across CSMs, pools and the digital owner"),
+                ColumnSpec("name", TEXT),
+                ColumnSpec("email", TEXT),
+                _id("location", doc="a location in locations (for cost_index and utc_offset)"),
+                ColumnSpec("region", TEXT, required=True),
+                ColumnSpec(
+                    "utc_offset",
+                    UTC_OFFSET,
+                    default=Derived("the location's utc_offset, else the policy's [region] default_utc_offset"),
+                ),
+                ColumnSpec(
+                    "languages", LANGUAGES, default=PolicyValue("csm_default_languages", "csm.default_languages")
+                ),
+                ColumnSpec("segments", SEGMENTS, default=PolicyValue("segments", "segments.order"), doc="blank = all"),
+                ColumnSpec(
+                    "capacity_hours",
+                    CSM_HOURS,
+                    default=PolicyValue("csm_default_capacity_hours", "csm.default_capacity_hours"),
+                    doc="account-facing hours a month",
+                ),
+                ColumnSpec(
+                    "max_accounts",
+                    MAX_ACCOUNTS,
+                    default=PolicyValue("csm_default_max_accounts", "csm.default_max_accounts"),
+                ),
+                ColumnSpec("max_arr", ARR, default=PolicyValue("csm_default_max_arr", "csm.default_max_arr")),
+                ColumnSpec(
+                    "annual_cost",
+                    ANNUAL_COST,
+                    default=Derived("policy csm.default_annual_cost x the location's cost_index"),
+                ),
+                ColumnSpec("status", Choice("unknown_status", lambda p: STATUSES), default=Const("active")),
+                ColumnSpec("return_date", Date()),
+                _id("crm_user_id"),
+            ),
+        ),
+        TableSpec(
+            "pools",
+            False,
+            "pool",
+            "pool_id",
+            (
+                _id("pool_id", required=True, doc="unique across CSMs, pools and the digital owner"),
+                ColumnSpec("name", TEXT),
+                _id("location"),
+                ColumnSpec("regions", ListOf(TEXT), doc="blank = all regions"),
+                ColumnSpec(
+                    "languages", LANGUAGES, default=PolicyValue("pool_default_languages", "pool.default_languages")
+                ),
+                ColumnSpec(
+                    "segments",
+                    SEGMENTS,
+                    required=True,
+                    blank_rule="pool_without_segments",
+                    blank_expected="Expected at least one segment the pool serves (e.g. smb;mid_market)",
+                ),
+                ColumnSpec("fte", FTE),
+                ColumnSpec(
+                    "capacity_hours",
+                    POOL_HOURS,
+                    default=Derived("fte x policy pool.hours_per_fte (fte and capacity_hours both blank is an error)"),
+                    doc="total hours a month",
+                ),
+                ColumnSpec(
+                    "hourly_cost",
+                    HOURLY_COST,
+                    default=Derived("policy pool.default_hourly_cost x the location's cost_index"),
+                ),
+                ColumnSpec(
+                    "efficiency", EFFICIENCY, default=PolicyValue("pool_efficiency", "workload.pool_efficiency")
+                ),
+                _id("crm_user_id"),
+            ),
+        ),
+        TableSpec(
+            "locations",
+            False,
+            "location",
+            "location",
+            (
+                _id("location", required=True),
+                ColumnSpec("region", TEXT),
+                ColumnSpec("utc_offset", UTC_OFFSET),
+                ColumnSpec("cost_index", COST_INDEX, default=Const("1.0")),
+            ),
+        ),
+        TableSpec(
+            "relationships",
+            False,
+            "relationship",
+            "",
+            (
+                _id("source", required=True),
+                _id("target", required=True),
+                ColumnSpec("kind", TEXT),
+                ColumnSpec("strength", Number(0, 1), default=Const("1")),
+            ),
+        ),
     )
 }
 
@@ -498,4 +557,3 @@ def canonical_columns(table: str) -> list[tuple[str, str]]:
         out.append((c.name, c.kind.dtype))
         out.extend((name, dtype) for name, dtype, after in DERIVED_COLUMNS.get(table, ()) if after == c.name)
     return out
-

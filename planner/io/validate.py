@@ -10,7 +10,7 @@ per rule, each skipping quietly when the table or column it needs is absent
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 import pandera.pandas as pa
@@ -61,14 +61,18 @@ def bad_cells(findings: list[Finding]) -> set[tuple[str, int | None, str | None]
 
 def table_schema(table: str, policy: Policy) -> pa.DataFrameSchema:
     """The pandera schema of one table's text: required columns, blanks, and each column's kind."""
-    columns = {c.name: pa.Column(checks=_column_checks(c, policy), required=c.required) for c in TABLE_SPECS[table].columns}
+    columns = {
+        c.name: pa.Column(checks=_column_checks(c, policy), required=c.required) for c in TABLE_SPECS[table].columns
+    }
     return pa.DataFrameSchema(columns, name=table, strict=False)
 
 
 def _column_checks(spec: ColumnSpec, policy: Policy) -> list[pa.Check]:
     checks = []
     if spec.required:
-        checks.append(pa.Check(lambda text: text != "", element_wise=True, name=spec.blank_rule, error=spec.blank_expected))
+        checks.append(
+            pa.Check(lambda text: text != "", element_wise=True, name=spec.blank_rule, error=spec.blank_expected)
+        )
     for check in spec.kind.checks(policy):
         checks.append(pa.Check(_blank_or(check.accepts), element_wise=True, name=check.rule, error=check.expected))
     return checks
@@ -115,8 +119,10 @@ def cell_findings(table: RawTable) -> list[Finding]:
         if spec is not None:
             lengths = cells.str.len()
             for row, text in cells[lengths > MAX_CELL_CHARS].items():
-                message = (f"Expected at most {MAX_CELL_CHARS:,} characters in a cell (Excel's limit for one cell), "
-                           f"got {len(text):,} characters starting {text[:SHOWN_CHARS]!r}")
+                message = (
+                    f"Expected at most {MAX_CELL_CHARS:,} characters in a cell (Excel's limit for one cell), "
+                    f"got {len(text):,} characters starting {text[:SHOWN_CHARS]!r}"
+                )
                 findings.append(Finding("error", table.label, int(row), column, message, "too_long"))
             cells = cells[lengths <= MAX_CELL_CHARS]
             if not _is_text(spec):
@@ -135,8 +141,9 @@ def cell_findings(table: RawTable) -> list[Finding]:
                 severity, expected, after = "error", "an id", ""
             else:
                 severity, expected = "warning", "text"
-                after = "; the plan gets the text without them" + (" (a line break becomes a space)"
-                                                                     if {"\n", "\r"} & set(chars) else "")
+                after = "; the plan gets the text without them" + (
+                    " (a line break becomes a space)" if {"\n", "\r"} & set(chars) else ""
+                )
             message = f"Expected {expected} without control characters, got {shown(text)} with {what}{after}"
             findings.append(Finding(severity, table.label, int(row), column, message, "control_character"))
     return findings
@@ -157,8 +164,10 @@ def near_miss_columns(table: RawTable) -> list[Finding]:
         meant = probable_name(column, known)
         if meant is None or meant in header or meant in required:
             continue
-        message = (f"Expected a column named {meant!r}, got {column!r}, which is NOT read (it is kept as an extra "
-                   f"text column); rename it to {meant!r} if it is that column")
+        message = (
+            f"Expected a column named {meant!r}, got {column!r}, which is NOT read (it is kept as an extra "
+            f"text column); rename it to {meant!r} if it is that column"
+        )
         findings.append(Finding("warning", table.label, 1, column, message, "near_miss_name"))
     return findings
 
@@ -242,7 +251,9 @@ def owner_id_collisions(raw: RawBook, policy: Policy) -> list[Finding]:
                 clash = f"also a csm_id ({raw.tables['csms'].label} row {csm_rows[value]})"
             else:
                 continue
-            message = f"Expected owner ids unique across CSMs, pools and the digital owner, got {value!r}, which is {clash}"
+            message = (
+                f"Expected owner ids unique across CSMs, pools and the digital owner, got {value!r}, which is {clash}"
+            )
             findings.append(Finding("error", raw.tables[table].label, row, column, message, "owner_id_collision"))
     return findings
 
@@ -270,9 +281,14 @@ def unknown_current_owners(raw: RawBook, policy: Policy) -> list[Finding]:
         return []
     label = raw.tables["accounts"].label
     return [
-        Finding("warning", label, row, "current_owner",
-                f"{_owner_expected(policy)}, got {value!r}, which is on no roster; the account is treated as unassigned",
-                "unknown_current_owner")
+        Finding(
+            "warning",
+            label,
+            row,
+            "current_owner",
+            f"{_owner_expected(policy)}, got {value!r}, which is on no roster; the account is treated as unassigned",
+            "unknown_current_owner",
+        )
         for row, value in owners.items()
         if value and value not in roster
     ]
@@ -285,8 +301,14 @@ def unknown_pin_owners(raw: RawBook, policy: Policy) -> list[Finding]:
         return []
     label = raw.tables["accounts"].label
     return [
-        Finding("error", label, row, "pin_owner", f"{_owner_expected(policy)} to pin the account to, got {value!r}",
-                "unknown_pin_owner")
+        Finding(
+            "error",
+            label,
+            row,
+            "pin_owner",
+            f"{_owner_expected(policy)} to pin the account to, got {value!r}",
+            "unknown_pin_owner",
+        )
         for row, value in pins.items()
         if value and value not in roster
     ]
@@ -302,8 +324,10 @@ def csm_zero_capacity(raw: RawBook, policy: Policy) -> list[Finding]:
     for row, text in _cell_or_blank(raw, "csms", "capacity_hours").items():
         hours = parse_number(text) if text else policy.csm_default_capacity_hours
         if hours == 0 and status[row] in ("", "active"):
-            message = (f"Expected capacity_hours > 0 for an active CSM, {got_text(text)}; "
-                       "give their monthly hours, or set status to leaving or on_leave")
+            message = (
+                f"Expected capacity_hours > 0 for an active CSM, {got_text(text)}; "
+                "give their monthly hours, or set status to leaving or on_leave"
+            )
             findings.append(Finding("error", label, row, "capacity_hours", message, "csm_zero_capacity"))
     return findings
 
@@ -315,8 +339,14 @@ def pool_without_capacity(raw: RawBook, policy: Policy) -> list[Finding]:
     label = raw.tables["pools"].label
     fte = _cell_or_blank(raw, "pools", "fte")
     return [
-        Finding("error", label, row, "capacity_hours",
-                "Expected capacity_hours (total hours a month) or fte, got both blank", "pool_without_capacity")
+        Finding(
+            "error",
+            label,
+            row,
+            "capacity_hours",
+            "Expected capacity_hours (total hours a month) or fte, got both blank",
+            "pool_without_capacity",
+        )
         for row, hours in _cell_or_blank(raw, "pools", "capacity_hours").items()
         if hours == "" and fte[row] == ""
     ]
@@ -336,8 +366,14 @@ def unknown_locations(raw: RawBook, policy: Policy) -> list[Finding]:
         if locations is None:
             continue
         findings += [
-            Finding("warning", raw.tables[table].label, row, "location",
-                    f"Expected a location listed in {where}, got {value!r}; {consequence}", "unknown_location")
+            Finding(
+                "warning",
+                raw.tables[table].label,
+                row,
+                "location",
+                f"Expected a location listed in {where}, got {value!r}; {consequence}",
+                "unknown_location",
+            )
             for row, value in locations.items()
             if value and value not in known
         ]
@@ -364,16 +400,21 @@ def pin_findings(book) -> list[Finding]:
     The reasons are the plan's own: they are the pinned account's ``exception``
     in assignments.csv (models/coverage.py pin_rule_breaks).
     """
-    from planner.team.graph import spreadsheet_rows, table_file
     from planner.models.coverage import pin_rule_breaks
+    from planner.team.graph import spreadsheet_rows, table_file
 
     rows = spreadsheet_rows(book, "accounts")
     label = table_file(book, "accounts")
     pins = book.accounts["pin_owner"]
     return [
-        Finding("warning", label, rows[a], "pin_owner",
-                f"Expected a pin to an owner the rules allow for this account, got {pins.iat[a]!r} although "
-                f"{'; '.join(why)}; the plan keeps the pin (a pin is an order) and lists it as an exception",
-                "pin_breaks_rules")
+        Finding(
+            "warning",
+            label,
+            rows[a],
+            "pin_owner",
+            f"Expected a pin to an owner the rules allow for this account, got {pins.iat[a]!r} although "
+            f"{'; '.join(why)}; the plan keeps the pin (a pin is an order) and lists it as an exception",
+            "pin_breaks_rules",
+        )
         for a, why in sorted(pin_rule_breaks(book).items())
     ]

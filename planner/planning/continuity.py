@@ -45,7 +45,9 @@ def least_change(book, model, measure: str = "moves", time_limit: float = 10.0) 
     what = np.ones(p.n_items) if measure == "moves" else book_arr
     stays = p.arc_agent == model.current[p.arc_item]
     counted = np.where(stays | ~model.had_owner[p.arc_item], 0.0, what[p.arc_item])
-    forced = float(what[model.had_owner & ~model.can_stay].sum())  # changes no plan avoids (no arc to stay), counted by `counted`
+    forced = float(
+        what[model.had_owner & ~model.can_stay].sum()
+    )  # changes no plan avoids (no arc to stay), counted by `counted`
     unit = 1.0 if measure == "moves" else float(np.min(book_arr[book_arr > 0], initial=1.0))
     rows = tuple(r for r in p.side_rows if r.name not in ("moves", "changed_arr"))
     least = replace(p, arc_cost=counted + unit * _tie_break(p).arc_cost, side_rows=rows, offset=0.0, start=None)

@@ -33,7 +33,7 @@ has ELASTIC_SECONDS; on 10,000 accounts that is the whole answer time.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -93,7 +93,9 @@ def _why_no_owner(book, a, utc: float) -> str:
             (f"speaking {lang!r}", c := _keep(c, "languages", lambda s: lang in s)),
             (
                 f"within {pol.tz_max_gap_hours[seg]:g} h of UTC{utc:+g}",
-                c := c[np.isnan(utc) | (tz_gap(utc, c["utc_offset"].to_numpy(float)) <= pol.tz_max_gap_hours[seg] + 1e-9)],
+                c := c[
+                    np.isnan(utc) | (tz_gap(utc, c["utc_offset"].to_numpy(float)) <= pol.tz_max_gap_hours[seg] + 1e-9)
+                ],
             ),
         ]
         if seg in pol.region_csm_must_match:
@@ -128,7 +130,11 @@ def fix_for_no_owner(book, i: int) -> str:
         wants.append(f"a {seg.replace('_', '-')} CSM who speaks {lang!r}{zone}{where}")
     if "pool" in modes:
         wants.append(f"a pool serving {seg.replace('_', '-')} accounts in {lang!r} in region {region}")
-    return "hire or train " + ", or ".join(_article(w) for w in wants) if wants else f"allow a coverage mode for {seg} (policy [segments] modes)"
+    return (
+        "hire or train " + ", or ".join(_article(w) for w in wants)
+        if wants
+        else f"allow a coverage mode for {seg} (policy [segments] modes)"
+    )
 
 
 def _article(phrase: str) -> str:
@@ -520,7 +526,11 @@ def _shortage_options(book, rmodel) -> Iterable[str]:
                 continue
             hours = h[a] * owners.hours_factor[k]
             digital = pol.digital_cost_per_account if owners.kind[k] == "digital" else 0.0
-            cost = 12 * hours * owners.rate[k] + digital + (pol.handoff_overflow_churn_uplift + pol.disruption_arr_share) * arr[a]
+            cost = (
+                12 * hours * owners.rate[k]
+                + digital
+                + (pol.handoff_overflow_churn_uplift + pol.disruption_arr_share) * arr[a]
+            )
             new_i.append(i), new_k.append(k), new_c.append(cost), new_h.append(hours)
     n_over = len(new_i)
     dummy = p.n_agents
@@ -559,7 +569,9 @@ def _shortage_options(book, rmodel) -> Iterable[str]:
         by_owner: dict[str, list[str]] = {}
         for e in over:
             by_owner.setdefault(owners.ids[elastic.arc_agent[e]], []).append(p.item_names[elastic.arc_item[e]])
-        parts = "; ".join(f"{o}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}" for o, ids in sorted(by_owner.items()))
+        parts = "; ".join(
+            f"{o}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}" for o, ids in sorted(by_owner.items())
+        )
         yield f"option: overflow {len(over)} accounts outside their segment's coverage ({parts})"
     if len(lost):
         ids = ", ".join(p.item_names[i] for i in lost[:15])

@@ -10,8 +10,8 @@ Each business rule is a small named function; a violation names its rule.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -347,7 +347,9 @@ def changed_arr_within_cap(ctx: _Ctx) -> Iterable[Violation]:
             if ctx.plan.get(acc_id) != a["current_owner"]:
                 changed += a["arr"]
     if _over(changed, share * total):
-        yield Violation("changed_arr_within_cap", "book", f"{changed:,.0f} of {total:,.0f} ARR changes owner > {share:.0%}")
+        yield Violation(
+            "changed_arr_within_cap", "book", f"{changed:,.0f} of {total:,.0f} ARR changes owner > {share:.0%}"
+        )
 
 
 RULES: tuple[Callable[[_Ctx], Iterable[Violation]], ...] = (
@@ -412,7 +414,10 @@ def owner_loads(book, plan: Mapping[str, str]) -> dict[str, dict[str, float]]:
 
 
 def is_inherited(
-    v: Violation, broken_today: set[tuple[str, str]], loads: Mapping[str, Mapping[str, float]], loads_today: Mapping[str, Mapping[str, float]]
+    v: Violation,
+    broken_today: set[tuple[str, str]],
+    loads: Mapping[str, Mapping[str, float]],
+    loads_today: Mapping[str, Mapping[str, float]],
 ) -> bool:
     """A cap violation the plan inherited: today's owners break the same cap on the same owner, and the plan loads them no more.
 
@@ -428,13 +433,17 @@ def is_inherited(
     return not _over(now, then)
 
 
-def split_inherited(book, plan: Mapping[str, str], violations: Iterable[Violation]) -> tuple[list[Violation], list[Violation]]:
+def split_inherited(
+    book, plan: Mapping[str, str], violations: Iterable[Violation]
+) -> tuple[list[Violation], list[Violation]]:
     """(introduced, inherited): the plan's `violations` split by :func:`is_inherited` against today's plan."""
     violations = list(violations)
     if not any(v.rule in CAP_LOADS for v in violations):
         return violations, []
     today = _Ctx(book, current_plan(book))
-    broken_today = {(v.rule, v.subject) for rule in (csm_caps_respected, pool_hours_within_capacity) for v in rule(today)}
+    broken_today = {
+        (v.rule, v.subject) for rule in (csm_caps_respected, pool_hours_within_capacity) for v in rule(today)
+    }
     loads, loads_today = owner_loads(book, plan), _loads(today)
     introduced = [v for v in violations if not is_inherited(v, broken_today, loads, loads_today)]
     inherited = [v for v in violations if is_inherited(v, broken_today, loads, loads_today)]

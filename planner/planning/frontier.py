@@ -51,7 +51,9 @@ class FrontierPoint:
         return {**out, **{f"{k}_cost" if k != "revenue_at_risk" else k: v for k, v in self.terms.items()}}
 
 
-def solve_point(spec: BookSpec, backend: str, options: dict, max_moves: int | None, out: str, name: str, point: int) -> FrontierPoint:
+def solve_point(
+    spec: BookSpec, backend: str, options: dict, max_moves: int | None, out: str, name: str, point: int
+) -> FrontierPoint:
     """Solve the book under a cap on moves and write its plan folder to `out`/`name` (runs in a worker process)."""
     from planner.planning.solve import solve
 
@@ -105,7 +107,11 @@ def plan_frontier(spec: BookSpec, out: Path, points: int = 8, backend: str = "hi
         found = runner.run(solve_point, [(spec, backend, options, cap, str(out), name, 0) for cap, name in ends])
         free = found[0]
         if free.moves is not None and least.found is not None and points > 2:
-            caps = [c for c in caps_between(int(round(least.found)), free.moves, points) if c not in (free.moves, ends[1][0])]
+            caps = [
+                c
+                for c in caps_between(int(round(least.found)), free.moves, points)
+                if c not in (free.moves, ends[1][0])
+            ]
             found += runner.run(solve_point, [(spec, backend, options, c, str(out), f"point-{c}", 0) for c in caps])
     ordered = sorted(found, key=lambda p: (p.moves if p.moves is not None else math.inf, p.max_moves is None))
     return [_numbered(p, i, out) for i, p in enumerate(ordered, start=1)]

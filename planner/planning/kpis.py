@@ -17,7 +17,7 @@ measured the same way. :func:`plan_kpis` gathers them for summary.json,
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -57,7 +57,9 @@ def accounts_per_csm(book, plan: Mapping[str, str]) -> dict:
         if not held:
             continue
         by_segment[s] = _stats(held)
-        if s in bands:  # the usual 1:N band (policy [report]): how many CSMs holding this segment sit below, in, above it
+        if (
+            s in bands
+        ):  # the usual 1:N band (policy [report]): how many CSMs holding this segment sit below, in, above it
             lo, hi = bands[s]
             by_segment[s]["band"] = [lo, hi]
             by_segment[s]["below_band"] = sum(n < lo for n in held)
@@ -107,13 +109,17 @@ def fixed_costs(book) -> dict:
     by_location: dict[str, float] = {}
     csms = float(book.csms["annual_cost"].sum())
     for r in book.csms.to_dict("records"):
-        by_location[r["location"] or "(no location)"] = by_location.get(r["location"] or "(no location)", 0.0) + r["annual_cost"]
+        by_location[r["location"] or "(no location)"] = (
+            by_location.get(r["location"] or "(no location)", 0.0) + r["annual_cost"]
+        )
     pools = 0.0
     if pol.pool_billing == "fixed":
         for r in book.pools.to_dict("records"):
             cost = 12.0 * r["capacity_hours"] * r["hourly_cost"]
             pools += cost
-            by_location[r["location"] or "(no location)"] = by_location.get(r["location"] or "(no location)", 0.0) + cost
+            by_location[r["location"] or "(no location)"] = (
+                by_location.get(r["location"] or "(no location)", 0.0) + cost
+            )
     return {"csm_salaries": csms, "pool_teams": pools, "total": csms + pools,
             "by_location": dict(sorted(by_location.items(), key=lambda kv: -kv[1]))}  # fmt: skip
 

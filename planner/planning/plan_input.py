@@ -44,7 +44,9 @@ def _read_table(path: Path, book) -> dict[str, str]:
         if name not in header:
             near = next((h for h in header if probable_name(h, COLUMNS) == name), None)
             got = f"got {near!r}; rename it to {name!r}" if near else "but the header row has no such column"
-            findings.append(Finding("error", label, 1, name, f"Expected a column named {name!r}, {got}", "missing_column"))
+            findings.append(
+                Finding("error", label, 1, name, f"Expected a column named {name!r}, {got}", "missing_column")
+            )
     if findings:
         raise BookError(findings)
     a, o = header.index("account_id"), header.index("owner_id")
@@ -57,7 +59,11 @@ def _read_table(path: Path, book) -> dict[str, str]:
         if not account and not owner:
             continue
         if not account:
-            findings.append(Finding("error", label, number, "account_id", "Expected an account id, got a blank cell", "missing_value"))
+            findings.append(
+                Finding(
+                    "error", label, number, "account_id", "Expected an account id, got a blank cell", "missing_value"
+                )
+            )
         elif account not in known:
             findings.append(Finding("error", label, number, "account_id",
                                     f"Expected an account_id of the book, got {account!r}", "unknown_account"))  # fmt: skip

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from planner.backends.base import SolveOptions, Status
-from planner.errors import PlannerError
 from planner.book import Book
+from planner.errors import PlannerError
 from planner.planning.pipeline import Clock, Job, run
 from planner.planning.result import PlanResult, Verdict
 
@@ -41,7 +41,9 @@ def resolve_leaves(book: Book, leaving=(), on_leave=(), until: dt.date | None = 
         leaving = [c for c in csms.index if csms.at[c, "status"] == "leaving" and c in owners]
         on_leave = [c for c in csms.index if csms.at[c, "status"] == "on_leave" and c in owners]
         if not leaving and not on_leave:
-            raise LeaverError("no leaver: expected --leaving CSM_ID, --on-leave CSM_ID, or a roster CSM with status leaving/on_leave who owns accounts")
+            raise LeaverError(
+                "no leaver: expected --leaving CSM_ID, --on-leave CSM_ID, or a roster CSM with status leaving/on_leave who owns accounts"
+            )
     leaves = [Leave(c) for c in leaving]
     for c in on_leave:
         back = until or _date(csms.at[c, "return_date"])
@@ -84,7 +86,13 @@ class ReassignJob(Job):
 
     def __init__(self, model, leaves, effective: dt.date, max_moves: int, graph, build_s: float):
         super().__init__(model.book, model.coverage, build_s)
-        self.rmodel, self.leaves, self.effective, self.max_moves, self.graph = model, leaves, effective, max_moves, graph
+        self.rmodel, self.leaves, self.effective, self.max_moves, self.graph = (
+            model,
+            leaves,
+            effective,
+            max_moves,
+            graph,
+        )
 
     @property
     def model(self):
@@ -102,7 +110,9 @@ class ReassignJob(Job):
         return {
             "effective": self.effective.isoformat(),
             "max_moves": self.max_moves,
-            "leavers": [{"csm_id": l.csm_id, "temporary_until": l.until.isoformat() if l.until else None} for l in self.leaves],
+            "leavers": [
+                {"csm_id": l.csm_id, "temporary_until": l.until.isoformat() if l.until else None} for l in self.leaves
+            ],
         }
 
     def full_choice(self, choice):
@@ -139,7 +149,11 @@ class ReassignJob(Job):
         gone = {l.csm_id for l in self.leaves}
         kept = [f"leaver_owns_nothing: {a}: still with {o}"
                 for a, o in zip(assignments["account_id"], assignments["owner_id"], strict=True) if o in gone]  # fmt: skip
-        return replace(verdict, violations=verdict.violations + tuple(kept), agrees_with_solver=verdict.agrees_with_solver and not kept)
+        return replace(
+            verdict,
+            violations=verdict.violations + tuple(kept),
+            agrees_with_solver=verdict.agrees_with_solver and not kept,
+        )
 
     def diagnose(self, sol) -> tuple[str, ...]:
         from planner.planning.diagnose import shortage_options
@@ -176,7 +190,11 @@ def reassign(
     effective = effective or book.as_of
     leaves = resolve_leaves(book, leaving, on_leave, until)
     options = SolveOptions(
-        time_limit=time_limit, gap=gap, threads=threads, seed=seed, extra={"pulp_solver": pulp_solver} if pulp_solver else {}
+        time_limit=time_limit,
+        gap=gap,
+        threads=threads,
+        seed=seed,
+        extra={"pulp_solver": pulp_solver} if pulp_solver else {},
     )
     t0 = time.perf_counter()
     G, scorer = knowledge_scorer(book)
@@ -187,8 +205,8 @@ def reassign(
 
 def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd.DataFrame:
     """One row per account that changes owner: who, how well they know it, who can introduce them."""
-    from planner.team.knowledge import COLD, find_introducer
     from planner.models.reassign import handoff_risk
+    from planner.team.knowledge import COLD, find_introducer
 
     pol = book.policy
     until = {l.csm_id: l.until for l in leaves}
@@ -223,16 +241,37 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
                 "handoff_risk": float(handoff_risk(pol, np.array([r.arr]), np.array([k.score]))[0]),
             }
         )
-    h = pd.DataFrame(rows, columns=[
-        "account_id", "account_name", "arr", "renewal_date", "from", "to", "to_type", "knowledge_score",
-        "explanation", "warm", "introducer", "reason", "temporary_until", "handoff_risk",
-    ])
+    h = pd.DataFrame(
+        rows,
+        columns=[
+            "account_id",
+            "account_name",
+            "arr",
+            "renewal_date",
+            "from",
+            "to",
+            "to_type",
+            "knowledge_score",
+            "explanation",
+            "warm",
+            "introducer",
+            "reason",
+            "temporary_until",
+            "handoff_risk",
+        ],
+    )
     # Priority 1 = hand off first: soonest renewal, then largest ARR.
-    order = h.assign(_r=pd.to_datetime(h["renewal_date"])).sort_values(["_r", "arr", "account_id"], ascending=[True, False, True], na_position="last").index
+    order = (
+        h.assign(_r=pd.to_datetime(h["renewal_date"]))
+        .sort_values(["_r", "arr", "account_id"], ascending=[True, False, True], na_position="last")
+        .index
+    )
     h.loc[order, "priority"] = np.arange(1, len(h) + 1)
     h["priority"] = h["priority"].astype("Int64")
     cols = ["account_id", "from", "to", "knowledge_score", "explanation", "introducer", "priority", "temporary_until"]
-    return h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
+    return (
+        h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
+    )
 
 
 def _unplaced_row(book: Book, i: int) -> dict:

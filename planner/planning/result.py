@@ -24,7 +24,7 @@ def _round(v: float | None, nd: int = 4) -> float | None:
 
 
 def utc_stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,9 @@ class PlanResult:
     baseline: Baseline | None = None
     diagnosis: tuple[str, ...] = ()  # why there is no plan, in words
     solver_message: str = ""
-    details: dict = field(default_factory=dict)  # what only this kind of plan reports (a reassignment's leavers, moves...)
+    details: dict = field(
+        default_factory=dict
+    )  # what only this kind of plan reports (a reassignment's leavers, moves...)
     assignments: pd.DataFrame | None = field(default=None, repr=False)  # PLAN/assignments.csv
     owners: pd.DataFrame | None = field(default=None, repr=False)  # PLAN/owners.csv
     extra_tables: dict = field(default_factory=dict, repr=False)  # file name -> DataFrame (e.g. handoffs.csv)
@@ -163,8 +165,14 @@ class PlanResult:
             "as_of": book.as_of.isoformat(),
             "status": self.status.value,
             "backend": self.backend,
-            "options": {"time_limit": options.time_limit, "gap": options.gap, "threads": options.threads,
-                        "seed": options.seed, "warm_start": options.warm_start, **options.extra},  # fmt: skip
+            "options": {
+                "time_limit": options.time_limit,
+                "gap": options.gap,
+                "threads": options.threads,
+                "seed": options.seed,
+                "warm_start": options.warm_start,
+                **options.extra,
+            },  # fmt: skip
             "timings": self.timings.as_dict(),
             "policy_source": book.policy.source,
             "policy": book.policy.as_dict(),

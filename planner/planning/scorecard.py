@@ -9,8 +9,8 @@ made in a spreadsheet, so the three can be put side by side. This is what
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 @dataclass(frozen=True)

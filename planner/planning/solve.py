@@ -93,7 +93,10 @@ def over_caps(book: Book, model, choice) -> list[dict]:
         load = p.load(name, choice)
         for k in agents:
             mine = committed & (p.arc_agent == k)
-            frozen, pinned = int((mine & (model.arc_rule == "freeze")).sum()), int((mine & (model.arc_rule == "pin")).sum())
+            frozen, pinned = (
+                int((mine & (model.arc_rule == "freeze")).sum()),
+                int((mine & (model.arc_rule == "pin")).sum()),
+            )
             over = float(load[k] - caps[name][k])
             why = []
             if frozen:
@@ -101,8 +104,14 @@ def over_caps(book: Book, model, choice) -> list[dict]:
                 why.append(f"{frozen} account(s) renewing by {last.isoformat()} keep their owner")
             if pinned:
                 why.append(f"{pinned} account(s) are pinned to it")
-            amount = {"hours": f"{over:,.1f} h/month", "accounts": f"{over:,.0f} accounts", "arr": f"${over:,.0f} ARR"}[name]
-            cap = {"hours": f"{caps[name][k]:,.1f} h", "accounts": f"{caps[name][k]:,.0f}", "arr": f"${caps[name][k]:,.0f}"}[name]
+            amount = {"hours": f"{over:,.1f} h/month", "accounts": f"{over:,.0f} accounts", "arr": f"${over:,.0f} ARR"}[
+                name
+            ]
+            cap = {
+                "hours": f"{caps[name][k]:,.1f} h",
+                "accounts": f"{caps[name][k]:,.0f}",
+                "arr": f"${caps[name][k]:,.0f}",
+            }[name]
             rows.append({
                 "owner_id": owners.ids[k], "resource": name, "over": over, "cap": float(caps[name][k]),
                 "annual_cost": float(cost[k]),
@@ -129,8 +138,16 @@ def _without_items(p, drop: np.ndarray):
     def arcs_of(a):
         return None if a is None else np.asarray(a)[arcs]
 
-    start = None if p.start is None else np.where(np.asarray(p.start)[items] >= 0, new_arc[np.maximum(np.asarray(p.start)[items], 0)], -1)
-    order = None if p.item_priority is None else new_item[np.asarray(p.item_priority)[keep_item[np.asarray(p.item_priority)]]]
+    start = (
+        None
+        if p.start is None
+        else np.where(np.asarray(p.start)[items] >= 0, new_arc[np.maximum(np.asarray(p.start)[items], 0)], -1)
+    )
+    order = (
+        None
+        if p.item_priority is None
+        else new_item[np.asarray(p.item_priority)[keep_item[np.asarray(p.item_priority)]]]
+    )
     sub = replace(
         p, n_items=len(items), arc_item=new_item[p.arc_item[arcs]], arc_agent=p.arc_agent[arcs], arc_cost=p.arc_cost[arcs],
         resources=tuple(replace(r, weight=r.weight[arcs]) for r in p.resources),

@@ -13,7 +13,6 @@ import pandas as pd
 
 from planner.book import Book
 
-
 TERMS = ("serving", "digital", "revenue_at_risk", "disruption", "mismatch")  # models/coverage.py COST_TERMS
 
 
@@ -27,7 +26,9 @@ def term_totals(assignments: pd.DataFrame) -> dict[str, float]:
     return {k: float(assignments[term_column(k)].sum()) for k in TERMS}
 
 
-def plan_tables(book: Book, model, choice: np.ndarray, unplaced: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def plan_tables(
+    book: Book, model, choice: np.ndarray, unplaced: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """assignments.csv and owners.csv from the chosen arc of every account (-1: left unplaced).
 
     `unplaced` gives, for a book row left without an owner, its (reason, detail) in words.
@@ -44,7 +45,9 @@ def plan_tables(book: Book, model, choice: np.ndarray, unplaced: dict | None = N
     prev_kind = np.array([(book.owner_kind(p) or "unknown") if p else "" for p in prev], dtype=object)
     changed = owner_ids != prev
     terms = {k: np.where(placed, model.arc_terms[k][arc], 0.0) for k in TERMS}
-    reason, detail, stay_cost = move_reasons(book, model, choice, prev, prev_kind, changed, sum(terms.values()), terms["disruption"])
+    reason, detail, stay_cost = move_reasons(
+        book, model, choice, prev, prev_kind, changed, sum(terms.values()), terms["disruption"]
+    )
     for i, (why, said) in (unplaced or {}).items():
         reason[i], detail[i] = why, said
     head = pd.DataFrame(
@@ -154,7 +157,11 @@ def _roster(book: Book) -> dict[str, dict]:
     out = {book.policy.digital_owner_id: {"name": "Digital program", "email": "", "crm_user_id": ""}}
     for table, key in ((book.csms, "csm_id"), (book.pools, "pool_id")):
         for r in table.to_dict("records"):
-            out[r[key]] = {"name": r.get("name", ""), "email": r.get("email", ""), "crm_user_id": r.get("crm_user_id", "")}
+            out[r[key]] = {
+                "name": r.get("name", ""),
+                "email": r.get("email", ""),
+                "crm_user_id": r.get("crm_user_id", ""),
+            }
     return out
 
 
@@ -208,7 +215,11 @@ def _owner_table(book: Book, model, assignments: pd.DataFrame, choice: np.ndarra
                 "accounts_lost": int(lost.get(oid, 0)),
                 "balance_cost": float(load_costs["balance"][i]),
                 "over_cap_cost": float(load_costs["over_cap"][i]),
-                **{c: r[c] for c in book.extra_columns.get("csms" if owners.kind[i] == "csm" else "pools", []) if c in r},
+                **{
+                    c: r[c]
+                    for c in book.extra_columns.get("csms" if owners.kind[i] == "csm" else "pools", [])
+                    if c in r
+                },
             }
         )
     return pd.DataFrame(rows)

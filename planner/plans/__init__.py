@@ -16,6 +16,15 @@ from planner.plans.identity import check_plan_id, compute_plan_id, summary_ident
 from planner.plans.recheck import recheck_plan
 
 __all__ = [
-    "BookUnavailableError", "Plan", "PlanDiff", "PlanError", "check_plan_id", "compute_plan_id", "diff_plans",
-    "load_plan", "read_summary_and_hashes", "recheck_plan", "summary_identity",
+    "BookUnavailableError",
+    "Plan",
+    "PlanDiff",
+    "PlanError",
+    "check_plan_id",
+    "compute_plan_id",
+    "diff_plans",
+    "load_plan",
+    "read_summary_and_hashes",
+    "recheck_plan",
+    "summary_identity",
 ]

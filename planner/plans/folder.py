@@ -20,9 +20,9 @@ import hashlib
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from planner.csvsafe import restore
 from planner.errors import PlannerError
@@ -69,7 +69,7 @@ def _parse_summary(path: Path, data: bytes) -> dict:
         raise PlanError(f"{path}: expected valid JSON: {exc}") from None
     plan_id = summary.get("plan_id") if isinstance(summary, dict) else None
     if not isinstance(plan_id, str) or not plan_id:
-        raise PlanError(f"{path}: expected a non-empty \"plan_id\"")
+        raise PlanError(f'{path}: expected a non-empty "plan_id"')
     return summary
 
 
@@ -82,7 +82,9 @@ def _read_plan_files(plan_dir: Path) -> dict[str, bytes]:
         try:
             data[name] = (plan_dir / name).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise PlanError(f"{plan_dir}: expected a plan folder with {', '.join(PLAN_FILES)}; {name} is missing") from None
+            raise PlanError(
+                f"{plan_dir}: expected a plan folder with {', '.join(PLAN_FILES)}; {name} is missing"
+            ) from None
     return data
 
 
@@ -145,11 +147,15 @@ def _check_assignments(path: Path, rows: list[dict[str, str]], owners: Mapping[s
         if not account:
             raise PlanError(f"{path}, row {line}: expected an account_id, got a blank")
         if account in seen:
-            raise PlanError(f"{path}, row {line}: account_id {account!r} repeats row {seen[account]}; expected one row per account")
+            raise PlanError(
+                f"{path}, row {line}: account_id {account!r} repeats row {seen[account]}; expected one row per account"
+            )
         seen[account] = line
         unassigned = row["owner_type"] == "unassigned" and not row["owner_id"]  # a reassignment left it unplaced
         if row["owner_id"] not in owners and not unassigned:
-            raise PlanError(f"{path}, row {line}: owner_id {row['owner_id']!r} is not in owners.csv; expected every owner listed there")
+            raise PlanError(
+                f"{path}, row {line}: owner_id {row['owner_id']!r} is not in owners.csv; expected every owner listed there"
+            )
         if row["changed"] not in ("true", "false"):
             raise PlanError(f"{path}, row {line}, column 'changed': expected true or false, got {row['changed']!r}")
         if (row["changed"] == "true") != (row["owner_id"] != row["previous_owner"]):
@@ -169,7 +175,9 @@ def load_plan(plan_dir: str | Path) -> Plan:
     owners: dict[str, dict[str, str]] = {}
     for line, row in enumerate(_parse_csv(plan_dir / "owners.csv", data["owners.csv"], OWNER_COLUMNS), start=2):
         if row["owner_id"] in owners:
-            raise PlanError(f"{plan_dir / 'owners.csv'}, row {line}: owner_id {row['owner_id']!r} repeats; expected one row per owner")
+            raise PlanError(
+                f"{plan_dir / 'owners.csv'}, row {line}: owner_id {row['owner_id']!r} repeats; expected one row per owner"
+            )
         owners[row["owner_id"]] = row
     assignments = _parse_csv(plan_dir / "assignments.csv", data["assignments.csv"], ASSIGNMENT_COLUMNS)
     _check_assignments(plan_dir / "assignments.csv", assignments, owners)

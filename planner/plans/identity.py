@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from planner.plans.folder import Plan, PlanError
-
 
 IDENTITY_PARTS = ("inputs", "policy", "as_of")  # what every plan's identity holds; more parts may follow
 
@@ -51,20 +50,22 @@ def summary_identity(summary: Mapping, where: Path) -> dict:
     three fields make. `where` names summary.json in messages.
     """
     inputs, policy, as_of = summary.get("inputs"), summary.get("policy"), summary.get("as_of")
-    if not isinstance(inputs, list) or not all(isinstance(i, dict) and isinstance(i.get("sha256"), str) for i in inputs):
-        raise PlanError(f"{where}: expected \"inputs\" to be a list of {{table, path, sha256, rows}}")
+    if not isinstance(inputs, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("sha256"), str) for i in inputs
+    ):
+        raise PlanError(f'{where}: expected "inputs" to be a list of {{table, path, sha256, rows}}')
     if not isinstance(policy, dict) or not isinstance(as_of, str):
-        raise PlanError(f"{where}: expected \"policy\" (the merged policy) and \"as_of\" (the plan date)")
+        raise PlanError(f'{where}: expected "policy" (the merged policy) and "as_of" (the plan date)')
     derived = {"inputs": [i["sha256"] for i in inputs], "policy": policy_digest(policy), "as_of": as_of}
     recorded = summary.get("identity")
     if recorded is None:
         return derived
     if not isinstance(recorded, dict) or any(k not in recorded for k in IDENTITY_PARTS):
-        raise PlanError(f"{where}: expected \"identity\" to hold {', '.join(IDENTITY_PARTS)}")
+        raise PlanError(f'{where}: expected "identity" to hold {", ".join(IDENTITY_PARTS)}')
     differ = [k for k in IDENTITY_PARTS if recorded[k] != derived[k]]
     if differ:
         raise PlanError(
-            f"{where}: \"identity\" disagrees with the {', '.join(differ)} recorded beside it; expected summary.json "
+            f'{where}: "identity" disagrees with the {", ".join(differ)} recorded beside it; expected summary.json '
             "unchanged since the plan was written (solve again to get a new plan)"
         )
     return dict(recorded)
@@ -80,5 +81,3 @@ def check_plan_id(plan: Plan) -> None:
             "plan was changed after it was written. Expected an unchanged plan folder: a plan is approved and exported "
             "only under its own id, so change the book or the policy and solve again instead"
         )
-
-

@@ -39,9 +39,9 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from planner.errors import EXIT_OUTPUT, PlannerError
 from planner.faults import crash_point
@@ -295,7 +295,7 @@ def current_user() -> str:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _json(value) -> str:
@@ -335,14 +335,18 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     if primary == _FULL:
         return _not_writable(path, f"the disk is full ({text})")
     if primary in (_BUSY, _LOCKED):
-        return LedgerError(f"{path}: the ledger is locked by another planner command ({text}); expected it free within 30 s. Try again.")
+        return LedgerError(
+            f"{path}: the ledger is locked by another planner command ({text}); expected it free within 30 s. Try again."
+        )
     if primary == _CORRUPT:
         return LedgerError(
             f"{path}: the ledger file is damaged ({text}); expected an intact ledger. It was left as it is: restore it "
             "from a backup, or pass another --ledger"
         )
     if primary == _NOTADB:
-        return LedgerError(f"{path}: not a planner ledger; expected a planner ledger (an SQLite file) ({text}). It was left as it is; pass another --ledger.")
+        return LedgerError(
+            f"{path}: not a planner ledger; expected a planner ledger (an SQLite file) ({text}). It was left as it is; pass another --ledger."
+        )
     return LedgerError(f"{path}: the ledger could not be read or written ({type(exc).__name__}: {text})")
 
 
@@ -419,7 +423,11 @@ def _inspect(db: sqlite3.Connection, path: Path) -> str:
         return "empty"
     if app == 0 and version == 1 and tables == set(_PLAN_TABLES):
         return "v1"  # written before the application id: recognised by its tables
-    got = f"application id {app:#010x}" if app else f"tables {', '.join(sorted(tables)) or '(none)'} (user_version {version})"
+    got = (
+        f"application id {app:#010x}"
+        if app
+        else f"tables {', '.join(sorted(tables)) or '(none)'} (user_version {version})"
+    )
     raise LedgerError(
         f"{path}: not a planner ledger; expected a planner ledger (SQLite application id {APPLICATION_ID:#010x}, or a "
         f"version-1 ledger with the tables {', '.join(_PLAN_TABLES)}), got {got}. It was left as it is; pass another --ledger"
@@ -436,7 +444,10 @@ def _quick_check(db: sqlite3.Connection, path: Path) -> None:
     Rows that only fail a CHECK constraint (written by some other tool) are
     not refused here: they are flagged when read, and the rest stays usable.
     """
-    problems = [" ".join(str(r[0]).replace("*** in database main ***", "").split()) for r in db.execute("PRAGMA quick_check(20)")]
+    problems = [
+        " ".join(str(r[0]).replace("*** in database main ***", "").split())
+        for r in db.execute("PRAGMA quick_check(20)")
+    ]
     broken = [p for p in problems if p != "ok" and not p.startswith(_ROW_DAMAGE)]
     if broken:
         raise LedgerError(
@@ -456,10 +467,14 @@ class Ledger:
         self.path = Path(path)
         self.readonly = readonly
         if self.path.is_dir():
-            raise LedgerError(f"{self.path} is a folder; expected a ledger file (e.g. {self.path / LEDGER_NAME}), pass --ledger FILE")
+            raise LedgerError(
+                f"{self.path} is a folder; expected a ledger file (e.g. {self.path / LEDGER_NAME}), pass --ledger FILE"
+            )
         existed = self.path.exists()
         if not existed and (readonly or not create):
-            raise LedgerError(f"No ledger at {self.path}. Expected {LEDGER_NAME} next to the plan folders, or pass --ledger PATH.")
+            raise LedgerError(
+                f"No ledger at {self.path}. Expected {LEDGER_NAME} next to the plan folders, or pass --ledger PATH."
+            )
         if not existed:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -487,13 +502,15 @@ class Ledger:
         kind = _inspect(self._db, self.path)
         if kind != "empty":
             _quick_check(self._db, self.path)
-        self._empty = self.readonly and kind == "empty"  # read-only, nothing to create: it reads as a ledger with no plans
+        self._empty = (
+            self.readonly and kind == "empty"
+        )  # read-only, nothing to create: it reads as a ledger with no plans
         if not self.readonly and kind != "current":
             self._migrate()
         # After the migration: SQLite ignores foreign_keys inside a transaction, and a table rebuild needs it off.
         self._db.execute("PRAGMA foreign_keys = ON")
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -531,7 +548,9 @@ class Ledger:
         self._db.execute("PRAGMA ignore_check_constraints = ON")
         try:
             self._db.execute(f"INSERT INTO plans_v2 ({cols}, checked) SELECT {cols}, NULL FROM plans")
-            self._db.execute("INSERT INTO events_v2 SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events")
+            self._db.execute(
+                "INSERT INTO events_v2 SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events"
+            )
             self._db.execute(
                 "INSERT INTO exports_v2 SELECT id, plan_id, at, by, kind, format, out_dir, draft, checksum,"
                 " options_json, counts_json, files_json FROM exports"
@@ -546,7 +565,7 @@ class Ledger:
             self._db.execute(statement)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Ledger"]:
+    def transaction(self) -> Iterator[Ledger]:
         """One write transaction; nested uses join the outermost one."""
         if self._depth:
             self._depth += 1
@@ -591,7 +610,13 @@ class Ledger:
         return self.record(summary, files, plan_dir, by, checked=checked)
 
     def record(
-        self, summary: Mapping, files: Mapping[str, str], plan_dir: str | Path, by: str | None = None, *, checked: str | None = None
+        self,
+        summary: Mapping,
+        files: Mapping[str, str],
+        plan_dir: str | Path,
+        by: str | None = None,
+        *,
+        checked: str | None = None,
     ) -> str:
         """Record a plan (its summary.json and content-file hashes) as a draft; returns its plan_id.
 
@@ -688,12 +713,16 @@ class Ledger:
         with self.transaction():
             record = self.require_state(plan_id, *_expected_states(to_state))
             if to_state == "approved" and record.status not in SOLVED:
-                raise LedgerError(f"Expected plan {plan_id} to have a solution ({', '.join(SOLVED)}) to approve it, its solve status is {record.status}")
+                raise LedgerError(
+                    f"Expected plan {plan_id} to have a solution ({', '.join(SOLVED)}) to approve it, its solve status is {record.status}"
+                )
             self._db.execute("UPDATE plans SET state = ? WHERE plan_id = ?", (to_state, plan_id))
             self._event(plan_id, "transition", record.state, to_state, by, note)
         return self.get(plan_id)
 
-    def _event(self, plan_id: str, action: str, from_state: str | None, to_state: str | None, by: str, note: str) -> None:
+    def _event(
+        self, plan_id: str, action: str, from_state: str | None, to_state: str | None, by: str, note: str
+    ) -> None:
         self._db.execute(
             "INSERT INTO events (plan_id, at, action, from_state, to_state, by, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (plan_id, utc_now(), action, from_state, to_state, by, note),
@@ -701,7 +730,8 @@ class Ledger:
 
     def events(self, plan_id: str) -> list[Event]:
         rows = self._query(
-            "SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events WHERE plan_id = ? ORDER BY id", (plan_id,)
+            "SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events WHERE plan_id = ? ORDER BY id",
+            (plan_id,),
         )
         return [_event_record(self.path, r) for r in rows]
 
@@ -818,7 +848,9 @@ def _event_record(path: Path, row: sqlite3.Row) -> Event:
         by=r.text("by", nullable=False), note=r.text("note", nullable=False),
     )  # fmt: skip
     if r.problems:
-        raise LedgerError(f"{path}: event #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed")
+        raise LedgerError(
+            f"{path}: event #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed"
+        )
     return event
 
 
@@ -837,7 +869,9 @@ def _export_record(path: Path, row: sqlite3.Row) -> ExportRecord:
     if not files_ok:
         r.problems.append("files_json is not a list of {name, role, rows, ...} objects")
     if r.problems:
-        raise LedgerError(f"{path}: export #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed")
+        raise LedgerError(
+            f"{path}: export #{row['id']} of plan {row['plan_id']} is damaged: {'; '.join(r.problems)}. Expected a row written by the planner; nothing was changed"
+        )
     return record
 
 

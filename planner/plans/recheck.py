@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from planner.plans.folder import BookUnavailableError, Plan, PlanError
 
@@ -29,7 +29,7 @@ class Recheck:
 def _cannot(plan: Plan, why: str) -> BookUnavailableError:
     return BookUnavailableError(
         f"{plan.path}: plan {plan.plan_id} cannot be re-checked against the book it was made from: {why}. Expected "
-        "the book's files as they were when the plan was solved (summary.json \"inputs\"); put them back, or solve "
+        'the book\'s files as they were when the plan was solved (summary.json "inputs"); put them back, or solve '
         "the current book again (planner solve BOOK --out NEW_PLAN) and approve that plan"
     )
 
@@ -53,7 +53,7 @@ def _book_root(plan: Plan, inputs: list) -> Path:
     paths: dict[Path, str] = {}
     for source in inputs:
         if not isinstance(source.get("path"), str) or not isinstance(source.get("table"), str):
-            raise _cannot(plan, "summary.json \"inputs\" does not say where each table was read from")
+            raise _cannot(plan, 'summary.json "inputs" does not say where each table was read from')
         paths.setdefault(Path(source["path"]), source["sha256"])
     base = _base(paths, plan)
     paths = {p if p.is_absolute() or base == Path.cwd() else base / p: sha for p, sha in paths.items()}
@@ -65,7 +65,10 @@ def _book_root(plan: Plan, inputs: list) -> Path:
             raise _cannot(plan, f"{path}{relative} is missing") from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha:
-            raise _cannot(plan, f"{path} has changed since the plan was made (sha256 {actual[:12]}..., the plan recorded {sha[:12]}...)")
+            raise _cannot(
+                plan,
+                f"{path} has changed since the plan was made (sha256 {actual[:12]}..., the plan recorded {sha[:12]}...)",
+            )
     if len(paths) == 1 and next(iter(paths)).suffix.lower() == ".xlsx":
         return next(iter(paths))
     folders = {p.parent for p in paths}
@@ -83,7 +86,7 @@ def _book_of(plan: Plan):
     summary, where = plan.summary, plan.path / "summary.json"
     inputs = summary.get("inputs")
     if not isinstance(inputs, list) or not inputs:
-        raise _cannot(plan, "summary.json records no input files (\"inputs\")")
+        raise _cannot(plan, 'summary.json records no input files ("inputs")')
     root = _book_root(plan, inputs)
     try:
         policy = policy_from_dict(summary["policy"], source=str(summary.get("policy_source") or "summary.json"))
@@ -98,7 +101,9 @@ def _book_of(plan: Plan):
     now = [(s.table, s.sha256) for s in book.sources]
     then = [(i["table"], i["sha256"]) for i in inputs]
     if now != then:
-        raise _cannot(plan, f"{root} now holds the tables {[t for t, _ in now]}, the plan was made from {[t for t, _ in then]}")
+        raise _cannot(
+            plan, f"{root} now holds the tables {[t for t, _ in now]}, the plan was made from {[t for t, _ in then]}"
+        )
     if summary.get("kind") == "reassign":
         from planner.models.reassign import Leave, book_without
 
@@ -108,7 +113,7 @@ def _book_of(plan: Plan):
                 for l in summary["leavers"]
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise PlanError(f"{where}: expected \"leavers\" as [{{csm_id, temporary_until}}]: {exc}") from None
+            raise PlanError(f'{where}: expected "leavers" as [{{csm_id, temporary_until}}]: {exc}') from None
         book = book_without(book, leaves, as_of)
     return book
 
@@ -136,15 +141,29 @@ def plan_matches_book(plan: Plan, book) -> list:
             continue  # every_account_assigned_once reports it
         for column, book_column in [(c, c) for c in columns] + [("previous_owner", "current_owner")]:
             if column in row and row[column] != _text(a[book_column]):
-                out.append(Violation("plan_matches_book", row["account_id"], f"{column} {row[column]!r}, the book has {_text(a[book_column])!r}"))
-    roster = {r["csm_id"]: r for r in book.csms.to_dict("records")} | {r["pool_id"]: r for r in book.pools.to_dict("records")}
+                out.append(
+                    Violation(
+                        "plan_matches_book",
+                        row["account_id"],
+                        f"{column} {row[column]!r}, the book has {_text(a[book_column])!r}",
+                    )
+                )
+    roster = {r["csm_id"]: r for r in book.csms.to_dict("records")} | {
+        r["pool_id"]: r for r in book.pools.to_dict("records")
+    }
     for owner_id, o in plan.owners.items():
         r = roster.get(owner_id)
         if r is None:
             continue
         for column in ("email", "crm_user_id", "hubspot_owner_id"):
             if column in o and column in r and o[column] != _text(r[column]):
-                out.append(Violation("plan_matches_book", owner_id, f"owners.csv {column} {o[column]!r}, the book has {_text(r[column])!r}"))
+                out.append(
+                    Violation(
+                        "plan_matches_book",
+                        owner_id,
+                        f"owners.csv {column} {o[column]!r}, the book has {_text(r[column])!r}",
+                    )
+                )
     return out
 
 
@@ -196,5 +215,3 @@ def recheck_plan(plan: Plan) -> Recheck:
             "hand -- change the book or the policy and solve again"
         )
     return Recheck(book.name, tuple(inherited))
-
-

@@ -52,11 +52,18 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from planner.models.coverage import CoverageModel, build_coverage
 from planner.team.graph import build_graph
 from planner.team.knowledge import (
-    COLD, Knowledge, KnowledgeWeights, account_view, connected_csms, csm_ties, score_candidate, weights_from_policy,
+    COLD,
+    Knowledge,
+    KnowledgeWeights,
+    account_view,
+    connected_csms,
+    csm_ties,
+    score_candidate,
+    weights_from_policy,
 )
-from planner.models.coverage import CoverageModel, build_coverage
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_PAIR_LIMIT = 10
@@ -74,7 +81,9 @@ class CoverageReport:
     floater_hours: float  # capacity of one floating CSM
     bus_factor: pd.DataFrame  # account_id, account_name, arr, current_owner, bus_factor, holders, holder_scores
     csm_risk: pd.DataFrame  # csm_id, name, status, accounts_alone, arr_alone
-    backups: pd.DataFrame  # account_id, account_name, arr, hours, holder, backup, knowledge_score, explanation, backup_spare_hours, note
+    backups: (
+        pd.DataFrame
+    )  # account_id, account_name, arr, hours, holder, backup, knowledge_score, explanation, backup_spare_hours, note
     departures: pd.DataFrame  # departed, size, accounts, hours, absorbed_hours, overflow_hours, floaters
 
     @property
@@ -98,8 +107,12 @@ class CoverageReport:
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """Every table by name (the CLI writes bus_factor, csm_risk and backups as CSV, text neutralized: planner.io.csvtext)."""
-        return {"bus_factor": self.bus_factor, "csm_risk": self.csm_risk, "backups": self.backups,
-                "departures": self.departures}
+        return {
+            "bus_factor": self.bus_factor,
+            "csm_risk": self.csm_risk,
+            "backups": self.backups,
+            "departures": self.departures,
+        }
 
     def to_dict(self) -> dict:
         """The headline numbers and the floater scenarios, as plain JSON-able data."""
@@ -122,7 +135,10 @@ class CoverageReport:
 
 
 def coverage_report(
-    book, min_arr: float = 0.0, threshold: float = DEFAULT_THRESHOLD, pair_limit: int = DEFAULT_PAIR_LIMIT,
+    book,
+    min_arr: float = 0.0,
+    threshold: float = DEFAULT_THRESHOLD,
+    pair_limit: int = DEFAULT_PAIR_LIMIT,
     weights: KnowledgeWeights | None = None,
 ) -> CoverageReport:
     """The coverage report of `book` (see the module docstring); weights default to the policy's."""
@@ -159,7 +175,9 @@ def coverage_report(
 # ---------------------------------------------------------------------------
 
 
-def knowledge_holders(G, accounts, threshold: float, weights: KnowledgeWeights, ties) -> dict[str, list[tuple[str, Knowledge]]]:
+def knowledge_holders(
+    G, accounts, threshold: float, weights: KnowledgeWeights, ties
+) -> dict[str, list[tuple[str, Knowledge]]]:
     """account -> [(csm, Knowledge)] with score >= threshold, strongest first (ties by id).
 
     When products and the pod together cannot reach the threshold, only CSMs
@@ -170,22 +188,26 @@ def knowledge_holders(G, accounts, threshold: float, weights: KnowledgeWeights, 
     for a in accounts:
         view = account_view(G, a)
         scored = ((c, score_candidate(view, c, weights)) for c in connected_csms(view, ties, weak))
-        out[a] = sorted(((c, k) for c, k in scored if k.score >= threshold - _EPS), key=lambda ck: (-ck[1].score, ck[0]))
+        out[a] = sorted(
+            ((c, k) for c, k in scored if k.score >= threshold - _EPS), key=lambda ck: (-ck[1].score, ck[0])
+        )
     return out
 
 
 def bus_factor_table(book, holders) -> pd.DataFrame:
     """One row per account: its holders (';'-separated, strongest first) and their count, largest ARR first."""
     acc = book.accounts
-    df = pd.DataFrame({
-        "account_id": acc["account_id"],
-        "account_name": acc["account_name"],
-        "arr": acc["arr"].astype(float),
-        "current_owner": acc["current_owner"],
-        "bus_factor": [len(holders[a]) for a in acc["account_id"]],
-        "holders": [";".join(c for c, _ in holders[a]) for a in acc["account_id"]],
-        "holder_scores": [";".join(f"{k.score:.2f}" for _, k in holders[a]) for a in acc["account_id"]],
-    })
+    df = pd.DataFrame(
+        {
+            "account_id": acc["account_id"],
+            "account_name": acc["account_name"],
+            "arr": acc["arr"].astype(float),
+            "current_owner": acc["current_owner"],
+            "bus_factor": [len(holders[a]) for a in acc["account_id"]],
+            "holders": [";".join(c for c, _ in holders[a]) for a in acc["account_id"]],
+            "holder_scores": [";".join(f"{k.score:.2f}" for _, k in holders[a]) for a in acc["account_id"]],
+        }
+    )
     return df.sort_values(["arr", "account_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
@@ -196,13 +218,15 @@ def csm_risk_table(book, bus: pd.DataFrame) -> pd.DataFrame:
     n = sole.value_counts()
     arr = alone["arr"].groupby(sole).sum()
     c = book.csms
-    df = pd.DataFrame({
-        "csm_id": c["csm_id"],
-        "name": c["name"],
-        "status": c["status"],
-        "accounts_alone": c["csm_id"].map(n).fillna(0).astype(int),
-        "arr_alone": c["csm_id"].map(arr).fillna(0.0).astype(float),
-    })
+    df = pd.DataFrame(
+        {
+            "csm_id": c["csm_id"],
+            "name": c["name"],
+            "status": c["status"],
+            "accounts_alone": c["csm_id"].map(n).fillna(0).astype(int),
+            "arr_alone": c["csm_id"].map(arr).fillna(0.0).astype(float),
+        }
+    )
     return df.sort_values(["arr_alone", "csm_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
@@ -236,7 +260,7 @@ def eligible_csms(model: CoverageModel) -> list[np.ndarray]:
     keep = (o.kind[p.arc_agent] == "csm") & o.active[p.arc_agent]
     items, agents = p.arc_item[keep], p.arc_agent[keep]
     cuts = np.searchsorted(items, np.arange(p.n_items + 1))  # arcs are sorted by account
-    return [agents[cuts[i]:cuts[i + 1]] for i in range(p.n_items)]
+    return [agents[cuts[i] : cuts[i + 1]] for i in range(p.n_items)]
 
 
 # ---------------------------------------------------------------------------
@@ -261,19 +285,45 @@ def suggest_backups(G, ties, model, bus, spare, eligible, min_arr, weights) -> p
             if ids[j] != holder and spare[j] >= hours - _EPS:
                 k = score_candidate(view, ids[j], weights) if ids[j] in near else COLD
                 options.append((-k.score, -spare[j], ids[j], j, k))
-        row = {"account_id": r.account_id, "account_name": r.account_name, "arr": r.arr, "hours": hours,
-               "holder": holder, "backup": "", "knowledge_score": 0.0, "explanation": "", "backup_spare_hours": math.nan,
-               "note": ""}
+        row = {
+            "account_id": r.account_id,
+            "account_name": r.account_name,
+            "arr": r.arr,
+            "hours": hours,
+            "holder": holder,
+            "backup": "",
+            "knowledge_score": 0.0,
+            "explanation": "",
+            "backup_spare_hours": math.nan,
+            "note": "",
+        }
         if options:
             *_, j, k = min(options, key=lambda t: t[:3])
             spare[j] -= hours
-            row.update(backup=ids[j], knowledge_score=round(k.score, 4), explanation=k.explanation,
-                       backup_spare_hours=float(spare[j]))
+            row.update(
+                backup=ids[j],
+                knowledge_score=round(k.score, 4),
+                explanation=k.explanation,
+                backup_spare_hours=float(spare[j]),
+            )
         else:
             row["note"] = f"no other eligible active CSM has {hours:g} spare hours"
         rows.append(row)
-    return pd.DataFrame(rows, columns=["account_id", "account_name", "arr", "hours", "holder", "backup",
-                                       "knowledge_score", "explanation", "backup_spare_hours", "note"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "account_id",
+            "account_name",
+            "arr",
+            "hours",
+            "holder",
+            "backup",
+            "knowledge_score",
+            "explanation",
+            "backup_spare_hours",
+            "note",
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -332,15 +382,19 @@ def departure_table(model, spare, eligible, pair_limit: int, floater_hours: floa
         remaining[list(departed)] = 0.0
         overflow = overflow_hours(hours, [eligible[a] for a in np.flatnonzero(left)], remaining)
         total = round(float(hours.sum()), 2)
-        rows.append({
-            "departed": ";".join(sorted(ids[j] for j in departed)),
-            "size": len(departed),
-            "accounts": int(left.sum()),
-            "hours": total,
-            "absorbed_hours": round(total - overflow, 2),
-            "overflow_hours": overflow,
-            "floaters": math.ceil(overflow / floater_hours - _EPS) if overflow > _EPS else 0,
-        })
-    df = pd.DataFrame(rows, columns=["departed", "size", "accounts", "hours", "absorbed_hours", "overflow_hours", "floaters"])
+        rows.append(
+            {
+                "departed": ";".join(sorted(ids[j] for j in departed)),
+                "size": len(departed),
+                "accounts": int(left.sum()),
+                "hours": total,
+                "absorbed_hours": round(total - overflow, 2),
+                "overflow_hours": overflow,
+                "floaters": math.ceil(overflow / floater_hours - _EPS) if overflow > _EPS else 0,
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["departed", "size", "accounts", "hours", "absorbed_hours", "overflow_hours", "floaters"]
+    )
     order = ["size", "overflow_hours", "hours", "departed"]
     return df.sort_values(order, ascending=[True, False, False, True], kind="stable").reset_index(drop=True)

@@ -164,11 +164,14 @@ def spreadsheet_rows(book, table: str) -> list[int]:
 def _add_roster_nodes(G: nx.MultiDiGraph, book) -> None:
     """Every CSM, pool and account, with or without relationships (each is a possible endpoint)."""
     c, p, a = book.csms, book.pools, book.accounts
-    G.add_nodes_from((i, {"type": "csm", "name": n, "status": s})
-                     for i, n, s in zip(*_lists(c, "csm_id", "name", "status")))
+    G.add_nodes_from(
+        (i, {"type": "csm", "name": n, "status": s}) for i, n, s in zip(*_lists(c, "csm_id", "name", "status"))
+    )
     G.add_nodes_from((i, {"type": "pool", "name": n}) for i, n in zip(*_lists(p, "pool_id", "name")))
-    G.add_nodes_from((i, {"type": "account", "name": n, "arr": float(r), "current_owner": o})
-                     for i, n, r, o in zip(*_lists(a, "account_id", "account_name", "arr", "current_owner")))
+    G.add_nodes_from(
+        (i, {"type": "account", "name": n, "arr": float(r), "current_owner": o})
+        for i, n, r, o in zip(*_lists(a, "account_id", "account_name", "arr", "current_owner"))
+    )
 
 
 def _lists(df, *columns) -> list[list]:
@@ -182,8 +185,11 @@ def _current_owner_edges(book) -> list[tuple[str, str, dict]]:
     rows = spreadsheet_rows(book, "accounts")
     people = set(book.csms["csm_id"].tolist()) | set(book.pools["pool_id"].tolist())
     return [
-        (owner, account, {"kind": "owner", "strength": 1.0, "since": None, "until": None, "file": file, "row": row,
-                          "implied": True})
+        (
+            owner,
+            account,
+            {"kind": "owner", "strength": 1.0, "since": None, "until": None, "file": file, "row": row, "implied": True},
+        )
         for account, owner, row in zip(*_lists(book.accounts, "account_id", "current_owner"), rows)
         if owner in people
     ]
@@ -192,8 +198,19 @@ def _current_owner_edges(book) -> list[tuple[str, str, dict]]:
 def _row_edges(book, edges: list[RowEdge]) -> list[tuple[str, str, dict]]:
     file = table_file(book, "relationships")
     return [
-        (e.source, e.target, {"kind": e.kind, "strength": e.strength, "since": e.since, "until": e.until,
-                              "file": file, "row": e.row, "implied": False})
+        (
+            e.source,
+            e.target,
+            {
+                "kind": e.kind,
+                "strength": e.strength,
+                "since": e.since,
+                "until": e.until,
+                "file": file,
+                "row": e.row,
+                "implied": False,
+            },
+        )
         for e in edges
     ]
 
@@ -222,8 +239,9 @@ def _rows(book):
     blank = [""] * len(r)
     dates = [r[c].fillna("").astype(str).tolist() if c in r else blank for c in DATE_COLUMNS]
     kinds = [str(k).strip().lower() for k in r["kind"].fillna("").tolist()]
-    return zip(spreadsheet_rows(book, "relationships"), *_lists(r, "source", "target"), kinds,
-               r["strength"].tolist(), *dates)
+    return zip(
+        spreadsheet_rows(book, "relationships"), *_lists(r, "source", "target"), kinds, r["strength"].tolist(), *dates
+    )
 
 
 def _free_types(book, roster: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
@@ -248,17 +266,32 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
     for row, source, target, kind, strength, since, until in _rows(book):
         if kind not in KIND_ENDPOINTS:
             got = "a blank kind" if not kind else repr(kind)
-            findings.append(Finding("warning", file, row, "kind",
-                                    f"Expected a kind: one of {' | '.join(KINDS)}; got {got}; the row is ignored",
-                                    "unknown_relationship_kind"))
+            findings.append(
+                Finding(
+                    "warning",
+                    file,
+                    row,
+                    "kind",
+                    f"Expected a kind: one of {' | '.join(KINDS)}; got {got}; the row is ignored",
+                    "unknown_relationship_kind",
+                )
+            )
             continue
         if source and source == target:
-            findings.append(Finding("warning", file, row, "target",
-                                    f"Expected a target other than the source, got {target!r} as both; the row is ignored",
-                                    "self_loop"))
+            findings.append(
+                Finding(
+                    "warning",
+                    file,
+                    row,
+                    "target",
+                    f"Expected a target other than the source, got {target!r} as both; the row is ignored",
+                    "self_loop",
+                )
+            )
             continue
         errors = [
-            f for column, ident, want in zip(("source", "target"), (source, target), KIND_ENDPOINTS[kind])
+            f
+            for column, ident, want in zip(("source", "target"), (source, target), KIND_ENDPOINTS[kind])
             if (f := _endpoint_finding(file, row, column, kind, ident, want, roster, free, first_row)) is not None
         ]
         findings += errors
@@ -266,13 +299,28 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
         for column, text in zip(DATE_COLUMNS, (since, until)):
             dates[column] = parse_month_or_date(text)
             if text.strip() and dates[column] is None:
-                findings.append(Finding("warning", file, row, column,
-                                        f"Expected an ISO date YYYY-MM-DD or YYYY-MM, got {text!r}; the date is ignored",
-                                        "malformed_date"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        file,
+                        row,
+                        column,
+                        f"Expected an ISO date YYYY-MM-DD or YYYY-MM, got {text!r}; the date is ignored",
+                        "malformed_date",
+                    )
+                )
         if dates["since"] is not None and dates["until"] is not None and dates["since"] > dates["until"]:
-            findings.append(Finding("warning", file, row, "until",
-                                    f"Expected until on or after since, got since {since.strip()} and until "
-                                    f"{until.strip()}; both dates are ignored", "since_after_until"))
+            findings.append(
+                Finding(
+                    "warning",
+                    file,
+                    row,
+                    "until",
+                    f"Expected until on or after since, got since {since.strip()} and until "
+                    f"{until.strip()}; both dates are ignored",
+                    "since_after_until",
+                )
+            )
             dates = {"since": None, "until": None}
         if not errors and kind == "owner" and owner_of.get(target, ("", 0))[0] != source:
             findings.append(_owner_not_current(book, file, row, source, target, owner_of[target]))
@@ -285,8 +333,12 @@ def _resolve_rows(book) -> tuple[list[RowEdge], dict[str, str], list[Finding]]:
 
 def _current_owners(book) -> dict[str, tuple[str, int]]:
     """account_id -> (its current_owner as given, '' for none; the account's spreadsheet row)."""
-    return {a: (o, r) for a, o, r in zip(*_lists(book.accounts, "account_id", "current_owner"),
-                                          spreadsheet_rows(book, "accounts"), strict=True)}
+    return {
+        a: (o, r)
+        for a, o, r in zip(
+            *_lists(book.accounts, "account_id", "current_owner"), spreadsheet_rows(book, "accounts"), strict=True
+        )
+    }
 
 
 def _owner_not_current(book, file, row, source, target, current: tuple[str, int]) -> Finding:
@@ -294,8 +346,10 @@ def _owner_not_current(book, file, row, source, target, current: tuple[str, int]
     owner, account_row = current
     where = f"{table_file(book, 'accounts')} row {account_row}"
     today = f"current_owner {owner!r}" if owner else "no current_owner"
-    message = (f"Expected an owner row to name the account's current owner, got {source!r}, but {target!r} has "
-               f"{today} ({where}); the row is read as former_owner")
+    message = (
+        f"Expected an owner row to name the account's current owner, got {source!r}, but {target!r} has "
+        f"{today} ({where}); the row is read as former_owner"
+    )
     return Finding("warning", file, row, "source", message, "owner_not_current")
 
 
@@ -310,8 +364,9 @@ def _endpoint_finding(file, row, column, kind, ident, want, roster, free, first_
     if got is None:
         return Finding("error", file, row, column, f"{expected}, got {ident!r}, which is on no roster", "dangling_id")
     where = f" (first used so in row {first_row[ident]})" if got in FREE_TYPES else ""
-    return Finding("error", file, row, column, f"{expected}, got {ident!r}, which is {_NOUN[got]}{where}",
-                   "endpoint_mismatch")
+    return Finding(
+        "error", file, row, column, f"{expected}, got {ident!r}, which is {_NOUN[got]}{where}", "endpoint_mismatch"
+    )
 
 
 def parse_month_or_date(text: str) -> dt.date | None:

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Iterable, Mapping, NamedTuple
+from typing import NamedTuple
 
 import networkx as nx
 
-from planner.team.graph import ROLE_KINDS
 from planner.policy import PolicyError
+from planner.team.graph import ROLE_KINDS
 
 EdgeRef = tuple[str, str, str]  # (u, v, key) of an edge in G
 Path = tuple[EdgeRef, ...]
@@ -111,7 +112,9 @@ def weights_from_policy(policy) -> KnowledgeWeights:
     names = [f.name for f in fields(KnowledgeWeights)]
     unknown = sorted(set(table) - set(names))
     if unknown:
-        raise PolicyError(f"policy {policy.source}: [knowledge] {unknown[0]}: unknown key; expected one of {', '.join(names)}")
+        raise PolicyError(
+            f"policy {policy.source}: [knowledge] {unknown[0]}: unknown key; expected one of {', '.join(names)}"
+        )
     try:
         return KnowledgeWeights(**table)
     except ValueError as exc:
@@ -180,8 +183,14 @@ def account_view(G, account, leaver=None) -> AccountView:
     contacts = {u: k for u, _, k, kind in G.in_edges(account, keys=True, data="kind") if kind == "works_at"}
     products = {v: k for _, v, k, kind in G.out_edges(account, keys=True, data="kind") if kind == "uses"}
     reference = leaver if leaver is not None else current_csm(G, account)
-    return AccountView(G, account, tuple(sorted(contacts.items())), tuple(sorted(products.items())), reference,
-                       "the leaver" if leaver is not None else "the current owner")
+    return AccountView(
+        G,
+        account,
+        tuple(sorted(contacts.items())),
+        tuple(sorted(products.items())),
+        reference,
+        "the leaver" if leaver is not None else "the current owner",
+    )
 
 
 def current_csm(G, account) -> str | None:
@@ -270,7 +279,9 @@ def _share_signal(view, candidate, items, kind, weight, phrase, noun) -> Signal:
             paths.append(((candidate, item, tie[0]), item_path))
     if not paths:
         return NO_SIGNAL
-    return Signal(weight * total / len(items), f"{phrase} {len(paths)} of its {_plural(len(items), noun)}", tuple(paths))
+    return Signal(
+        weight * total / len(items), f"{phrase} {len(paths)} of its {_plural(len(items), noun)}", tuple(paths)
+    )
 
 
 def contacts_signal(view: AccountView, candidate, weights=DEFAULT_WEIGHTS) -> Signal:
@@ -324,8 +335,10 @@ def _require(G, node, want: str) -> None:
     """Refuse an id that is not a node of type `want` ('account' or 'csm'), saying what it is."""
     got = G.nodes[node]["type"] if node in G else None
     if got != want:
-        raise ValueError(f"Expected {'an account_id' if want == 'account' else 'a csm_id'}, got {node!r}, "
-                         + (f"which is {_A[got]}" if got else "which is not in the book"))
+        raise ValueError(
+            f"Expected {'an account_id' if want == 'account' else 'a csm_id'}, got {node!r}, "
+            + (f"which is {_A[got]}" if got else "which is not in the book")
+        )
 
 
 def combine(signals: Iterable[tuple[str, Signal]]) -> Knowledge:
@@ -351,7 +364,9 @@ def score_candidate(view: AccountView, candidate, weights=DEFAULT_WEIGHTS) -> Kn
     edge (most candidates) they are all 0 and are skipped.
     """
     roles = view.G.has_edge(candidate, view.account)
-    return combine((name, signal(view, candidate, weights)) for name, signal in SIGNALS if roles or name not in ROLE_KINDS)
+    return combine(
+        (name, signal(view, candidate, weights)) for name, signal in SIGNALS if roles or name not in ROLE_KINDS
+    )
 
 
 def knowledge(G, account, candidate, leaver=None, weights=DEFAULT_WEIGHTS) -> Knowledge:
@@ -412,7 +427,10 @@ def connected_csms(view: AccountView, ties: Mapping[str, set[str]], weak: bool =
 
 
 def knowledge_matrix(
-    G, accounts: Iterable[str], candidates: Iterable[str], leaver_of: Mapping[str, str] | None = None,
+    G,
+    accounts: Iterable[str],
+    candidates: Iterable[str],
+    leaver_of: Mapping[str, str] | None = None,
     weights: KnowledgeWeights = DEFAULT_WEIGHTS,
 ) -> dict[tuple[str, str], Knowledge]:
     """knowledge(G, a, c, leaver_of.get(a)) for every account x candidate pair.
