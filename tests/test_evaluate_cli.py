@@ -100,3 +100,26 @@ def test_the_plan_beside_today_says_what_it_fixes(tmp_path):
     doc = json.loads(run("evaluate", *TINY, write_csv(tmp_path / "mine.csv", sorted(OPTIMUM.items())), "--json").output)
     assert doc["plans"][0]["name"] == "today's plan"
     assert doc["fixes"] == {}  # today's tiny plan breaks nothing, so there is nothing to fix
+
+
+def test_nobody_idle_beside_a_busy_colleague_in_the_plan_though_today_has_them(tmp_path):
+    """A generated book's today has CSMs below the band who could take accounts from colleagues above it; the
+    plan has none whose move would pay for itself, and the scorecard and the utilization line say so."""
+    book = tmp_path / "b"
+    assert run("generate", "--accounts", "400", "--csms", "10", "--seed", "1", "--out", book).exit_code == 0
+    plan = tmp_path / "p"
+    solved = run("solve", book, "--out", plan, "--ledger", tmp_path / "l.sqlite")
+    assert solved.exit_code == 0, solved.output
+    r = run("evaluate", book, plan, "--json")
+    assert r.exit_code == 0, r.output
+    today, new = (p["kpis"]["idle_beside_busy"] for p in json.loads(r.stdout)["plans"])
+    assert today and all(e["net"] < 0 and e["utilization"] < 0.7 < 0.9 < e["from_utilization"] for e in today)
+    assert all(e["net"] >= 0 for e in new)
+    r = run("evaluate", book, plan)
+    assert "CSMs idle beside a busy colleague" in r.output
+    first = min(today, key=lambda e: e["net"])  # the solve's "today's plan" row names the costliest one
+    assert (
+        f"{len(today)} below the band could take work from a colleague above it (e.g. {first['csm_id']} at"
+        in solved.output
+    )
+    assert f"could take {first['could_take']} from {first['from']}" in solved.output

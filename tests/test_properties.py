@@ -12,6 +12,7 @@ from planner.backends.base import Status
 from planner.generate import generate_book, write_book
 from planner.io import load_book
 from planner.planning.evaluate import evaluate
+from planner.planning.kpis import plan_kpis
 from planner.planning.solve import solve
 from planner.policy import load_policy
 
@@ -52,6 +53,9 @@ def test_random_books_place_every_account_once_within_every_cap(tmp_path_factory
     ev = evaluate(book, result.plan())
     assert ev.violations == []  # no cap, eligibility, freeze, pin or continuity rule broken
     assert ev.objective == pytest.approx(result.objective, abs=1e-3)  # summary.json keeps 4 decimals
+    # Nobody idle while a colleague drowns, unless the move that would fix it costs more than it saves (priced).
+    for e in plan_kpis(book, result.plan())["idle_beside_busy"]:
+        assert e["net"] >= -1e-4 * abs(result.objective) - 1e-6, e
     again = solve(book, "highs", baseline=False)
     assert again.plan() == result.plan()  # same input, same plan
 

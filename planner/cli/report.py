@@ -103,7 +103,15 @@ def utilization_line(kpis: dict) -> str:
         line += f"; {len(kpis['over_capacity'])} over capacity"
     if kpis["without_accounts"]:
         line += f"; {len(kpis['without_accounts'])} with no account"
-    return line + ")"
+    line += ")"
+    idle = kpis.get("idle_beside_busy") or []
+    if idle:
+        e = min(idle, key=lambda e: e["net"])
+        line += (f"; {len(idle)} below the band could take work from a colleague above it (e.g. {e['csm_id']} at "
+                 f"{percent(e['utilization'])} could take {e['could_take']} from {e['from']} at "
+                 f"{percent(e['from_utilization'])}: saves {money(e['balance_saved'])} of balance, the move costs "
+                 f"{money(e['move_costs'])})")  # fmt: skip
+    return line
 
 
 def today_line(today, plan=None) -> str:
@@ -145,6 +153,9 @@ def scorecard_table(cards) -> Table:
     rows.append(("  spread (points)", [_points(c.kpis["utilization"]["spread"]) for c in cards]))
     rows.append(("CSMs over capacity", [f"{len(c.kpis['over_capacity']):,}" for c in cards]))
     rows.append(("CSMs with no account", [f"{len(c.kpis['without_accounts']):,}" for c in cards]))
+    rows.append(
+        ("CSMs idle beside a busy colleague", [f"{len(c.kpis.get('idle_beside_busy') or []):,}" for c in cards])
+    )
     for key, label in (("median", "accounts per CSM, median"), ("max", "  max")):
         rows.append((label, [_count(c.kpis["accounts_per_csm"]["all"][key]) for c in cards]))
     segments = sorted({s for c in cards for s in c.kpis["accounts_per_csm"]["by_segment"]})

@@ -13,6 +13,8 @@ measured the same way. :func:`plan_kpis` gathers them for summary.json,
     rate_vs_load       rank correlation of a CSM's hourly cost with their utilization
                        (strongly negative: the dearest CSMs are being emptied)
     overloaded         CSMs above their hours capacity, and idle ones (no account at all)
+    idle_beside_busy   active CSMs below the balance band who could take an account (eligible, not committed
+                       elsewhere, within their caps) from a colleague above the band: what a CS leader asks first
 """
 
 from __future__ import annotations
@@ -99,6 +101,69 @@ def overloaded(book, loads: Mapping[str, Mapping[str, float]]) -> dict:
     return {"over_capacity": over, "without_accounts": idle}
 
 
+def idle_beside_busy(book, plan: Mapping[str, str], loads: Mapping[str, Mapping[str, float]]) -> list[dict]:
+    """Each active CSM below the [balance] band who could take an account from a CSM above it, and what keeps them apart.
+
+    "Could take" uses the evaluator's own rules: the CSM is eligible for the
+    account (segment, mode, language, time zone, region), the account is not
+    pinned or frozen by its renewal, and it fits the CSM's caps (hours at
+    max_utilization, accounts, ARR). For each such CSM the cheapest such move
+    is priced with the evaluator's cost functions: the balance it saves (both
+    owners' load costs) against what the move costs the account (disruption,
+    risk, mismatch). ``net`` > 0 means continuity keeps them apart, at that
+    price; ``net`` < 0 means the plan leaves money on the table.
+    """
+    from planner.planning.evaluate import _Ctx, _eligibility_breaches, account_cost, owner_cost
+
+    pol = book.policy
+    low, high = pol.balance_band
+    rows = [r for r in _active(book) if r["capacity_hours"] > 0]
+    use = {r["csm_id"]: loads.get(r["csm_id"], {}).get("hours", 0.0) / r["capacity_hours"] for r in rows}
+    busy = sorted((c for c in use if use[c] > high + 1e-9), key=lambda c: (-use[c], c))
+    idle = [r for r in rows if use[r["csm_id"]] < low - 1e-9]
+    if not busy or not idle:
+        return []
+    ctx = _Ctx(book, plan)
+    movable: dict[str, list[dict]] = {c: [] for c in busy}
+    for acc in sorted(plan):
+        a = ctx.accounts.get(acc)
+        if plan[acc] in movable and a is not None and not a["pin_owner"] and not ctx.frozen(a):
+            movable[plan[acc]].append(a)
+
+    def load_cost(owner: str, load: Mapping[str, float]) -> float:
+        o = owner_cost(ctx, owner, load)
+        return o.balance + o.over_cap
+
+    def shifted(load: Mapping[str, float], a: dict, hours: float, sign: int) -> dict[str, float]:
+        return {"hours": load.get("hours", 0.0) + sign * hours, "accounts": load.get("accounts", 0.0) + sign,
+                "arr": load.get("arr", 0.0) + sign * a["arr"]}  # fmt: skip
+
+    out = []
+    for r in idle:
+        me, load = r["csm_id"], loads.get(r["csm_id"], {})
+        room = r["capacity_hours"] * pol.csm_max_utilization - load.get("hours", 0.0)
+        if load.get("accounts", 0.0) + 1 > r["max_accounts"]:
+            continue
+        best = None
+        for c in busy:
+            for a in movable[c]:
+                h = ctx.hours(a)
+                if h > room + 1e-9 or load.get("arr", 0.0) + a["arr"] > r["max_arr"] + 1e-6:
+                    continue
+                if _eligibility_breaches(ctx, a, me):
+                    continue
+                balance = (load_cost(me, load) - load_cost(me, shifted(load, a, h, +1))
+                           + load_cost(c, loads[c]) - load_cost(c, shifted(loads[c], a, account_cost(ctx, a, c).hours, -1)))  # fmt: skip
+                costs = account_cost(ctx, a, me).total - account_cost(ctx, a, c).total
+                if best is None or costs - balance < best["net"] - 1e-9:
+                    best = {"csm_id": me, "utilization": round(use[me], 4), "could_take": a["account_id"], "from": c,
+                            "from_utilization": round(use[c], 4), "balance_saved": round(balance, 2),
+                            "move_costs": round(costs, 2), "net": round(costs - balance, 2)}  # fmt: skip
+        if best is not None:
+            out.append(best)
+    return out
+
+
 def fixed_costs(book) -> dict:
     """What every plan of this book pays whatever it does: the roster's salaries and salaried pool teams, by location.
 
@@ -135,4 +200,5 @@ def plan_kpis(book, plan: Mapping[str, str]) -> dict:
         "arr_per_csm": arr_per_csm(book, loads),
         "rate_vs_utilization": rate_vs_load(book, loads),
         **overloaded(book, loads),
+        "idle_beside_busy": idle_beside_busy(book, plan, loads),
     }
