@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -57,15 +58,26 @@ def test_record_plan_keeps_what_summary_json_says(ledger, plan):
     assert [(e.action, e.to_state, e.by) for e in ledger.events(PLAN_ID)] == [("recorded", "draft", "solver")]
 
 
-def test_record_plan_is_idempotent_and_follows_a_moved_folder(ledger, plan, tmp_path):
+def test_record_plan_is_idempotent_and_never_repoints_an_entry(ledger, plan, tmp_path):
     ledger.record_plan(plan)
     ledger.record_plan(plan)
     assert len(ledger.list()) == 1 and len(ledger.events(PLAN_ID)) == 1
 
-    moved = plan.rename(tmp_path / "plans" / "moved")
-    ledger.record_plan(moved)
-    assert ledger.get(PLAN_ID).path == str(moved.resolve())
-    assert [e.action for e in ledger.events(PLAN_ID)] == ["recorded", "relocated"]
+    # The same plan written to a second folder: a copy, noted once; the entry keeps its first folder.
+    copy = Path(shutil.copytree(plan, tmp_path / "plans" / "copy"))
+    ledger.transition(PLAN_ID, "approved", "alice")
+    ledger.record_plan(copy)
+    ledger.record_plan(copy)
+    assert ledger.get(PLAN_ID).path == str(plan.resolve()) and ledger.get(PLAN_ID).state == "approved"
+    assert ledger.copies(PLAN_ID) == [str(copy.resolve())]
+    events = ledger.events(PLAN_ID)
+    assert [e.action for e in events] == ["recorded", "transition", "recorded"]
+    assert events[-1].note.startswith(f"copy: {copy.resolve()} (the same plan; the ledger keeps pointing at {plan.resolve()}")
+    assert ledger.folder(PLAN_ID) == plan.resolve()
+
+    # The first folder moved away: the entry still names it, and the plan is found in its copy.
+    shutil.rmtree(plan)
+    assert ledger.get(PLAN_ID).path == str(plan.resolve()) and ledger.folder(PLAN_ID) == copy.resolve()
 
 
 def test_solving_the_same_plan_again_is_still_the_same_plan(ledger, plan):
