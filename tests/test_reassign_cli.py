@@ -139,6 +139,9 @@ def test_one_count_of_moves_in_the_summary(tmp_path):
     assert "1 accounts that must move have no owner in this plan" in r.output
     assert "1 accounts of owners no longer on the roster are left to `planner solve`" in r.output
     assert summary["counts"]["left_without_owner"] == 2
+    a = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False).set_index("account_id")
+    assert a.loc["acc_omega", "owner_type"] == "unassigned"  # what it is, in the plan and in an export's exceptions
+    assert a.loc["acc_omega", "reason_detail"].startswith("today's owner csm_gone is on no roster")
 
 
 def test_the_printed_next_step_works_when_copied_from_another_folder(tmp_path):

@@ -180,7 +180,12 @@ class ReassignJob(Job):
         book, m = self.book, self.rmodel
         full = self.full_choice(sol.choice)
         short = self._unplaced(sol)
-        rows = [_unplaced_row(book, int(i), *self.unplaced()[int(i)]) for i in np.flatnonzero(m.nobody)]
+        nobody = self.unplaced()
+        rows = [_unplaced_row(book, i, *nobody[i]) for i in nobody]
+        # New accounts and those of owners on no roster: no move of this plan, left to `planner solve`; say which.
+        outside = np.flatnonzero(m.outside & (full < 0))
+        at = assignments.index[outside]
+        assignments.loc[at, "reason_detail"] = [_outside_detail(str(assignments.at[i, "previous_owner"])) for i in at]
         if len(short):
             said = {int(a): unplaced_detail(book, m, full, int(a)) for a in short}
             at = assignments.index[short]  # the plan's rows of the accounts the solver left unplaced
@@ -383,6 +388,14 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     return (
         h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
     )
+
+
+def _outside_detail(previous: str) -> str:
+    """reason_detail of an account a reassignment leaves alone because it has no owner today (contract: A_n)."""
+    if previous:
+        return (f"today's owner {previous} is on no roster, so the account counts as having none; "
+                "`planner solve` gives it an owner")  # fmt: skip
+    return "a new account (no owner today); `planner solve` gives it an owner"
 
 
 def _unplaced_row(book: Book, i: int, reason: str, detail: str) -> dict:
