@@ -80,6 +80,28 @@ def test_record_plan_is_idempotent_and_never_repoints_an_entry(ledger, plan, tmp
     assert ledger.get(PLAN_ID).path == str(plan.resolve()) and ledger.folder(PLAN_ID) == copy.resolve()
 
 
+def test_a_plan_id_is_found_in_the_ledger_below_the_current_folder(tmp_path, monkeypatch):
+    """`solve --out sub/dir` records in sub/planner-ledger.sqlite; the id alone is found from the folder above."""
+    from planner.plans.ledger import locate_ledger
+
+    plan = write_plan(tmp_path / "sub" / "dir", standard_accounts(), standard_owners(), plan_id=PLAN_ID)
+    with Ledger(tmp_path / "sub" / LEDGER_NAME) as led:
+        led.record_plan(plan)
+    monkeypatch.chdir(tmp_path)
+    assert locate_ledger(PLAN_ID).resolve() == (tmp_path / "sub" / LEDGER_NAME).resolve()
+    assert locate_ledger("plan-0000000000bb") == Path(LEDGER_NAME)  # held nowhere: the default, which says so
+
+    # A folder brought elsewhere starts its own ledger: it is never sent to one of some other folder's plans.
+    moved = Path(shutil.copytree(plan, tmp_path / "new" / "dir"))
+    assert locate_ledger(PLAN_ID, plan_dir=moved) == tmp_path / "new" / LEDGER_NAME
+
+    # The same id in two ledgers below: ambiguous, both named, never a guess.
+    with Ledger(tmp_path / "other" / LEDGER_NAME) as led:
+        led.record_plan(moved)
+    with pytest.raises(LedgerError, match="in more than one ledger: .*other.*sub|in more than one ledger: .*sub.*other"):
+        locate_ledger(PLAN_ID)
+
+
 def test_solving_the_same_plan_again_is_still_the_same_plan(ledger, plan):
     ledger.record_plan(plan)
     ledger.transition(PLAN_ID, "approved", "alice")

@@ -293,7 +293,9 @@ def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: st
 
     --ledger or $PLANNER_LEDGER, when given, is the answer. Otherwise the
     ledger next to the plan folder (`plan_dir`) or in the current folder,
-    whichever holds the plan; else the one ledger (planner-ledger.sqlite) in
+    whichever holds the plan (neither: the one next to the folder, which a
+    folder brought to a new place starts). For a plan id alone, the
+    current folder's ledger, else the one ledger (planner-ledger.sqlite) in
     the folders up to SEARCH_DEPTH below the current one that holds it (a
     plan solved with `--out sub/dir` from here was recorded in
     sub/planner-ledger.sqlite). Two such ledgers holding the same id are
@@ -307,6 +309,8 @@ def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: st
     for path in near:
         if _holds(path, plan_id):
             return path
+    if plan_dir is not None:
+        return default  # a folder names its ledger: never one of some other folder's plans
     here = Path.cwd()
     found = []
     for depth in range(1, SEARCH_DEPTH + 1):
