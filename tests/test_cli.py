@@ -88,7 +88,7 @@ def test_reassign_and_coverage(tmp_path):
     assert r.exit_code == 0, r.output
     assert "csm_bea" in r.output and (tmp_path / "plan" / "handoffs.csv").exists()
     bad = run("reassign", FIX / "handoff", "--leaving", "csm_nobody", "--out", tmp_path / "p2")
-    assert bad.exit_code == 1 and "expected a csm_id from the roster" in bad.output
+    assert bad.exit_code == 2 and "expected a csm_id from the roster" in bad.output  # a usage error
     cov = run("coverage", FIX / "handoff", "--as-of", "2027-06-01")
     assert cov.exit_code == 0
 

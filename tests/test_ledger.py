@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -57,15 +58,48 @@ def test_record_plan_keeps_what_summary_json_says(ledger, plan):
     assert [(e.action, e.to_state, e.by) for e in ledger.events(PLAN_ID)] == [("recorded", "draft", "solver")]
 
 
-def test_record_plan_is_idempotent_and_follows_a_moved_folder(ledger, plan, tmp_path):
+def test_record_plan_is_idempotent_and_never_repoints_an_entry(ledger, plan, tmp_path):
     ledger.record_plan(plan)
     ledger.record_plan(plan)
     assert len(ledger.list()) == 1 and len(ledger.events(PLAN_ID)) == 1
 
-    moved = plan.rename(tmp_path / "plans" / "moved")
-    ledger.record_plan(moved)
-    assert ledger.get(PLAN_ID).path == str(moved.resolve())
-    assert [e.action for e in ledger.events(PLAN_ID)] == ["recorded", "relocated"]
+    # The same plan written to a second folder: a copy, noted once; the entry keeps its first folder.
+    copy = Path(shutil.copytree(plan, tmp_path / "plans" / "copy"))
+    ledger.transition(PLAN_ID, "approved", "alice")
+    ledger.record_plan(copy)
+    ledger.record_plan(copy)
+    assert ledger.get(PLAN_ID).path == str(plan.resolve()) and ledger.get(PLAN_ID).state == "approved"
+    assert ledger.copies(PLAN_ID) == [str(copy.resolve())]
+    events = ledger.events(PLAN_ID)
+    assert [e.action for e in events] == ["recorded", "transition", "recorded"]
+    assert events[-1].note.startswith(f"copy: {copy.resolve()} (the same plan; the ledger keeps pointing at {plan.resolve()}")
+    assert ledger.folder(PLAN_ID) == plan.resolve()
+
+    # The first folder moved away: the entry still names it, and the plan is found in its copy.
+    shutil.rmtree(plan)
+    assert ledger.get(PLAN_ID).path == str(plan.resolve()) and ledger.folder(PLAN_ID) == copy.resolve()
+
+
+def test_a_plan_id_is_found_in_the_ledger_below_the_current_folder(tmp_path, monkeypatch):
+    """`solve --out sub/dir` records in sub/planner-ledger.sqlite; the id alone is found from the folder above."""
+    from planner.plans.ledger import locate_ledger
+
+    plan = write_plan(tmp_path / "sub" / "dir", standard_accounts(), standard_owners(), plan_id=PLAN_ID)
+    with Ledger(tmp_path / "sub" / LEDGER_NAME) as led:
+        led.record_plan(plan)
+    monkeypatch.chdir(tmp_path)
+    assert locate_ledger(PLAN_ID).resolve() == (tmp_path / "sub" / LEDGER_NAME).resolve()
+    assert locate_ledger("plan-0000000000bb") == Path(LEDGER_NAME)  # held nowhere: the default, which says so
+
+    # A folder brought elsewhere starts its own ledger: it is never sent to one of some other folder's plans.
+    moved = Path(shutil.copytree(plan, tmp_path / "new" / "dir"))
+    assert locate_ledger(PLAN_ID, plan_dir=moved) == tmp_path / "new" / LEDGER_NAME
+
+    # The same id in two ledgers below: ambiguous, both named, never a guess.
+    with Ledger(tmp_path / "other" / LEDGER_NAME) as led:
+        led.record_plan(moved)
+    with pytest.raises(LedgerError, match="in more than one ledger: .*other.*sub|in more than one ledger: .*sub.*other"):
+        locate_ledger(PLAN_ID)
 
 
 def test_solving_the_same_plan_again_is_still_the_same_plan(ledger, plan):

@@ -28,7 +28,7 @@ def edit(book, table: str, key: str, row_id: str, **values):
     df = getattr(book, table).copy()
     hit = df[key] == row_id
     for col, v in values.items():
-        df[col] = [v if h else old for h, old in zip(hit, df[col])]
+        df[col] = [v if h else old for h, old in zip(hit, df[col], strict=True)]
     return book.with_(**{table: df})
 
 
@@ -75,7 +75,7 @@ def test_the_leaver_owns_nothing_nobody_is_over_a_cap_and_the_evaluator_agrees(b
 
 def test_with_max_moves_0_nothing_else_moves(book):
     r = reassign(book, leaving=["csm_leo"], max_moves=0)
-    before = dict(zip(book.accounts["account_id"], book.accounts["current_owner"]))
+    before = dict(zip(book.accounts["account_id"], book.accounts["current_owner"], strict=True))
     after = r.plan()
     assert {a for a in after if after[a] != before[a]} == set(LEO)
 
@@ -86,13 +86,49 @@ def gamma_needs_a_german_speaker(book):
     return edit(b, "csms", "csm_id", "csm_cal", languages=("en", "de"), max_accounts=1)
 
 
-def test_short_capacity_is_explained_with_options(book):
+def test_short_capacity_still_gives_a_plan_with_the_account_unplaced_and_the_options(book):
     r = reassign(gamma_needs_a_german_speaker(book), leaving=["csm_leo"], max_moves=0)
-    assert r.status == Status.INFEASIBLE and r.assignments is None
-    text = "\n".join(r.diagnosis)
+    assert r.status.has_plan and r.evaluation.ok
+    a = r.assignments.set_index("account_id")
+    assert (a.loc["acc_gamma", "owner_type"], a.loc["acc_gamma", "owner_id"]) == ("unassigned", "")
+    assert a.loc["acc_gamma", "reason"] == "not placed"
+    detail = a.loc["acc_gamma", "reason_detail"]
+    assert "every eligible owner is full: csm_cal (2.0 of 120.0 h, 1 of 1 accounts" in detail
+    assert "options: hand it to digital outside its segment's coverage" in detail
+    assert "a larger --max-moves" in detail
+    assert set(r.plan()) - {"acc_gamma"} and all(o for k, o in r.plan().items() if k != "acc_gamma")
+    assert [u["account_id"] for u in r.summary["unplaced"]] == ["acc_gamma"]
+    text = "\n".join(r.summary["shortage"])
     assert "capacity is short: 1 of the 5 accounts to place do not fit" in text
     assert "option: overflow 1 accounts outside their segment's coverage (digital: acc_gamma)" in text
-    assert "acc_gamma: every eligible owner is full: csm_cal (2.0 of 120.0 h, 1 of 1 accounts" in text
+    assert "acc_gamma" not in handoffs(r) and r.summary["moves"] == r.counts.moved == 4
+    assert r.counts.left_without_owner == 1
+
+
+def test_an_account_nobody_may_take_is_unplaced_with_its_fix(book):
+    r = reassign(edit(book, "accounts", "account_id", "acc_beta", language="ja"), leaving=["csm_leo"])
+    assert r.status.has_plan and r.evaluation.ok
+    a = r.assignments.set_index("account_id")
+    assert (a.loc["acc_beta", "owner_type"], a.loc["acc_beta", "reason"]) == ("unassigned", "no eligible owner")
+    assert "0 speaking 'ja'" in a.loc["acc_beta", "reason_detail"]
+    assert "to fix: hire or train a mid-market CSM who speaks 'ja'" in a.loc["acc_beta", "reason_detail"]
+    assert set(handoffs(r)) == set(LEO) - {"acc_beta"}
+    assert r.summary["shortage"] == []  # nobody is short of room: the fix is the account's own
+
+
+def test_renewing_accounts_never_take_the_room_a_cascade_needs(book):
+    """Only dan speaks German and has one free slot; iota (German) is his. The renewal rule used to fill dan
+    with delta and epsilon before the model ran, so iota had to move and could not: infeasible at any --max-moves."""
+    b = edit(book, "accounts", "account_id", "acc_iota", language="de")
+    b = edit(b, "csms", "csm_id", "csm_dan", languages=("en", "de"), max_accounts=2)
+    for max_moves in (0, 1, 5):
+        r = reassign(b, leaving=["csm_leo"], effective=dt.date(2027, 10, 15), max_moves=max_moves)
+        assert r.status == Status.OPTIMAL and r.summary["unplaced"] == []
+        plan = r.plan()
+        # iota stays; dan's one free slot goes to the renewal that loses most knowledge elsewhere (delta, 0.405).
+        assert (plan["acc_iota"], plan["acc_delta"]) == ("csm_dan", "csm_dan")
+        assert plan["acc_epsilon"] not in ("csm_dan", "csm_leo")
+        assert evaluate(r.book, plan).violations == []
 
 
 def test_a_cascade_makes_room_when_max_moves_allows(book):
@@ -109,7 +145,7 @@ def test_a_cascade_makes_room_when_max_moves_allows(book):
 def test_renewal_freeze_sends_the_account_to_the_strongest_knowledge_with_room(book):
     effective = dt.date(2027, 10, 15)  # delta renews 2027-12-31: inside the 90-day window
     r = reassign(book, leaving=["csm_leo"], effective=effective)
-    assert r.plan()["acc_delta"] == "csm_dan" and r.summary["model"]["frozen_placed"] == 2  # delta, epsilon
+    assert r.plan()["acc_delta"] == "csm_dan" and r.summary["model"]["renewing"] == 2  # delta, epsilon
     full = edit(book, "csms", "csm_id", "csm_dan", max_accounts=1)  # dan keeps only iota
     r = reassign(full, leaving=["csm_leo"], effective=effective)
     assert r.plan()["acc_delta"] == "csm_cal"  # next strongest: expert in 1 of its 2 products (0.15)
@@ -125,7 +161,7 @@ def test_on_leave_cover_is_temporary_and_keeps_the_original_owner(book):
     assert row["to"] == "csm_bea" and row["reason"] == "on leave"  # zeta's backup
     a = r.assignments.set_index("account_id")
     assert a.loc["acc_zeta", "previous_owner"] == "csm_ann"
-    assert r.summary["leavers"] == [{"csm_id": "csm_ann", "temporary_until": "2027-09-01"}]
+    assert r.summary["leavers"] == [{"csm_id": "csm_ann", "mode": "on_leave", "temporary_until": "2027-09-01"}]
 
 
 def test_accounts_of_other_inactive_csms_move_too(book):

@@ -120,26 +120,51 @@ def require_writable_ledger(ledger: Path | None, plan_dir: Path) -> None:
 
 
 def record_in_ledger(plan_dir: Path, ledger: Path | None) -> None:
-    """Record a freshly written plan as a draft in the ledger, and say where.
+    """Record a freshly written plan as a draft in the ledger, and say where and how to approve it.
 
     The plan was just made and checked by the evaluator, so the ledger vouches
     for it ("solve"). The ledger was checked before the solve
     (require_writable_ledger); should recording still fail, the plan stays
-    written and a warning says how to record it.
+    written and a warning says how to record it. The approve command printed
+    works when copied from any folder: it names the plan folder by its full
+    path (the folder finds the ledger next to it), and --ledger when the
+    ledger is elsewhere. The same plan already recorded from another folder
+    keeps its entry; this folder is noted as a copy (Ledger.record).
     """
+    import shlex
+
     from planner.plans.ledger import Ledger, LedgerError, resolve_ledger_path
 
     path = resolve_ledger_path(ledger, plan_dir)
     try:
         with Ledger(path) as book_of_plans:
             plan_id = book_of_plans.record_plan(plan_dir, checked="solve")
+            first = book_of_plans.get(plan_id).path
     except LedgerError as exc:
         warning(
-            f"the plan was written to {plan_dir} but not recorded in {path}: {exc}. Record it with: planner plans approve "
-            f"{plan_dir} --by NAME --ledger LEDGER (it is then re-checked against its book)"
+            f"the plan was written to {plan_dir} but not recorded in {path}: {exc}. Record it with: "
+            f"planner plans approve {shlex.quote(str(Path(plan_dir).resolve()))} --by NAME --ledger LEDGER "
+            "(it is then re-checked against its book)"
         )
         return
-    out.print(f"Recorded {plan_id} as a draft in {path} (approve with: planner plans approve {plan_id} --by NAME)")
+    if first != str(Path(plan_dir).resolve()):
+        out.print(f"{plan_id} is already in {path}, recorded from {first}; {plan_dir} holds the same plan and is "
+                  f"noted as a copy (approve with: {approve_command(first, path)})")  # fmt: skip
+        return
+    out.print(f"Recorded {plan_id} as a draft in {path} (approve with: {approve_command(plan_dir, path)})")
+
+
+def approve_command(plan_dir: str | Path, ledger: Path) -> str:
+    """`planner plans approve /full/path/to/plan --by NAME [--ledger PATH]`: runs as printed from any folder."""
+    import shlex
+
+    from planner.plans.ledger import LEDGER_NAME
+
+    folder = Path(plan_dir).resolve()
+    command = f"planner plans approve {shlex.quote(str(folder))} --by NAME"
+    if Path(ledger).resolve() != folder.parent / LEDGER_NAME:
+        command += f" --ledger {shlex.quote(str(Path(ledger).resolve()))}"
+    return command
 
 
 def prepare_output(out_dir: Path, force: bool, inputs: dict[str, Path | None] | None = None) -> None:

@@ -26,26 +26,37 @@ PlanArg = Annotated[str, typer.Argument(help="Plan folder or plan id.", metavar=
 
 
 def _locate(plan: str, ledger: Optional[Path]) -> tuple[Path, str, Optional[Path]]:
-    """(ledger path, plan id, plan folder or None) for a PLAN argument."""
+    """(ledger path, plan id, plan folder or None) for a PLAN argument, wherever the user stands.
+
+    The ledger: --ledger / $PLANNER_LEDGER, else the one that holds the plan
+    among the one next to the folder, the current folder's and those below
+    it (planner.plans.ledger.locate_ledger). The folder: the argument itself,
+    or for an id the folder its ledger entry points to (or a recorded copy,
+    should that one be gone); None for an id the ledger does not hold.
+    """
     from planner.plans import read_summary_and_hashes
-    from planner.plans.ledger import resolve_ledger_path
+    from planner.plans.ledger import Ledger, locate_ledger
 
     folder = Path(plan)
     if folder.is_dir():
         summary, _ = read_summary_and_hashes(folder)
-        return resolve_ledger_path(ledger, folder), summary["plan_id"], folder
-    return resolve_ledger_path(ledger), plan, None
+        return locate_ledger(summary["plan_id"], ledger, folder), summary["plan_id"], folder
+    path = locate_ledger(plan, ledger)
+    if not path.is_file():
+        return path, plan, None
+    with Ledger(path, create=False, readonly=True) as led:
+        return path, plan, led.folder(plan) if led.find(plan) is not None else None
 
 
 def _plan_dir(plan: str, ledger: Optional[Path]) -> Path:
-    """The folder of a PLAN argument: itself, or the path the ledger recorded for the id."""
+    """The folder of a PLAN argument: itself, or the folder the ledger recorded for the id."""
     from planner.plans.ledger import Ledger
 
     ledger_path, plan_id, folder = _locate(plan, ledger)
     if folder is not None:
         return folder
     with Ledger(ledger_path, create=False, readonly=True) as led:
-        return Path(led.get(plan_id).path)
+        return led.folder(plan_id)  # not in the ledger (or no ledger): says so
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:

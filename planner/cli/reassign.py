@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from planner.cli.common import (
-    EXIT_INPUT,
     end_with_unplaced,
     err,
     fail,
@@ -103,35 +102,81 @@ def reassign(
                 started=started,
             )
     except LeaverError as exc:
-        fail(str(exc), EXIT_INPUT)
+        fail(str(exc), exc.exit_code)
     write_or_exit(result, out_dir, force, what="reassignment plan")
     out.print(handoff_table(result.extra_tables["handoffs.csv"]))
     out.print(summary_table(result))
-    s = result.details
-    share = s["warm_arr_share"]
     out.print(
-        f"{s['moves']} accounts move ({s['cascade_moves']} cascades), {money(s['arr_moved'])} ARR; "
-        f"{'-' if share is None else f'{share:.0%}'} of it with a warm handoff. "
-        f"Plan written to {out_dir}/ (handoffs.csv, assignments.csv, owners.csv, summary.json)"
+        moves_line(result) + f" Plan written to {out_dir}/ (handoffs.csv, assignments.csv, owners.csv, summary.json)"
     )
+    shortage = result.details.get("shortage") or ()
+    if shortage:
+        err.print("Some accounts that must move have no room; why, and the options:")
+        for line in shortage:
+            err.print(f"  - {line}")
     record_in_ledger(out_dir, ledger)
     end_with_unplaced(result)
 
 
+def moves_line(result) -> str:
+    """The one count of moves, in words: who changes owner and why, then the accounts this plan leaves without one.
+
+    It agrees with the summary table's "moved" (summary.json counts.moved):
+    an account that changes owner is counted once, by why; an account left
+    without an owner is no move (counts.left_without_owner), and it is said
+    what it is: no eligible owner or no room (listed after), or the account of
+    an owner no longer on the roster, left to `planner solve`.
+    """
+    s = result.details
+    c = result.counts
+    by = s.get("moves_by_reason", {})
+    leavers = ", ".join(l["csm_id"] for l in s["leavers"])
+    parts = [f"{by['from_leavers']:,} from {leavers}"] if by.get("from_leavers") else []
+    for key, words in (("from_other_inactive", "from other CSMs leaving or on leave"),
+                       ("owner_may_no_longer_cover", "from owners who may no longer cover them"),
+                       ("cascade", "cascades to make room")):  # fmt: skip
+        if by.get(key):
+            parts.append(f"{by[key]:,} {words}")
+    share = s["warm_arr_share"]
+    line = (
+        f"{c.moved:,} accounts change owner{': ' + ', '.join(parts) if parts else ''}; {money(c.arr_moved)} ARR, "
+        f"{'-' if share is None else f'{share:.0%}'} of it with a warm handoff."
+    )
+    unplaced = len(s.get("unplaced") or ())
+    if unplaced:
+        line += f" {unplaced:,} accounts that must move have no owner in this plan (listed below, with why)."
+    a = result.assignments
+    outside = (a["previous_owner_type"] == "unknown") & (a["owner_type"] == "unassigned")
+    new = (a["previous_owner"] == "") & (a["owner_type"] == "unassigned")
+    if outside.any():
+        line += f" {int(outside.sum()):,} accounts of owners no longer on the roster are left to `planner solve`."
+    if new.any():
+        line += f" {int(new.sum()):,} new accounts (no owner today) are left to `planner solve`."
+    return line
+
+
 def handoff_table(h, limit: int = 20):
-    """The first handoffs by priority; handoffs.csv has every column."""
+    """The first handoffs by priority, with names beside ids; handoffs.csv has every column."""
     from rich.table import Table
 
     t = Table(title=f"handoffs (first {min(limit, len(h))} of {len(h)}, by priority)", title_justify="left")
-    for col in ("#", "account", "ARR", "renews", "to", "score", "why"):
+    for col in ("#", "account", "ARR", "renews", "from", "to", "score", "why"):
         t.add_column(col, no_wrap=col != "why")
     for r in h.head(limit).to_dict("records"):
         renews = "" if pd_isna(r["renewal_date"]) else str(r["renewal_date"])[:10]
-        why = r["explanation"] + (f" (intro: {r['introducer']})" if r["introducer"] else "")
+        intro = _named(r["introducer"], r.get("introducer_name", ""))
+        why = r["explanation"] + (f" (intro: {intro})" if r["introducer"] else "")
         t.add_row(
-            str(r["priority"]), r["account_id"], money(r["arr"]), renews, r["to"], f"{r['knowledge_score']:.2f}", why
-        )
+            str(r["priority"]), f"{r['account_id']} {r['account_name']}".strip(), money(r["arr"]), renews,
+            _named(r["from"], r.get("from_name", "")), _named(r["to"], r.get("to_name", "")),
+            f"{r['knowledge_score']:.2f}", why,
+        )  # fmt: skip
     return t
+
+
+def _named(owner_id: str, name) -> str:
+    """'Ann Avery (csm_ann)', or the id alone when there is no name."""
+    return f"{name} ({owner_id})" if isinstance(name, str) and name and name != owner_id else str(owner_id)
 
 
 def pd_isna(v) -> bool:

@@ -66,7 +66,8 @@ def summary_table(result) -> Table:
     c = result.counts
     if c is not None:
         t.add_row("accounts", f"{c.accounts:,} ({', '.join(f'{k} {v:,}' for k, v in c.by_owner_type.items())})")
-        t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new")
+        left = f"; {c.left_without_owner:,} with an owner today have none in this plan" if c.left_without_owner else ""
+        t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new{left}")
     if result.exceptions:
         t.add_row("exceptions", exceptions_line(result.exceptions))
     for row in result.details.get("over_caps") or []:

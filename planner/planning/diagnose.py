@@ -483,22 +483,26 @@ def run_check(fn: Callable, book, model) -> list[str]:
         return [f"the check of {label} could not finish ({why}); the other checks' reasons still hold"]
 
 
-def shortage_options(book, rmodel) -> Iterable[str]:
+def shortage_options(book, rmodel, for_plan: bool = False) -> Iterable[str]:
     """A reassignment with too little capacity: why, and the options, in words; never raises.
 
     Re-solves the reassignment with two escape hatches for the accounts that
     must be placed: overflow to any pool (capacity permitting) or the digital
     program outside the segment's modes, and 'uncovered'. Lexicographic, as
     in :func:`uncovered_at_best` (module docstring): each uncovered account
-    costs n + 1 (n items), each overflow (and each account with no owner
-    today left unplaced) 1, and every arc a tie-break below ¼ from its cost
-    (overflow at the policy's churn uplift), so the optimum leaves the fewest
-    accounts uncovered, then overflows least, then costs least. The answer
-    names the overflow, the extra hours needed to avoid it, and what stays
-    uncovered.
+    costs n + 1 (n items), each overflow 1, and every arc a tie-break below ¼
+    from its cost (overflow at the policy's churn uplift), so the optimum
+    leaves the fewest accounts uncovered, then overflows least, then costs
+    least. The model's own "unplaced" arcs are left out of the re-solve (they
+    are what is being explained). The answer names the accounts nobody may
+    take, the overflow, the extra hours needed to avoid it (≈ FTE), what stays
+    uncovered, and which caps are full at each eligible owner. `for_plan`:
+    the sentences for a plan that leaves accounts unplaced, without what it
+    says of each such account itself (assignments.csv reason_detail: the
+    accounts nobody may take with their fix, each account's full owners).
     """
     try:
-        yield from _shortage_options(book, rmodel)
+        yield from _shortage_options(book, rmodel, for_plan)
     except Exception as exc:  # noqa: BLE001 - the reasons given so far stand; say why the rest is missing
         from planner.errors import PlannerError
 
@@ -506,12 +510,29 @@ def shortage_options(book, rmodel) -> Iterable[str]:
         yield f"the search for overflow options could not finish ({why})"
 
 
-def _shortage_options(book, rmodel) -> Iterable[str]:
+def _placing_only(p, n_real: int):
+    """`p` with only its first `n_real` arcs (those that give an owner) and no side row on the others."""
+    from dataclasses import replace
+
+    from planner.models.core import Resource
+
+    keep = slice(0, n_real)
+    return replace(
+        p,
+        arc_item=p.arc_item[keep], arc_agent=p.arc_agent[keep], arc_cost=p.arc_cost[keep],
+        resources=tuple(Resource(r.name, r.weight[keep], r.capacity) for r in p.resources),
+        side_rows=tuple(s for s in p.side_rows if not len(s.arcs) or int(s.arcs.max()) < n_real),
+        start=None, arc_tier=None if p.arc_tier is None else p.arc_tier[keep],
+    )  # fmt: skip
+
+
+def _shortage_options(book, rmodel, for_plan: bool = False) -> Iterable[str]:
     pol = book.policy
-    p = rmodel.problem
+    p = _placing_only(rmodel.problem, len(rmodel.item_arc))
     cov = rmodel.coverage
     owners = cov.owners
-    yield from explain_no_owner(book, rmodel.item_account[p.items_without_arcs()])
+    if not for_plan:
+        yield from explain_no_owner(book, np.flatnonzero(rmodel.nobody))
     acc_of = rmodel.item_account
     must = np.flatnonzero(rmodel.must_place[acc_of])
     arr = book.accounts["arr"].to_numpy(float)
@@ -535,8 +556,8 @@ def _shortage_options(book, rmodel) -> Iterable[str]:
     n_over = len(new_i)
     dummy = p.n_agents
     m = len(must)
-    # Levels: uncovered n+1 > overflow or unplaced 1 > tie-break (< 1/2 in all).
-    real = np.arange(p.n_arcs) < len(rmodel.item_arc)  # the rest are the model's own "unplaced" arcs
+    # Levels: uncovered n+1 > overflow 1 > tie-break (< 1/2 in all).
+    real = np.ones(p.n_arcs, dtype=bool)
     with_over = with_arcs(p, np.array(new_i, dtype=np.int64), np.array(new_k, dtype=np.int64), np.array(new_c, dtype=float),
                           np.array(new_h, dtype=float))  # fmt: skip
     is_real = np.r_[real, np.ones(n_over, dtype=bool)]
@@ -576,8 +597,10 @@ def _shortage_options(book, rmodel) -> Iterable[str]:
     if len(lost):
         ids = ", ".join(p.item_names[i] for i in lost[:15])
         yield f"uncovered even with overflow: {len(lost)} accounts (${arr[acc_of[lost]].sum():,.0f} ARR): {ids}"
+    if for_plan:
+        return
     # Name the full caps in whole-book terms: fixed accounts plus the elastic plan's placements.
-    kept = rmodel.item_arc[chosen[chosen < len(rmodel.item_arc)]]
+    kept = rmodel.item_arc[chosen[chosen < p.n_arcs]]
     base = rmodel.base_choice
     covered = np.concatenate([base[base >= 0], kept])
     for i in short_items[:10]:
@@ -585,3 +608,38 @@ def _shortage_options(book, rmodel) -> Iterable[str]:
         if np.any(cov.problem.arc_item == a):
             yield (f"{p.item_names[i]}: every eligible owner is full: {_full_owners(cov.problem, cov, a, covered)}"
                    f"; it needs about {_fmt_h(h[a])} and ${arr[a]:,.0f} ARR")  # fmt: skip
+
+
+def unplaced_detail(book, rmodel, full_choice: np.ndarray, a: int) -> str:
+    """Why account `a` (book row) has no owner in a reassignment plan, and what would give it one, in words.
+
+    `full_choice` is the plan's coverage arc per account (-1: none): the caps
+    named are those of the plan. The options: the pools and the digital
+    program that could take it outside its segment's coverage (with room for
+    its hours), more eligible CSM or pool time, more cascades.
+    """
+    cov = rmodel.coverage
+    p, owners, h = cov.problem, cov.owners, cov.account_hours
+    covered = full_choice[full_choice >= 0]
+    arr = float(book.accounts["arr"].iat[a])
+    full = _full_owners(p, cov, a, covered)
+    eligible = set(p.arc_agent[p.arc_item == a].tolist())
+    hours = p.resource("hours") if any(r.name == "hours" for r in p.resources) else None
+    load = np.bincount(p.arc_agent[covered], weights=hours.weight[covered], minlength=p.n_agents) if hours else None
+    room = []
+    for k in np.flatnonzero(np.isin(owners.kind, ["pool", "digital"])):
+        if int(k) in eligible:
+            continue
+        need = h[a] * owners.hours_factor[k]
+        if hours is None or load[k] + need <= hours.capacity[k] + tolerance(hours.capacity[k]):
+            room.append(str(owners.ids[k]))
+    options = []
+    if room:
+        options.append(f"hand it to {' or '.join(room)} outside its segment's coverage")
+    options.append(
+        f"add about {_fmt_h(h[a])} of eligible CSM or pool time (≈ {h[a] / book.policy.csm_default_capacity_hours:.2g} FTE)"
+    )
+    if any(owners.kind[k] == "csm" for k in eligible):
+        options.append("let more accounts move to make room (a larger --max-moves)")
+    return (f"every eligible owner is full: {full}; it needs about {_fmt_h(h[a])} and ${arr:,.0f} ARR; "
+            f"options: {'; or '.join(options)}")  # fmt: skip

@@ -41,7 +41,13 @@ class Timings:
 
 @dataclass(frozen=True)
 class Counts:
-    """How many accounts the plan has, moves and keeps."""
+    """How many accounts the plan has, moves and keeps.
+
+    Each account is counted once, as what it is: moved (an owner today,
+    another one in the plan), new (no owner today), or left without an
+    owner (an owner today, none in the plan: nobody may take it, nobody has
+    room, or a reassignment leaves an ex-employee's account to `planner solve`).
+    """
 
     accounts: int
     arr: float
@@ -50,11 +56,13 @@ class Counts:
     arr_moved: float
     by_owner_type: dict[str, int]
     by_reason: dict[str, int]
+    left_without_owner: int = 0  # accounts that had an owner and have none in this plan
 
     @classmethod
     def of(cls, assignments: pd.DataFrame) -> Counts:
         had = assignments["previous_owner"] != ""
-        moved = assignments["changed"] & had
+        placed = assignments["owner_id"] != ""
+        moved = assignments["changed"] & had & placed
         return cls(
             accounts=int(len(assignments)),
             arr=float(assignments["arr"].sum()),
@@ -63,6 +71,7 @@ class Counts:
             arr_moved=float(assignments.loc[moved, "arr"].sum()),
             by_owner_type={k: int(v) for k, v in assignments["owner_type"].value_counts().sort_index().items()},
             by_reason={k: int(v) for k, v in assignments["reason"].value_counts().sort_index().items()},
+            left_without_owner=int((had & ~placed).sum()),
         )
 
     def as_dict(self) -> dict:

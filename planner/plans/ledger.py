@@ -48,6 +48,8 @@ from planner.faults import crash_point
 from planner.plans import BookUnavailableError, Plan, check_plan_id, read_summary_and_hashes, recheck_plan
 
 LEDGER_NAME = "planner-ledger.sqlite"
+COPY_NOTE = "copy: "  # how a "recorded" event names another folder holding the same plan (Ledger.copies)
+SEARCH_DEPTH = 2  # folders below the current one searched for a ledger holding a plan id (locate_ledger)
 LEDGER_ENV = "PLANNER_LEDGER"
 APPLICATION_ID = 0x504C4E52  # b"PLNR": PRAGMA application_id of every planner ledger
 SCHEMA_VERSION = 2
@@ -284,6 +286,56 @@ def resolve_ledger_path(explicit: str | Path | None = None, plan_dir: str | Path
     if plan_dir is not None:
         return Path(plan_dir).resolve().parent / LEDGER_NAME
     return Path(LEDGER_NAME)
+
+
+def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: str | Path | None = None) -> Path:
+    """The ledger that holds `plan_id`, found wherever the user stands.
+
+    --ledger or $PLANNER_LEDGER, when given, is the answer. Otherwise the
+    ledger next to the plan folder (`plan_dir`) or in the current folder,
+    whichever holds the plan (neither: the one next to the folder, which a
+    folder brought to a new place starts). For a plan id alone, the
+    current folder's ledger, else the one ledger (planner-ledger.sqlite) in
+    the folders up to SEARCH_DEPTH below the current one that holds it (a
+    plan solved with `--out sub/dir` from here was recorded in
+    sub/planner-ledger.sqlite). Two such ledgers holding the same id are
+    ambiguous (LedgerError naming both). Holding it nowhere: the default of
+    :func:`resolve_ledger_path`, whose error then says it is not there.
+    """
+    default = resolve_ledger_path(explicit, plan_dir)
+    if explicit or os.environ.get(LEDGER_ENV):
+        return default
+    near = [default] + ([Path(LEDGER_NAME)] if plan_dir is not None else [])
+    for path in near:
+        if _holds(path, plan_id):
+            return path
+    if plan_dir is not None:
+        return default  # a folder names its ledger: never one of some other folder's plans
+    here = Path.cwd()
+    found = []
+    for depth in range(1, SEARCH_DEPTH + 1):
+        for path in sorted(here.glob("/".join(["*"] * depth) + "/" + LEDGER_NAME)):
+            if any(part.startswith(".") for part in path.relative_to(here).parts[:-1]):
+                continue  # hidden folders (.git, .venv) hold no plans
+            if path.resolve() not in {p.resolve() for p in near} and _holds(path, plan_id):
+                found.append(path)
+    if len(found) > 1:
+        raise LedgerError(
+            f"Plan {plan_id} is in more than one ledger: {', '.join(str(p) for p in found)}; expected one. "
+            "Pass --ledger PATH to say which"
+        )
+    return found[0] if found else default
+
+
+def _holds(path: Path, plan_id: str) -> bool:
+    """The file at `path` is a ledger that records `plan_id` (read only; anything that is not a ledger does not)."""
+    if not path.is_file():
+        return False
+    try:
+        with Ledger(path, create=False, readonly=True) as led:
+            return bool(led._query("SELECT 1 FROM plans WHERE plan_id = ?", (plan_id,)))
+    except (LedgerError, sqlite3.Error, OSError):
+        return False
 
 
 def current_user() -> str:
@@ -620,10 +672,15 @@ class Ledger:
     ) -> str:
         """Record a plan (its summary.json and content-file hashes) as a draft; returns its plan_id.
 
-        Idempotent: recording the same plan again changes nothing; the same
-        plan found in another folder updates the path (an event says so). A
-        plan whose files differ from what was recorded under its id is
-        refused: its approval would no longer describe what gets exported.
+        Idempotent: recording the same plan again changes nothing. A ledger
+        entry never changes the folder it points to: the same plan (same id,
+        same files) recorded from another folder is a copy of it, noted once
+        in a "recorded" event (:meth:`copies` lists them) while the entry
+        keeps its first folder -- whatever was approved or exported stays
+        tied to the folder it was approved from, and nobody's later run can
+        quietly repoint it. A plan whose files differ from what was recorded
+        under its id is refused: its approval would no longer describe what
+        gets exported.
         `checked` (see CHECKED) says how the caller vouched for the plan; a
         record not vouched for yet takes it (a "checked" event says so).
         """
@@ -636,9 +693,9 @@ class Ledger:
             known = self.find(plan_id)
             if known is not None:
                 _check_files(known, files, plan_dir)
-                if known.path != str(plan_dir):
-                    self._db.execute("UPDATE plans SET path = ? WHERE plan_id = ?", (str(plan_dir), plan_id))
-                    self._event(plan_id, "relocated", known.state, known.state, by, f"{known.path} -> {plan_dir}")
+                if known.path != str(plan_dir) and str(plan_dir) not in self.copies(plan_id):
+                    self._event(plan_id, "recorded", known.state, known.state, by,
+                                f"{COPY_NOTE}{plan_dir} (the same plan; the ledger keeps pointing at {known.path})")  # fmt: skip
                 if checked and not known.checked:
                     self._db.execute("UPDATE plans SET checked = ? WHERE plan_id = ?", (checked, plan_id))
                     self._event(plan_id, "checked", known.state, known.state, by, f"re-checked by the {checked}")
@@ -659,6 +716,28 @@ class Ledger:
             )  # fmt: skip
             self._event(plan_id, "recorded", None, "draft", by, str(plan_dir))
         return plan_id
+
+    def copies(self, plan_id: str) -> list[str]:
+        """The other folders the plan was recorded from (identical copies), oldest first; the entry's path is not one."""
+        rows = self._query(
+            "SELECT note FROM events WHERE plan_id = ? AND action = 'recorded' AND from_state IS NOT NULL ORDER BY id",
+            (plan_id,),
+        )
+        out = []
+        for (note,) in rows:
+            if isinstance(note, str) and note.startswith(COPY_NOTE):
+                out.append(note[len(COPY_NOTE) :].split(" (the same plan;", 1)[0])
+        return out
+
+    def folder(self, plan_id: str) -> Path:
+        """The folder of a recorded plan: its entry's path, or, when that folder is gone, the first copy still there."""
+        record = self.get(plan_id)
+        if Path(record.path).is_dir():
+            return Path(record.path)
+        for copy in self.copies(plan_id):
+            if Path(copy).is_dir():
+                return Path(copy)
+        return Path(record.path)  # gone: loading it says so
 
     def verify_files(self, plan_id: str, hashes: Mapping[str, str], plan_dir: str | Path) -> None:
         """Raise LedgerError unless the plan files' `hashes` are those recorded for `plan_id`."""
