@@ -540,6 +540,7 @@ ACCOUNT_COLUMNS = (
     "lifecycle_stage",
     "current_owner",
     "crm_id",
+    "hubspot_id",
 )
 CSM_COLUMNS = (
     "csm_id",
@@ -557,6 +558,7 @@ CSM_COLUMNS = (
     "status",
     "return_date",
     "crm_user_id",
+    "hubspot_owner_id",
 )
 POOL_COLUMNS = (
     "pool_id",
@@ -569,7 +571,10 @@ POOL_COLUMNS = (
     "capacity_hours",
     "hourly_cost",
     "crm_user_id",
+    "email",
+    "hubspot_owner_id",
 )
+PROGRAM_COLUMNS = ("program_id", "name", "email", "crm_user_id", "hubspot_owner_id")
 LOCATION_COLUMNS = ("location", "region", "utc_offset", "cost_index")
 RELATIONSHIP_COLUMNS = ("source", "target", "kind", "strength", "since", "until")
 
@@ -584,7 +589,7 @@ def generate_book(
     seed: int = 0,
     as_of: dt.date | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """A synthetic book as the five user-style tables (see the module docstring).
+    """A synthetic book as the six user-style tables (see the module docstring); programs is the digital program's CRM identity.
 
     `pools` defaults to max(2, min(6, accounts // 2000 + 2)); `as_of` to
     today. Raises UsageError (a ValueError; exit 2 in the CLI) when `csms` is too small for a feasible book.
@@ -594,7 +599,8 @@ def generate_book(
     policy = load_policy()
     as_of = dt.date.today() if as_of is None else as_of
     n_pools = max(2, min(6, accounts // 2000 + 2)) if pools is None else pools
-    streams = np.random.SeedSequence(seed).spawn(5)
+    # Stream 5 is newer than the others: spawn(6)[:5] == spawn(5), so adding it changed no earlier draw.
+    streams = np.random.SeedSequence(seed).spawn(6)
     acc = _draw_accounts(accounts, np.random.default_rng(streams[0]), as_of, policy)
     _require_enough_csms(acc, csms)
     roster = _draw_csms(csms, acc, n_pools, np.random.default_rng(streams[1]), as_of, policy)
@@ -602,17 +608,19 @@ def generate_book(
     _cover_mid_market(acc, roster, pool_tab, policy)
     owner_csm = _assign_current_owners(acc, roster, pool_tab, np.random.default_rng(streams[3]), policy)
     relationships = _relationships(acc, roster, owner_csm, np.random.default_rng(streams[4]), as_of)
+    programs = _crm_identities(acc, roster, pool_tab, np.random.default_rng(streams[5]), policy)
     return {
         "accounts": acc.loc[:, list(ACCOUNT_COLUMNS)].reset_index(drop=True),
         "csms": _roster_table(roster),
         "pools": _pool_table(pool_tab),
+        "programs": programs,
         "locations": _locations_table(),
         "relationships": relationships,
     }
 
 
 def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool = False) -> Path:
-    """Write the five tables as `<table>.csv` (UTF-8, LF) into a new folder, atomically.
+    """Write the six tables as `<table>.csv` (UTF-8, LF) into a new folder, atomically.
 
     An existing folder is refused unless `force`; either way readers never
     see a half-written book.
@@ -656,7 +664,9 @@ def _draw_accounts(n: int, rng: np.random.Generator, as_of: dt.date, policy: Pol
     stage = _draw_stages(days, health, new, rng)
     hours = _account_hours(segment, complexity, stage, health, policy)
     crm = _salesforce_ids("001", n, rng)
-    crm[rng.random(n) < 0.04] = ""
+    # Every account has its CRM ids, so each export format loads a generated book whole. (This draw once
+    # blanked 4% of them; it is kept so the rest of the stream, and every book a seed gave, stays the same.)
+    rng.random(n)
     return pd.DataFrame(
         {
             "account_id": _ids("acc_", n, 6),
@@ -1610,6 +1620,37 @@ def _pod_edges(roster: pd.DataFrame, size: int = 6) -> pd.DataFrame:
 # --------------------------------------------------------------------------
 # output shaping and small helpers
 # --------------------------------------------------------------------------
+def _crm_identities(
+    acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFrame, rng: np.random.Generator, policy: Policy
+) -> pd.DataFrame:
+    """Every CRM id the exports load, filled in place; returns the programs table (the digital program's identity).
+
+    Salesforce ids are drawn with the book (accounts ``crm_id``, users
+    ``crm_user_id``). Here: HubSpot company Record IDs (``hubspot_id``, an
+    extra account column) and HubSpot owner ids for CSMs, pools and the
+    digital program (the owner id, which is not the user id), pool and
+    program mailboxes for Gainsight, and the digital program's Salesforce
+    user -- so each format exports a generated book with no exception.
+    """
+    acc["hubspot_id"] = _numeric_ids(len(acc), rng, start=10**10)
+    owner_ids = _numeric_ids(len(roster) + len(pools) + 1, rng, start=10**7)
+    roster["hubspot_owner_id"] = owner_ids[: len(roster)]
+    pools["hubspot_owner_id"] = owner_ids[len(roster) : len(roster) + len(pools)]
+    pools["email"] = [f"{pid.replace('_', '-')}@{EMAIL_DOMAIN}" for pid in pools["pool_id"]]
+    digital = policy.digital_owner_id
+    return pd.DataFrame(
+        [(digital, "Digital program", f"digital-cs@{EMAIL_DOMAIN}", _salesforce_ids("005", 1, rng, block=2)[0],
+          owner_ids[-1])],
+        columns=list(PROGRAM_COLUMNS),
+    )  # fmt: skip
+
+
+def _numeric_ids(n: int, rng: np.random.Generator, start: int) -> np.ndarray:
+    """Unique numeric ids as text (HubSpot's record and owner ids): a random start, then rising by random steps."""
+    first = start + int(rng.integers(0, start))
+    return (first + np.cumsum(rng.integers(1, 1000, n))).astype(str)
+
+
 def _roster_table(roster: pd.DataFrame) -> pd.DataFrame:
     return roster.loc[:, list(CSM_COLUMNS)].reset_index(drop=True)
 
