@@ -455,3 +455,28 @@ def test_plans_list_on_a_narrow_terminal_wraps_and_never_cuts(tmp_path, monkeypa
     for value in (record.plan_id, "1,177,123,456.75", "1,234,567", "approved"):
         assert value in flat
     assert any(record.plan_id in line for line in text.splitlines())  # the id itself is never broken
+
+
+# -- names beside ids: handoffs.csv and the reassign / coverage tables -------------------------------
+
+HANDOFF_BOOK = Path(__file__).resolve().parent.parent / "fixtures" / "handoff"
+
+
+def test_handoffs_name_the_leaver_the_successor_and_the_introducer(tmp_path, cli):
+    done = cli("reassign", HANDOFF_BOOK, "--as-of", "2027-06-01", "--out", tmp_path / "plan")
+    assert done.exit_code == 0, done.output
+    handoffs = records(tmp_path / "plan" / "handoffs.csv")
+    epsilon = next(r for r in handoffs if r["account_id"] == "acc_epsilon")
+    assert (epsilon["from"], epsilon["from_name"]) == ("csm_leo", "Leo Lane")
+    assert (epsilon["to"], epsilon["to_name"], epsilon["to_email"]) == ("csm_dan", "Dan Diaz", "dan@example.com")
+    assert (epsilon["introducer"], epsilon["introducer_name"]) == ("csm_leo", "Leo Lane")
+    row = next(line for line in done.output.splitlines() if "acc_epsilon" in line)
+    assert "Epsilon Ltd" in row and "csm_dan (Dan Diaz)" in row and "intro: csm_leo (Leo Lane)" in row
+
+
+def test_coverage_tables_name_accounts_and_csms(cli):
+    done = cli("coverage", HANDOFF_BOOK, "--as-of", "2027-06-01")
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert any("acc_alpha Alpha Corp" in line and "csm_leo (Leo Lane)" in line for line in lines)
+    assert any(line.count("(") >= 1 and "csm_leo (Leo Lane)" in line and "leaving" in line for line in lines)

@@ -127,11 +127,17 @@ def handoff_table(h, limit: int = 20):
         t.add_column(col, no_wrap=col != "why")
     for r in h.head(limit).to_dict("records"):
         renews = "" if pd_isna(r["renewal_date"]) else str(r["renewal_date"])[:10]
-        why = r["explanation"] + (f" (intro: {r['introducer']})" if r["introducer"] else "")
-        t.add_row(
-            str(r["priority"]), r["account_id"], money(r["arr"]), renews, r["to"], f"{r['knowledge_score']:.2f}", why
-        )
+        intro = named(r["introducer"], r.get("introducer_name"))
+        why = r["explanation"] + (f" (intro: {intro})" if r["introducer"] else "")
+        account = f"{r['account_id']} {r['account_name']}" if r.get("account_name") else r["account_id"]
+        to = named(r["to"], r.get("to_name"))
+        t.add_row(str(r["priority"]), account, money(r["arr"]), renews, to, f"{r['knowledge_score']:.2f}", why)
     return t
+
+
+def named(owner_id: str, name) -> str:
+    """'csm_dan (Dan Diaz)': an id with its name beside it, the id alone when there is none."""
+    return f"{owner_id} ({name})" if isinstance(name, str) and name and name != owner_id else owner_id
 
 
 def pd_isna(v) -> bool:

@@ -214,6 +214,7 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     moved = a[a["changed"] & (a["previous_owner"] != "") & (a["owner_type"] != "unassigned")].copy()
     leavers = set(until)
     status = dict(zip(book.csms["csm_id"], book.csms["status"], strict=True))  # the leavers are already inactive here
+    names = dict(zip(book.csms["csm_id"], book.csms["name"], strict=True))  # introducers are CSMs
     rows = []
     for r in moved.itertuples(index=False):
         k = model.knowledge.get((r.account_id, r.owner_id), COLD)
@@ -230,12 +231,16 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
                 "arr": r.arr,
                 "renewal_date": r.renewal_date,
                 "from": r.previous_owner,
+                "from_name": r.previous_owner_name,
                 "to": r.owner_id,
+                "to_name": r.owner_name,
+                "to_email": r.owner_email,
                 "to_type": r.owner_type,
                 "knowledge_score": round(k.score, 4),
                 "explanation": k.explanation,
                 "warm": warm,
                 "introducer": intro or "",
+                "introducer_name": names.get(intro, "") if intro else "",
                 "reason": _handoff_reason(r.previous_owner, r.previous_owner_type, status),
                 "temporary_until": back.isoformat() if back else "",
                 "handoff_risk": float(handoff_risk(pol, np.array([r.arr]), np.array([k.score]))[0]),
@@ -249,12 +254,16 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
             "arr",
             "renewal_date",
             "from",
+            "from_name",
             "to",
+            "to_name",
+            "to_email",
             "to_type",
             "knowledge_score",
             "explanation",
             "warm",
             "introducer",
+            "introducer_name",
             "reason",
             "temporary_until",
             "handoff_risk",
@@ -268,7 +277,10 @@ def handoff_table(book: Book, G, model, assignments: pd.DataFrame, leaves) -> pd
     )
     h.loc[order, "priority"] = np.arange(1, len(h) + 1)
     h["priority"] = h["priority"].astype("Int64")
-    cols = ["account_id", "from", "to", "knowledge_score", "explanation", "introducer", "priority", "temporary_until"]
+    # The first eight columns are the contract's (planner/plan_contract.md); the names follow them, so people who
+    # read this file to make the calls see who is who without looking ids up.
+    cols = ["account_id", "from", "to", "knowledge_score", "explanation", "introducer", "priority", "temporary_until",
+            "from_name", "to_name", "to_email", "introducer_name"]  # fmt: skip
     return (
         h[cols + [c for c in h.columns if c not in cols]].sort_values("priority", kind="stable").reset_index(drop=True)
     )
