@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_folders import SF_USERS, sf_account, standard_accounts, standard_owners, write_plan
+from plan_folders import SF_USERS, account, owner, sf_account, standard_accounts, standard_owners, write_plan
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -480,3 +480,22 @@ def test_coverage_tables_name_accounts_and_csms(cli):
     lines = done.output.splitlines()
     assert any("acc_alpha Alpha Corp" in line and "csm_leo (Leo Lane)" in line for line in lines)
     assert any(line.count("(") >= 1 and "csm_leo (Leo Lane)" in line and "leaving" in line for line in lines)
+
+
+def test_plans_diff_names_the_owners_of_each_moved_account(tmp_path, cli):
+    owners = [owner("c1", "csm", "0055g00000Usr01", "c1@example.com"), owner("c2", "csm", "0055g00000Usr02")]
+    a = write_plan(tmp_path / "a", [account("A1", "c1", "c1", "1"), account("A2", "c2", "c2", "2")], owners,
+                   plan_id="plan-00000000000a")  # fmt: skip
+    b = write_plan(tmp_path / "b", [account("A1", "c2", "c1", "1"), account("A2", "c2", "c2", "2")], owners,
+                   plan_id="plan-00000000000b")  # fmt: skip
+    shown = cli("plans", "diff", a, b)
+    assert shown.exit_code == 0, shown.output
+    moved = next(line for line in shown.output.splitlines() if "A1" in line)
+    assert "c1 (C1)" in moved and "c2 (C2)" in moved
+
+
+def test_export_takes_to_as_another_name_for_format(tmp_path, cli):
+    plan, plan_id, ledger = approved(tmp_path)
+    done = cli("export", plan, "--to", "salesforce", "--target", "field:CSM__c", "--out", tmp_path / "sf")
+    assert done.exit_code == 0, done.output
+    assert rows(tmp_path / "sf" / "salesforce_account_CSM__c.csv")[0] == ["Id", "CSM__c"]

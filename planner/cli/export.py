@@ -50,7 +50,7 @@ def print_result(result) -> None:
 
 def export(
     plan: Annotated[Path, typer.Argument(help="Plan folder written by `planner solve`.")],
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Target CRM format.")],
+    format: Annotated[ExportFormat, typer.Option("--format", "--to", "-f", help="Target CRM format.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create.")],
     target: Annotated[
         Optional[str],

@@ -209,11 +209,14 @@ def diff(
         table.add_row(o.owner_id, o.owner_type, o.name, str(o.accounts_b), f"{o.accounts_delta:+d}", _fmt(o.arr_b),
                       f"{o.arr_delta:+,.2f}", _fmt(o.hours_b), f"{o.hours_delta:+,.2f}")  # fmt: skip
     console.print(table)
+    from planner.cli.report import owner_label
+
+    names = {o.owner_id: o.name for o in result.owners}  # both plans' owners: the table above names them
     moves = Table(title="moved accounts")
     for column in ("account", "ARR", "from", "to"):
         moves.add_column(column)
     for m in result.moved:
-        moves.add_row(m.account_id, _fmt(m.arr), m.from_owner, m.to_owner)
+        moves.add_row(m.account_id, _fmt(m.arr), owner_label(m.from_owner, names), owner_label(m.to_owner, names))
     console.print(moves)
 
 
