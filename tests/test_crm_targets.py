@@ -359,6 +359,8 @@ def test_rollback_undoes_the_export_recorded_as_applied_not_the_last_one(tmp_pat
     marked = cli("plans", "mark-applied", plan_id, "--export", 1, "--ledger", ledger, "--note", "job 7")
     assert marked.exit_code == 0 and "export #1 salesforce" in marked.output
 
+    both = cli("plans", "rollback", plan_id, "--out", tmp_path / "rb", "--export", 1, "-f", "json", "--ledger", ledger)
+    assert both.exit_code == 2 and "got both" in both.output and not (tmp_path / "rb").exists()
     rolled = cli("plans", "rollback", plan_id, "--out", tmp_path / "rb", "--ledger", ledger)
     assert rolled.exit_code == 0, rolled.output
     assert (tmp_path / "rb" / "rollback.csv").read_bytes() == (tmp_path / "sf" / "rollback.csv").read_bytes()
@@ -401,7 +403,7 @@ def test_the_export_config_sets_the_default_target_and_the_command_line_wins(tmp
     gs = cli("export", plan, "-f", "gainsight", "-o", tmp_path / "c", "--config", config)  # not Salesforce's setting
     assert gs.exit_code == 0, gs.output
     wrong = cli("export", plan, "-f", "gainsight", "-o", tmp_path / "d", "--target", "owner")
-    assert wrong.exit_code == 1 and "--target only with --format salesforce" in wrong.output
+    assert wrong.exit_code == 2 and "--target only with --format salesforce" in wrong.output  # a usage error
     assert not (tmp_path / "d").exists()
 
 

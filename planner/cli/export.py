@@ -91,7 +91,13 @@ def export(
     """Write CRM load files for a plan, with a rollback file and an exceptions list."""
     from planner.crm import DEFAULT_MAX_BYTES, export_plan
     from planner.crm.config import load_export_config
+    from planner.errors import UsageError
 
+    # A flag of another format is a mistake in the command (exit 2), found before anything is read or written.
+    if target is not None and format is not ExportFormat.salesforce:
+        raise UsageError(f"Expected --target only with --format salesforce, got it with --format {format.value}")
+    if prop is not None and format is not ExportFormat.hubspot:
+        raise UsageError(f"Expected --property only with --format hubspot, got it with --format {format.value}")
     prepare_output(
         out, force, {"the plan folder": plan, "the config file": config, "the ledger": ledger_input(ledger, plan)}
     )

@@ -131,7 +131,7 @@ def list_plans(ledger: LedgerOption = None) -> None:
 
 
 # What an export without a recorded --target / --property set: the format's default.
-_DEFAULT_TARGET = {"salesforce": "owner", "hubspot": "hubspot_owner_id"}
+_DEFAULT_TARGET = {"salesforce": "owner", "hubspot": "hubspot_owner_id", "gainsight": "CSM"}
 
 _CHECKED = {
     "solve": "by the evaluator when solved",
@@ -296,7 +296,13 @@ def rollback(
     (`plans mark-applied`), else the plan's only export.
     """
     from planner.crm import rollback_plan
+    from planner.errors import UsageError
 
+    if export is not None and format is not None:  # --export names one export; a format would only second-guess it
+        raise UsageError(
+            f"Expected --export N or --format F to say which export to undo, got both (--export {export}, "
+            f"--format {format})"
+        )
     ledger_path, plan_id, _ = _locate(plan, ledger)
     prepare_output(out, force, {"the ledger": ledger_path, "the plan folder": _plan_dir(plan, ledger)})
     result = rollback_plan(plan_id, out, ledger_path, fmt=format, export_id=export, force=force, by=by)
