@@ -821,7 +821,7 @@ def _home_site(region: str, segment: str, language: str, offset: float) -> int:
     cands = [i for i in _region_sites(region) if language == "en" or language in SITES[i].local_languages]
     gaps = _gap([SITES[i].utc_offset for i in cands], offset)
     if segment == MID:
-        near = [i for i, g in zip(cands, gaps) if g <= MID_HUB_GAP]
+        near = [i for i, g in zip(cands, gaps, strict=True) if g <= MID_HUB_GAP]
         if near:
             return min(near, key=lambda i: SITES[i].cost_index)
     return cands[int(np.argmin(gaps))]
@@ -928,7 +928,8 @@ def _csm_slots(n: int, acc: pd.DataFrame, n_pools: int, policy: Policy) -> pd.Da
         raise UsageError(f"expected at least {sum(mins)} CSMs to cover every region's enterprise accounts, got {n}")
     per_region = _apportion(n, region_hours["_hours"].to_numpy(), mins)
     return pd.concat(
-        [_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region) if k], ignore_index=True
+        [_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region, strict=True) if k],
+        ignore_index=True,
     )
 
 
@@ -965,7 +966,7 @@ def _region_slots(region: str, n: int, prof: pd.DataFrame) -> pd.DataFrame:
     alloc = _apportion(n, prof["_hours"].to_numpy(), prof["min"].to_numpy())
     share = (prof["ent_hours"] / prof["_hours"].where(prof["_hours"] > 0)).fillna(1.0).to_numpy()
     out = []
-    for (site, languages), k, m, s in zip(prof.index, alloc, prof["min"], share):
+    for (site, languages), k, m, s in zip(prof.index, alloc, prof["min"], share, strict=True):
         out.extend((region, site, languages, j < m, s) for j in range(int(k)))
     return pd.DataFrame(out, columns=["region", "site", "languages", "protected", "ent_share"])
 
@@ -987,7 +988,9 @@ def _draw_csms(
     cost_index = np.array([SITES[i].cost_index for i in site])
     seniority = np.select([segments == "enterprise", segments == "mid_market;smb"], [1.10, 0.92], 1.0)
     cost = policy.csm_default_annual_cost * cost_index * seniority * np.exp(rng.normal(0, 0.08, n))
-    name_key = [next((x for x in langs if x != "en"), f"en_{r}") for langs, r in zip(languages, slots["region"])]
+    name_key = [
+        next((x for x in langs if x != "en"), f"en_{r}") for langs, r in zip(languages, slots["region"], strict=True)
+    ]
     names, emails = _person_names(np.array(name_key), rng)
     roster = pd.DataFrame(
         {
@@ -1021,7 +1024,9 @@ def _add_local_languages(slots: pd.DataFrame, rng: np.random.Generator) -> list[
     roll = rng.random(len(slots))
     pick = rng.integers(0, 1 << 16, len(slots))
     out = []
-    for langs, site, protected, r, k in zip(slots["languages"], slots["site"], slots["protected"], roll, pick):
+    for langs, site, protected, r, k in zip(
+        slots["languages"], slots["site"], slots["protected"], roll, pick, strict=True
+    ):
         local = SITES[site].local_languages
         if langs == "en" and not protected and local and r < 0.2:
             langs = local[k % len(local)]
@@ -1131,7 +1136,7 @@ def _person_names(keys: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
         first[rows] = np.array(firsts, dtype=object)[rng.integers(len(firsts), size=rows.size)]
         last[rows] = np.array(lasts, dtype=object)[rng.integers(len(lasts), size=rows.size)]
     names = (first + " " + last).astype(str)
-    local = pd.Series([f"{_ascii(f)}.{_ascii(s)}" for f, s in zip(first, last)])
+    local = pd.Series([f"{_ascii(f)}.{_ascii(s)}" for f, s in zip(first, last, strict=True)])
     clash = local.groupby(local).cumcount()
     emails = local.where(clash == 0, local + (clash + 1).astype(str)) + "@" + EMAIL_DOMAIN
     return names, emails.to_numpy(dtype=str)
@@ -1157,7 +1162,7 @@ def _pool_plan(n: int, smb_hours: pd.Series) -> list[tuple[str, str, tuple[str, 
         return [(name, site, regions, True) for name, site, regions in POOL_GROUPS[n]]
     per_region = _apportion(n, smb_hours.reindex(REGIONS, fill_value=0.0).to_numpy(), [1] * len(REGIONS))
     plan = []
-    for r, k in zip(REGIONS, per_region):
+    for r, k in zip(REGIONS, per_region, strict=True):
         for j in range(int(k)):
             site = POOL_SITES[r][j % len(POOL_SITES[r])]
             name = (
@@ -1230,7 +1235,7 @@ def _pool_covers(pools: pd.DataFrame, segment: str, region: str, language: str) 
     return np.array(
         [
             region in r and language in lang and segment in s
-            for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"])
+            for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"], strict=True)
         ],
         dtype=bool,
     )
@@ -1253,7 +1258,9 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
             or _pool_covers(pools, MID, region, language).any()
         ):
             continue
-        pool = np.flatnonzero([region in r and MID in s for r, s in zip(pools["_regions"], pools["_segments"])])
+        pool = np.flatnonzero(
+            [region in r and MID in s for r, s in zip(pools["_regions"], pools["_segments"], strict=True)]
+        )
         if pool.size:
             pools.at[pool[0], "_languages"] = _profile_languages(*pools.at[pool[0], "_languages"], language)
             continue
@@ -1309,7 +1316,10 @@ def _pool_reach(acc: pd.DataFrame, pools: pd.DataFrame) -> dict[str, np.ndarray]
     region = acc["region"].to_numpy()
     language = acc["language"].to_numpy()
     base = np.array(
-        [np.isin(region, r) & np.isin(language, lang) for r, lang in zip(pools["_regions"], pools["_languages"])],
+        [
+            np.isin(region, r) & np.isin(language, lang)
+            for r, lang in zip(pools["_regions"], pools["_languages"], strict=True)
+        ],
         dtype=bool,
     ).reshape(len(pools), len(acc))
     return {s: base & np.array([s in x for x in pools["_segments"]], dtype=bool)[:, None] for s in (MID, SMB)}

@@ -257,7 +257,7 @@ def test_generic_round_trip(tmp_path, fmt):
     path = tmp_path / "out" / f"owner_changes.{fmt}"
     if fmt == "csv":
         header, *body = rows(path)
-        records = [dict(zip(header, r)) for r in body]
+        records = [dict(zip(header, r, strict=True)) for r in body]
     else:
         records = json.loads(path.read_text(encoding="utf-8"))["records"]
     owners = {o["owner_id"]: o for o in standard_owners()}

@@ -91,7 +91,7 @@ def csm_can_serve(
 def pool_can_serve(pools: pd.DataFrame, segment: str, region: str, language: str) -> bool:
     return any(
         region in split(r) and language in split(lang) and segment in split(s)
-        for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"])
+        for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"], strict=True)
     )
 
 

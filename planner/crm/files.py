@@ -101,14 +101,14 @@ def csv_files(
     head = csv_line(header)
     parts = split_lines(head, [csv_line(r) for r in rows], max_records, max_bytes)
     names = _part_names(stem, "csv", len(parts))
-    return [OutFile(name, role, head + b"".join(part), len(part), how) for name, part in zip(names, parts)]
+    return [OutFile(name, role, head + b"".join(part), len(part), how) for name, part in zip(names, parts, strict=True)]
 
 
 def json_file(
     name: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], plan_id: str, how: str = ""
 ) -> OutFile:
     """One JSON document: {"plan_id", "kind", "records": [{column: value}]} (no neutralization, see generic.py)."""
-    doc = {"plan_id": plan_id, "kind": role, "records": [dict(zip(header, r)) for r in rows]}
+    doc = {"plan_id": plan_id, "kind": role, "records": [dict(zip(header, r, strict=True)) for r in rows]}
     data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return OutFile(name, role, data, len(rows), how)
 
