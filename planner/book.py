@@ -27,7 +27,10 @@ pools     pool_id, name, location str; regions tuple[str] (empty = all);
           fte float (NaN); capacity_hours float (given, else fte x policy
           hours_per_fte); hourly_cost float (given, else policy default x
           cost_index); efficiency float (policy default when blank);
-          crm_user_id str; extras.
+          crm_user_id, email, hubspot_owner_id str; extras.
+programs  program_id (the policy's digital owner id), name, email,
+          crm_user_id, hubspot_owner_id str: at most one row, the CRM
+          identity of the digital program; extras.
 locations location, region str; utc_offset float (NaN); cost_index float (1.0).
 relationships source, target, kind str; strength float 0..1 (1.0); extras.
 """
@@ -43,7 +46,7 @@ import pandas as pd
 from planner.errors import Finding
 from planner.policy import Policy
 
-TABLES = ("accounts", "csms", "pools", "locations", "relationships")
+TABLES = ("accounts", "csms", "pools", "programs", "locations", "relationships")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Book:
     accounts: pd.DataFrame
     csms: pd.DataFrame
     pools: pd.DataFrame
+    programs: pd.DataFrame
     locations: pd.DataFrame
     relationships: pd.DataFrame
     policy: Policy

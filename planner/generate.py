@@ -540,6 +540,7 @@ ACCOUNT_COLUMNS = (
     "lifecycle_stage",
     "current_owner",
     "crm_id",
+    "hubspot_id",
 )
 CSM_COLUMNS = (
     "csm_id",
@@ -557,6 +558,7 @@ CSM_COLUMNS = (
     "status",
     "return_date",
     "crm_user_id",
+    "hubspot_owner_id",
 )
 POOL_COLUMNS = (
     "pool_id",
@@ -569,7 +571,10 @@ POOL_COLUMNS = (
     "capacity_hours",
     "hourly_cost",
     "crm_user_id",
+    "email",
+    "hubspot_owner_id",
 )
+PROGRAM_COLUMNS = ("program_id", "name", "email", "crm_user_id", "hubspot_owner_id")
 LOCATION_COLUMNS = ("location", "region", "utc_offset", "cost_index")
 RELATIONSHIP_COLUMNS = ("source", "target", "kind", "strength", "since", "until")
 
@@ -584,7 +589,7 @@ def generate_book(
     seed: int = 0,
     as_of: dt.date | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """A synthetic book as the five user-style tables (see the module docstring).
+    """A synthetic book as the six user-style tables (see the module docstring); programs is the digital program's CRM identity.
 
     `pools` defaults to max(2, min(6, accounts // 2000 + 2)); `as_of` to
     today. Raises UsageError (a ValueError; exit 2 in the CLI) when `csms` is too small for a feasible book.
@@ -594,7 +599,8 @@ def generate_book(
     policy = load_policy()
     as_of = dt.date.today() if as_of is None else as_of
     n_pools = max(2, min(6, accounts // 2000 + 2)) if pools is None else pools
-    streams = np.random.SeedSequence(seed).spawn(5)
+    # Stream 5 is newer than the others: spawn(6)[:5] == spawn(5), so adding it changed no earlier draw.
+    streams = np.random.SeedSequence(seed).spawn(6)
     acc = _draw_accounts(accounts, np.random.default_rng(streams[0]), as_of, policy)
     _require_enough_csms(acc, csms)
     roster = _draw_csms(csms, acc, n_pools, np.random.default_rng(streams[1]), as_of, policy)
@@ -602,17 +608,19 @@ def generate_book(
     _cover_mid_market(acc, roster, pool_tab, policy)
     owner_csm = _assign_current_owners(acc, roster, pool_tab, np.random.default_rng(streams[3]), policy)
     relationships = _relationships(acc, roster, owner_csm, np.random.default_rng(streams[4]), as_of)
+    programs = _crm_identities(acc, roster, pool_tab, np.random.default_rng(streams[5]), policy)
     return {
         "accounts": acc.loc[:, list(ACCOUNT_COLUMNS)].reset_index(drop=True),
         "csms": _roster_table(roster),
         "pools": _pool_table(pool_tab),
+        "programs": programs,
         "locations": _locations_table(),
         "relationships": relationships,
     }
 
 
 def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, force: bool = False) -> Path:
-    """Write the five tables as `<table>.csv` (UTF-8, LF) into a new folder, atomically.
+    """Write the six tables as `<table>.csv` (UTF-8, LF) into a new folder, atomically.
 
     An existing folder is refused unless `force`; either way readers never
     see a half-written book.
@@ -656,7 +664,9 @@ def _draw_accounts(n: int, rng: np.random.Generator, as_of: dt.date, policy: Pol
     stage = _draw_stages(days, health, new, rng)
     hours = _account_hours(segment, complexity, stage, health, policy)
     crm = _salesforce_ids("001", n, rng)
-    crm[rng.random(n) < 0.04] = ""
+    # Every account has its CRM ids, so each export format loads a generated book whole. (This draw once
+    # blanked 4% of them; it is kept so the rest of the stream, and every book a seed gave, stays the same.)
+    rng.random(n)
     return pd.DataFrame(
         {
             "account_id": _ids("acc_", n, 6),
@@ -811,7 +821,7 @@ def _home_site(region: str, segment: str, language: str, offset: float) -> int:
     cands = [i for i in _region_sites(region) if language == "en" or language in SITES[i].local_languages]
     gaps = _gap([SITES[i].utc_offset for i in cands], offset)
     if segment == MID:
-        near = [i for i, g in zip(cands, gaps) if g <= MID_HUB_GAP]
+        near = [i for i, g in zip(cands, gaps, strict=True) if g <= MID_HUB_GAP]
         if near:
             return min(near, key=lambda i: SITES[i].cost_index)
     return cands[int(np.argmin(gaps))]
@@ -918,7 +928,8 @@ def _csm_slots(n: int, acc: pd.DataFrame, n_pools: int, policy: Policy) -> pd.Da
         raise UsageError(f"expected at least {sum(mins)} CSMs to cover every region's enterprise accounts, got {n}")
     per_region = _apportion(n, region_hours["_hours"].to_numpy(), mins)
     return pd.concat(
-        [_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region) if k], ignore_index=True
+        [_region_slots(r, int(k), profiles[r]) for r, k in zip(REGIONS, per_region, strict=True) if k],
+        ignore_index=True,
     )
 
 
@@ -955,7 +966,7 @@ def _region_slots(region: str, n: int, prof: pd.DataFrame) -> pd.DataFrame:
     alloc = _apportion(n, prof["_hours"].to_numpy(), prof["min"].to_numpy())
     share = (prof["ent_hours"] / prof["_hours"].where(prof["_hours"] > 0)).fillna(1.0).to_numpy()
     out = []
-    for (site, languages), k, m, s in zip(prof.index, alloc, prof["min"], share):
+    for (site, languages), k, m, s in zip(prof.index, alloc, prof["min"], share, strict=True):
         out.extend((region, site, languages, j < m, s) for j in range(int(k)))
     return pd.DataFrame(out, columns=["region", "site", "languages", "protected", "ent_share"])
 
@@ -977,7 +988,9 @@ def _draw_csms(
     cost_index = np.array([SITES[i].cost_index for i in site])
     seniority = np.select([segments == "enterprise", segments == "mid_market;smb"], [1.10, 0.92], 1.0)
     cost = policy.csm_default_annual_cost * cost_index * seniority * np.exp(rng.normal(0, 0.08, n))
-    name_key = [next((x for x in langs if x != "en"), f"en_{r}") for langs, r in zip(languages, slots["region"])]
+    name_key = [
+        next((x for x in langs if x != "en"), f"en_{r}") for langs, r in zip(languages, slots["region"], strict=True)
+    ]
     names, emails = _person_names(np.array(name_key), rng)
     roster = pd.DataFrame(
         {
@@ -1011,7 +1024,9 @@ def _add_local_languages(slots: pd.DataFrame, rng: np.random.Generator) -> list[
     roll = rng.random(len(slots))
     pick = rng.integers(0, 1 << 16, len(slots))
     out = []
-    for langs, site, protected, r, k in zip(slots["languages"], slots["site"], slots["protected"], roll, pick):
+    for langs, site, protected, r, k in zip(
+        slots["languages"], slots["site"], slots["protected"], roll, pick, strict=True
+    ):
         local = SITES[site].local_languages
         if langs == "en" and not protected and local and r < 0.2:
             langs = local[k % len(local)]
@@ -1121,7 +1136,7 @@ def _person_names(keys: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
         first[rows] = np.array(firsts, dtype=object)[rng.integers(len(firsts), size=rows.size)]
         last[rows] = np.array(lasts, dtype=object)[rng.integers(len(lasts), size=rows.size)]
     names = (first + " " + last).astype(str)
-    local = pd.Series([f"{_ascii(f)}.{_ascii(s)}" for f, s in zip(first, last)])
+    local = pd.Series([f"{_ascii(f)}.{_ascii(s)}" for f, s in zip(first, last, strict=True)])
     clash = local.groupby(local).cumcount()
     emails = local.where(clash == 0, local + (clash + 1).astype(str)) + "@" + EMAIL_DOMAIN
     return names, emails.to_numpy(dtype=str)
@@ -1147,7 +1162,7 @@ def _pool_plan(n: int, smb_hours: pd.Series) -> list[tuple[str, str, tuple[str, 
         return [(name, site, regions, True) for name, site, regions in POOL_GROUPS[n]]
     per_region = _apportion(n, smb_hours.reindex(REGIONS, fill_value=0.0).to_numpy(), [1] * len(REGIONS))
     plan = []
-    for r, k in zip(REGIONS, per_region):
+    for r, k in zip(REGIONS, per_region, strict=True):
         for j in range(int(k)):
             site = POOL_SITES[r][j % len(POOL_SITES[r])]
             name = (
@@ -1220,7 +1235,7 @@ def _pool_covers(pools: pd.DataFrame, segment: str, region: str, language: str) 
     return np.array(
         [
             region in r and language in lang and segment in s
-            for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"])
+            for r, lang, s in zip(pools["_regions"], pools["_languages"], pools["_segments"], strict=True)
         ],
         dtype=bool,
     )
@@ -1243,7 +1258,9 @@ def _cover_mid_market(acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFra
             or _pool_covers(pools, MID, region, language).any()
         ):
             continue
-        pool = np.flatnonzero([region in r and MID in s for r, s in zip(pools["_regions"], pools["_segments"])])
+        pool = np.flatnonzero(
+            [region in r and MID in s for r, s in zip(pools["_regions"], pools["_segments"], strict=True)]
+        )
         if pool.size:
             pools.at[pool[0], "_languages"] = _profile_languages(*pools.at[pool[0], "_languages"], language)
             continue
@@ -1299,7 +1316,10 @@ def _pool_reach(acc: pd.DataFrame, pools: pd.DataFrame) -> dict[str, np.ndarray]
     region = acc["region"].to_numpy()
     language = acc["language"].to_numpy()
     base = np.array(
-        [np.isin(region, r) & np.isin(language, lang) for r, lang in zip(pools["_regions"], pools["_languages"])],
+        [
+            np.isin(region, r) & np.isin(language, lang)
+            for r, lang in zip(pools["_regions"], pools["_languages"], strict=True)
+        ],
         dtype=bool,
     ).reshape(len(pools), len(acc))
     return {s: base & np.array([s in x for x in pools["_segments"]], dtype=bool)[:, None] for s in (MID, SMB)}
@@ -1610,6 +1630,37 @@ def _pod_edges(roster: pd.DataFrame, size: int = 6) -> pd.DataFrame:
 # --------------------------------------------------------------------------
 # output shaping and small helpers
 # --------------------------------------------------------------------------
+def _crm_identities(
+    acc: pd.DataFrame, roster: pd.DataFrame, pools: pd.DataFrame, rng: np.random.Generator, policy: Policy
+) -> pd.DataFrame:
+    """Every CRM id the exports load, filled in place; returns the programs table (the digital program's identity).
+
+    Salesforce ids are drawn with the book (accounts ``crm_id``, users
+    ``crm_user_id``). Here: HubSpot company Record IDs (``hubspot_id``, an
+    extra account column) and HubSpot owner ids for CSMs, pools and the
+    digital program (the owner id, which is not the user id), pool and
+    program mailboxes for Gainsight, and the digital program's Salesforce
+    user -- so each format exports a generated book with no exception.
+    """
+    acc["hubspot_id"] = _numeric_ids(len(acc), rng, start=10**10)
+    owner_ids = _numeric_ids(len(roster) + len(pools) + 1, rng, start=10**7)
+    roster["hubspot_owner_id"] = owner_ids[: len(roster)]
+    pools["hubspot_owner_id"] = owner_ids[len(roster) : len(roster) + len(pools)]
+    pools["email"] = [f"{pid.replace('_', '-')}@{EMAIL_DOMAIN}" for pid in pools["pool_id"]]
+    digital = policy.digital_owner_id
+    return pd.DataFrame(
+        [(digital, "Digital program", f"digital-cs@{EMAIL_DOMAIN}", _salesforce_ids("005", 1, rng, block=2)[0],
+          owner_ids[-1])],
+        columns=list(PROGRAM_COLUMNS),
+    )  # fmt: skip
+
+
+def _numeric_ids(n: int, rng: np.random.Generator, start: int) -> np.ndarray:
+    """Unique numeric ids as text (HubSpot's record and owner ids): a random start, then rising by random steps."""
+    first = start + int(rng.integers(0, start))
+    return (first + np.cumsum(rng.integers(1, 1000, n))).astype(str)
+
+
 def _roster_table(roster: pd.DataFrame) -> pd.DataFrame:
     return roster.loc[:, list(CSM_COLUMNS)].reset_index(drop=True)
 

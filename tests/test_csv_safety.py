@@ -94,7 +94,10 @@ def hostile_tables() -> dict[str, pd.DataFrame]:
     locs["region"] = swap(locs["region"], regions)
     rel["source"] = swap(rel["source"], ids)
     rel["target"] = swap(rel["target"], ids)
-    return {"accounts": acc, "csms": csms, "pools": pools, "locations": locs, "relationships": rel}
+    programs = t["programs"].copy()
+    programs["name"] = [hostile(5, n) for n in programs["name"]]
+    return {"accounts": acc, "csms": csms, "pools": pools, "programs": programs, "locations": locs,
+            "relationships": rel}  # fmt: skip
 
 
 def run(*args) -> str:

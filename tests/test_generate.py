@@ -21,7 +21,7 @@ from planner.policy import load_policy
 AS_OF = dt.date(2026, 11, 1)
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = load_policy()
-CSV_NAMES = ["accounts.csv", "csms.csv", "locations.csv", "pools.csv", "relationships.csv"]
+CSV_NAMES = ["accounts.csv", "csms.csv", "locations.csv", "pools.csv", "programs.csv", "relationships.csv"]
 
 # Books the feasibility tests run on: tiny to mid-size, several seeds.
 FEASIBILITY_CASES = [
@@ -91,7 +91,7 @@ def csm_can_serve(
 def pool_can_serve(pools: pd.DataFrame, segment: str, region: str, language: str) -> bool:
     return any(
         region in split(r) and language in split(lang) and segment in split(s)
-        for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"])
+        for r, lang, s in zip(pools["regions"], pools["languages"], pools["segments"], strict=True)
     )
 
 
@@ -161,6 +161,7 @@ def test_sizes_columns_and_ids(book10k):
         "lifecycle_stage",
         "current_owner",
         "crm_id",
+        "hubspot_id",
     ]
     assert list(c.columns) == [
         "csm_id",
@@ -178,6 +179,7 @@ def test_sizes_columns_and_ids(book10k):
         "status",
         "return_date",
         "crm_user_id",
+        "hubspot_owner_id",
     ]
     assert list(p.columns) == [
         "pool_id",
@@ -190,7 +192,10 @@ def test_sizes_columns_and_ids(book10k):
         "capacity_hours",
         "hourly_cost",
         "crm_user_id",
+        "email",
+        "hubspot_owner_id",
     ]
+    assert list(book10k["programs"].columns) == ["program_id", "name", "email", "crm_user_id", "hubspot_owner_id"]
     assert list(book10k["relationships"].columns) == ["source", "target", "kind", "strength", "since", "until"]
     assert (len(a), len(c), len(p)) == (10000, 200, 6)  # default pools: max(2, min(6, 10000 // 2000 + 2))
     assert (
@@ -216,13 +221,25 @@ def test_ids_widen_only_when_needed():
 
 def test_crm_ids_look_like_salesforce_and_are_unique(book10k):
     crm = book10k["accounts"]["crm_id"]
-    given = crm[crm != ""]
-    assert 0.01 < (crm == "").mean() < 0.1
-    users = pd.concat([book10k["csms"]["crm_user_id"], book10k["pools"]["crm_user_id"]])
-    for ids, prefix in ((given, "001"), (users, "005")):
+    assert (crm != "").all()  # every account loads in Salesforce
+    users = pd.concat(
+        [book10k["csms"]["crm_user_id"], book10k["pools"]["crm_user_id"], book10k["programs"]["crm_user_id"]]
+    )
+    for ids, prefix in ((crm, "001"), (users, "005")):
         assert ids.is_unique
         assert ids.str.fullmatch(prefix + r"[0-9A-Za-z]{15}").all()
         assert all(x[15:] == salesforce_checksum(x[:15]) for x in ids)
+
+
+def test_every_crm_the_export_supports_has_its_ids(book10k):
+    """HubSpot record and owner ids, and the emails Gainsight matches users by, for every account and owner."""
+    a, c, p, g = (book10k[t] for t in ("accounts", "csms", "pools", "programs"))
+    assert a["hubspot_id"].is_unique and a["hubspot_id"].str.fullmatch(r"[1-9][0-9]{10}").all()
+    owners = pd.concat([c["hubspot_owner_id"], p["hubspot_owner_id"], g["hubspot_owner_id"]])
+    assert owners.is_unique and owners.str.fullmatch(r"[1-9][0-9]{7}").all()
+    emails = pd.concat([c["email"], p["email"], g["email"]])
+    assert emails.is_unique and emails.str.fullmatch(r"[a-z0-9.\-]+@example\.com").all()
+    assert g.to_dict("records")[0]["program_id"] == "digital" and len(g) == 1
 
 
 # -- realism -------------------------------------------------------------------
@@ -494,7 +511,7 @@ def test_some_contacts_changed_company(book10k):
 
 
 # -- writing -------------------------------------------------------------------
-def test_write_book_writes_the_five_csv_files(tmp_path):
+def test_write_book_writes_the_six_csv_files(tmp_path):
     tables = generate_book(200, 5, seed=3, as_of=AS_OF)
     out = write_book(tables, tmp_path / "book")
     assert sorted(p.name for p in out.iterdir() if p.name != ".planner-output.json") == CSV_NAMES
@@ -524,7 +541,7 @@ def test_write_book_refuses_an_existing_folder_unless_forced(tmp_path):
     assert sorted(p.name for p in out.iterdir() if p.name != ".planner-output.json") == CSV_NAMES
 
 
-def test_write_book_needs_all_five_tables(tmp_path):
+def test_write_book_needs_all_six_tables(tmp_path):
     tables = generate_book(100, 3, seed=1, as_of=AS_OF)
     del tables["pools"]
     with pytest.raises(ValueError, match="missing"):

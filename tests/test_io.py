@@ -114,7 +114,8 @@ def test_every_derived_default_is_filled():
 def test_extra_columns_are_kept_as_text_exactly(tmp_path):
     folder = edited_base(tmp_path, {"accounts.csv": [(",flagship", ",  007 flagship ")]})
     book = load(folder)
-    assert book.extra_columns == {"accounts": ["notes"], "csms": [], "pools": [], "locations": [], "relationships": []}
+    assert book.extra_columns == {"accounts": ["notes"], "csms": [], "pools": [], "programs": [], "locations": [],
+                                  "relationships": []}  # fmt: skip
     assert list(book.accounts["notes"]) == ["  007 flagship ", "", "new logo"]
 
 
@@ -449,6 +450,7 @@ def test_column_reference_states_required_columns():
         ("csms", "region"),
         ("pools", "pool_id"),
         ("pools", "segments"),
+        ("programs", "program_id"),
         ("locations", "location"),
         ("relationships", "source"),
         ("relationships", "target"),

@@ -302,7 +302,7 @@ def test_a_new_ledger_carries_the_application_id_and_schema_version(tmp_path):
     Ledger(tmp_path / LEDGER_NAME).close()
     with sqlite3.connect(tmp_path / LEDGER_NAME) as db:
         assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID == 0x504C4E52
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_an_unrelated_sqlite_database_is_refused_and_left_unchanged(tmp_path, plan):
@@ -600,3 +600,120 @@ def test_a_writable_ledger_is_probed_without_a_trace(tmp_path, plan):
     before = sha(path)
     require_writable(path)
     assert sha(path) == before
+
+
+# -- version 3: which export was applied ----------------------------------------------------------
+
+# The version-2 schema exactly as planners before schema version 3 wrote it (frozen, to build old ledgers).
+V2_SCHEMA = """
+CREATE TABLE plans (plan_id TEXT PRIMARY KEY NOT NULL, path TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('draft', 'approved', 'exported', 'applied', 'rolled_back')),
+    created_at TEXT, recorded_at TEXT NOT NULL, kind TEXT, book TEXT, as_of TEXT, status TEXT, backend TEXT,
+    objective REAL CHECK (typeof(objective) IN ('integer', 'real', 'null')),
+    gap REAL CHECK (typeof(gap) IN ('integer', 'real', 'null')), policy_source TEXT, policy_sha256 TEXT,
+    policy_json TEXT CHECK (policy_json IS NULL OR CASE WHEN json_valid(policy_json) THEN json_type(policy_json) = 'object' ELSE 0 END),
+    inputs_json TEXT NOT NULL CHECK (CASE WHEN json_valid(inputs_json) THEN json_type(inputs_json) = 'array' ELSE 0 END),
+    counts_json TEXT NOT NULL CHECK (CASE WHEN json_valid(counts_json) THEN json_type(counts_json) = 'object' ELSE 0 END),
+    files_json TEXT NOT NULL CHECK (CASE WHEN json_valid(files_json) THEN json_type(files_json) = 'object' ELSE 0 END),
+    checked TEXT CHECK (checked IS NULL OR checked IN ('solve', 'evaluator')));
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('recorded', 'transition', 'export', 'rollback', 'relocated', 'checked')),
+    from_state TEXT CHECK (from_state IS NULL OR from_state IN ('draft', 'approved', 'exported', 'applied', 'rolled_back')),
+    to_state TEXT CHECK (to_state IS NULL OR to_state IN ('draft', 'approved', 'exported', 'applied', 'rolled_back')),
+    by TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE exports (id INTEGER PRIMARY KEY AUTOINCREMENT, plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+    at TEXT NOT NULL, by TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('export', 'rollback')),
+    format TEXT NOT NULL, out_dir TEXT NOT NULL, draft INTEGER NOT NULL CHECK (draft IN (0, 1)),
+    checksum TEXT NOT NULL,
+    options_json TEXT NOT NULL CHECK (CASE WHEN json_valid(options_json) THEN json_type(options_json) = 'object' ELSE 0 END),
+    counts_json TEXT NOT NULL CHECK (CASE WHEN json_valid(counts_json) THEN json_type(counts_json) = 'object' ELSE 0 END),
+    files_json TEXT NOT NULL CHECK (CASE WHEN json_valid(files_json) THEN json_type(files_json) = 'array' ELSE 0 END));
+CREATE INDEX events_plan ON events(plan_id, id);
+CREATE INDEX exports_plan ON exports(plan_id, id);
+"""
+
+
+def v2_ledger(path: Path, plan: Path) -> Path:
+    """A ledger as a version-2 planner left it: one plan exported twice (csv, then salesforce)."""
+    from planner.plans import read_summary_and_hashes
+
+    _, files = read_summary_and_hashes(plan)
+    with sqlite3.connect(path) as db:
+        db.executescript(V2_SCHEMA)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 2")
+        db.execute(
+            "INSERT INTO plans VALUES (?, ?, 'exported', '2026-11-24T10:00:00Z', '2026-11-24T10:00:01Z', 'solve', 'test',"
+            " '2026-11-24', 'optimal', 'highs', 123.4, 0.0, 'default', 'ff', '{}', '[]', '{\"moved\": 3}', ?, 'solve')",
+            (PLAN_ID, str(plan.resolve()), json.dumps(files)),
+        )
+        db.execute(
+            "INSERT INTO events (plan_id, at, action, from_state, to_state, by, note) VALUES (?, 'now', 'recorded', NULL, 'draft', 'solver', '')",
+            (PLAN_ID,),
+        )
+        for fmt, checksum in (("csv", "c0ffee"), ("salesforce", "beef")):
+            db.execute(
+                "INSERT INTO exports (plan_id, at, by, kind, format, out_dir, draft, checksum, options_json, counts_json, files_json)"
+                " VALUES (?, 'now', 'bob', 'export', ?, ?, 0, ?, '{}', '{}', ?)",
+                (PLAN_ID, fmt, f"/out/{fmt}", checksum,
+                 json.dumps([{"name": "a.csv", "role": "export", "rows": 3, "bytes": 9, "sha256": "ab"}])),
+            )  # fmt: skip
+    return path
+
+
+def test_a_version_2_ledger_gains_the_applied_columns_keeping_every_row(tmp_path, plan):
+    path = v2_ledger(tmp_path / LEDGER_NAME, plan)
+    with Ledger(path, readonly=True) as led:  # read as it is: no export is applied
+        assert [(e.id, e.format, e.applied_at) for e in led.exports(PLAN_ID)] == [(1, "csv", None), (2, "salesforce", None)]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    with Ledger(path) as led:
+        (record,) = led.list()
+        assert (record.plan_id, record.state, record.counts, record.checked) == (PLAN_ID, "exported", {"moved": 3}, "solve")
+        assert [e.action for e in led.events(PLAN_ID)] == ["recorded"]
+        assert [(e.id, e.format, e.checksum, e.applied_at) for e in led.exports(PLAN_ID)] == [
+            (1, "csv", "c0ffee", None), (2, "salesforce", "beef", None)]  # fmt: skip
+        with pytest.raises(LedgerError, match="2 different exports .*#1 csv -> /out/csv; #2 salesforce.*--export N"):
+            led.mark_applied(PLAN_ID, "bob")
+        record, applied = led.mark_applied(PLAN_ID, "bob", "job 7", export_id=2)
+        assert record.state == "applied" and (applied.id, applied.applied_by) == (2, "bob")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):  # only an export can be applied
+            db.execute("UPDATE exports SET kind = 'rollback' WHERE id = 2")
+
+
+def test_a_version_1_ledger_migrates_to_the_applied_columns_too(tmp_path, plan):
+    path = v1_ledger(tmp_path / LEDGER_NAME, plan)
+    with Ledger(path) as led:
+        record, applied = led.mark_applied(PLAN_ID, "bob")  # its only export
+        assert (record.state, applied.id, applied.format) == ("applied", 1, "csv")
+        assert led.applied_export(PLAN_ID).id == 1
+
+
+def _export(led: Ledger, fmt: str, checksum: str, kind: str = "export") -> int:
+    return led.record_export(PLAN_ID, kind=kind, fmt=fmt, out_dir=f"/out/{fmt}-{checksum}", files=[], counts={},
+                             options={}, checksum=checksum, by="bob")  # fmt: skip
+
+
+def test_pick_export_defaults_to_the_applied_one_then_the_only_one(ledger, plan):
+    ledger.record_plan(plan)
+    ledger.transition(PLAN_ID, "approved", "alice")
+    ledger.transition(PLAN_ID, "exported", "bob")
+    first = _export(ledger, "salesforce", "aa")
+    again = _export(ledger, "salesforce", "aa")  # the same files into another folder: not ambiguous, the last one
+    assert ledger.pick_export(PLAN_ID)[0].id == again
+    second = _export(ledger, "json", "bb")
+    with pytest.raises(LedgerError, match="3 different exports|different exports"):
+        ledger.pick_export(PLAN_ID, purpose="roll back")
+    assert ledger.pick_export(PLAN_ID, fmt="json")[0].id == second
+    with pytest.raises(LedgerError, match="got #99"):
+        ledger.pick_export(PLAN_ID, export_id=99)
+    _, applied = ledger.mark_applied(PLAN_ID, "carol", export_id=first)
+    assert (applied.id, applied.applied_by) == (first, "carol") and applied.applied_at
+    assert ledger.pick_export(PLAN_ID)[0].id == first  # the applied one, though later exports exist
+    chosen, notes = ledger.pick_export(PLAN_ID, export_id=second)
+    assert chosen.id == second and notes == [f"Export #{second} is not the one recorded as applied (#{first} salesforce -> /out/salesforce-aa (applied))"]
+    note = [e.note for e in ledger.events(PLAN_ID) if e.to_state == "applied"]
+    assert note == [f"export #{first} (salesforce -> /out/salesforce-aa)"]

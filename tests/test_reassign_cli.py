@@ -79,7 +79,7 @@ def test_a_reassignment_with_unplaced_accounts_writes_the_plan_exits_5_and_expor
     placed = a.loc[["acc_alpha", "acc_delta", "acc_epsilon"], "owner_id"]
     assert all(placed != "") and "csm_leo" not in set(a["owner_id"])
     assert "capacity is short: 1 of the 4 accounts to place do not fit" in r.output  # the options, in words
-    assert "acc_beta ($180,000 ARR): no eligible owner" in r.output
+    assert "acc_beta Beta Inc ($180,000 ARR, today csm_leo (Leo Lane)): no eligible owner" in r.output
     summary = json.loads((plan / "summary.json").read_text())
     assert {u["account_id"] for u in summary["unplaced"]} == {"acc_gamma", "acc_beta"}
 
@@ -164,7 +164,7 @@ def test_the_printed_next_step_works_when_copied_from_another_folder(tmp_path):
     # By id, from where it was solved: the ledger in sub/ is found (it used to be "No ledger at planner-ledger.sqlite").
     shown = planner("plans", "show", plan_id, cwd=here)
     assert shown.returncode == 0, shown.stderr
-    assert "state: approved" in shown.stdout and str((here / "sub" / "dir").resolve()) in shown.stdout
+    assert re.search(r"state\s+│\s+approved\s", shown.stdout) and str((here / "sub" / "dir").resolve()) in shown.stdout
 
 
 def test_a_ledger_elsewhere_is_named_in_the_next_step(tmp_path):
@@ -182,13 +182,13 @@ def test_the_same_plan_written_twice_keeps_its_first_folder(tmp_path):
         f"recorded from {tmp_path / 'a'}; {tmp_path / 'b'} holds the same plan and is noted as a copy" in second.output
     )
     shown = run("plans", "show", tmp_path / "b")
-    assert f"path: {tmp_path / 'a'}" in shown.output
+    assert re.search(r"path\s+│\s+" + re.escape(str(tmp_path / "a")) + r"\s", shown.output)
 
 
 def test_the_handoff_table_and_file_carry_names(tmp_path):
     r = run("reassign", FIX / "handoff", *AS_OF, "--out", tmp_path / "plan")
     assert r.exit_code == 0, r.output
-    assert "Bea Brooks (csm_bea)" in r.output and "Leo Lane (csm_leo)" in r.output
+    assert "csm_bea (Bea Brooks)" in r.output and "csm_leo (Leo Lane)" in r.output
     h = pd.read_csv(tmp_path / "plan" / "handoffs.csv", dtype=str, keep_default_na=False).set_index("account_id")
     assert tuple(h.loc["acc_beta", ["to", "to_name", "to_email", "from_name", "introducer", "introducer_name"]]) == (
         "csm_bea", "Bea Brooks", "bea@example.com", "Leo Lane", "csm_leo", "Leo Lane")  # fmt: skip

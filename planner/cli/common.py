@@ -210,13 +210,21 @@ def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> Non
 
 def end_with_unplaced(result) -> None:
     """A plan with accounts left unassigned: say which, why and what would fix it, then exit 5 (the plan is written)."""
+    from planner.cli.report import account_label, owner_label
+
     left = result.details.get("unplaced") or []
     if not left:
         return
+    a = result.assignments
+    names = {} if a is None or "account_name" not in a else dict(zip(a["account_id"], a["account_name"], strict=True))
+    known = a is not None and "previous_owner_name" in a
+    owners = dict(zip(a["previous_owner"], a["previous_owner_name"], strict=True)) if known else {}
     warning(f"{len(left):,} account(s) have no owner in this plan (assignments.csv lists them with the reason):")
     for row in left[:15]:
+        today = f", today {owner_label(row['current_owner'], owners)}" if row.get("current_owner") else ""
         err.print(
-            f"  - {row['account_id']} (${row['arr']:,.0f} ARR): {row.get('reason', 'not placed')}: {row['detail']}"
+            f"  - {account_label(row['account_id'], names)} (${row['arr']:,.0f} ARR{today}): "
+            f"{row.get('reason', 'not placed')}: {row['detail']}"
         )
     if len(left) > 15:
         err.print(f"  ... and {len(left) - 15:,} more (summary.json unplaced)")

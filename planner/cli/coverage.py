@@ -62,7 +62,7 @@ def coverage(
             report = coverage_report(b, min_arr=min_arr, threshold=threshold, pair_limit=pairs)
     except ValueError as exc:  # a threshold of 0, or a bad [knowledge] table in the policy
         fail(str(exc), EXIT_INPUT)
-    print_report(report)
+    print_report(report, b)
     if out_dir is not None:
         write_report(report, out_dir, force)
         out.print(f"Report written to {out_dir}/ (bus_factor.csv, csm_risk.csv, backups.csv, floaters.json)")
@@ -83,9 +83,20 @@ def write_report(report, out_dir: Path, force: bool) -> None:
         (tmp / "floaters.json").write_text(json.dumps(report.to_dict()["floaters"], indent=2) + "\n", encoding="utf-8")
 
 
-def print_report(report) -> None:
+def print_report(report, book=None) -> None:
+    """The report's tables; with the `book`, accounts and CSMs are named beside their ids."""
     from rich.table import Table
     from rich.text import Text
+
+    from planner.cli.report import account_label, owner_label
+
+    people = {} if book is None else dict(zip(book.csms["csm_id"], book.csms["name"], strict=True))
+    accounts = {}
+    if book is not None and "account_name" in book.accounts:
+        accounts = dict(zip(book.accounts["account_id"], book.accounts["account_name"], strict=True))
+
+    def who(ids: str) -> str:  # one id, or several joined by ';'
+        return "; ".join(owner_label(i.strip(), people) for i in str(ids).split(";") if i.strip())
 
     single = report.single_threaded
     out.print(
@@ -97,7 +108,7 @@ def print_report(report) -> None:
         for col in ("account", "ARR", "only holder"):
             t.add_column(col)
         for r in single.head(SHOWN).itertuples():
-            t.add_row(r.account_id, money(r.arr), r.holders)
+            t.add_row(account_label(r.account_id, accounts), money(r.arr), who(r.holders))
         out.print(t)
 
     risk = report.csm_risk[report.csm_risk["accounts_alone"] > 0]
@@ -106,7 +117,7 @@ def print_report(report) -> None:
         for col in ("CSM", "status", "accounts", "ARR"):
             t.add_column(col)
         for r in risk.head(SHOWN).itertuples():
-            t.add_row(r.csm_id, r.status, f"{r.accounts_alone:,}", money(r.arr_alone))
+            t.add_row(owner_label(r.csm_id, people), r.status, f"{r.accounts_alone:,}", money(r.arr_alone))
         out.print(t)
 
     b = report.backups
@@ -116,7 +127,8 @@ def print_report(report) -> None:
             t.add_column(col)
         for r in b.head(SHOWN).itertuples():
             why = r.explanation if r.backup else styled(r.note, "yellow")
-            t.add_row(r.account_id, money(r.arr), r.holder, r.backup or "-", f"{r.knowledge_score:.2f}", why)
+            t.add_row(account_label(r.account_id, accounts), money(r.arr), who(r.holder), who(r.backup) or "-",
+                      f"{r.knowledge_score:.2f}", why)  # fmt: skip
         out.print(t)
         missing = int((b["backup"] == "").sum())
         if missing:

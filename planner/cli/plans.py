@@ -65,7 +65,62 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def _moved(counts: dict) -> str:
     """Accounts that move to another owner: summary.json's counts.moved."""
-    return str(counts.get("moved", ""))
+    moved = counts.get("moved", "")
+    return f"{moved:,}" if isinstance(moved, int) else str(moved)
+
+
+def _value(value) -> str:
+    """A number with thousands separators (money with cents), anything else as text."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: ""}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+    return str(value)
+
+
+def _flat(counts: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """summary.json's counts as (name, value) lines: nested tables as 'by_owner_type: csm'."""
+    out = []
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}: ")
+        else:
+            out.append((f"{prefix}{key}", _value(value)))
+    return out
+
+
+def print_rows(title: str, columns: list[str], rows: list[list[str]], right: tuple[str, ...] = ()) -> None:
+    """A table, or -- when the terminal is too narrow for it -- one block of `column: value` lines per row.
+
+    No id, number or path is ever cut: cells fold rather than end in an
+    ellipsis, and where even that would squeeze columns to a few letters each
+    (a narrow terminal), each row is printed as lines that wrap whole. Off a
+    terminal the console never wraps (planner/cli/common.py), so a pipe always
+    gets the table, each line whole.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    # Console.measure clamps to the console's width: measure unbounded to learn whether the table fits whole.
+    if out.measure(table, options=out.options.update_width(1_000_000)).maximum <= out.width:
+        out.print(table)
+        return
+    out.print(Text(title, style="italic"))
+    for row in rows:
+        first, *rest = row
+        out.print(Text(f"{columns[0]} {first}", style="bold"))
+        for column, value in zip(columns[1:], rest, strict=True):
+            if value:
+                out.print(Text(f"  {column}: {value}"))
+    if not rows:
+        out.print("  (none)")
 
 
 @plans_app.command("list")
@@ -75,74 +130,61 @@ def list_plans(ledger: LedgerOption = None) -> None:
 
     with Ledger(resolve_ledger_path(ledger), create=False, readonly=True) as led:
         records, damaged = led.scan()
-    from rich.table import Table
-
-    # The id is what users copy into approve/export, so it never wraps; `plans show` has the path.
-    table = Table(title="plans (planner plans show ID for details)", title_justify="left")
-    table.add_column("plan_id", no_wrap=True)
-    for column in ("state", "created", "kind", "book", "status", "cost", "moved"):
-        table.add_column(column)
-    for r in records:
-        table.add_row(r.plan_id, r.state, (r.created_at or "")[:10], r.kind or "", r.book or "", r.status or "",
-                      _fmt(r.objective), _moved(r.counts))  # fmt: skip
-    for d in damaged:
-        table.add_row(d.plan_id, "DAMAGED", "", "", "", "", "", "")
-    out.print(table)
+    rows = [[r.plan_id, r.state, (r.created_at or "")[:10], r.kind or "", r.book or "", r.status or "",
+             _fmt(r.objective), _moved(r.counts)] for r in records]  # fmt: skip
+    rows += [[d.plan_id, "DAMAGED", "", "", "", "", "", ""] for d in damaged]
+    columns = ["plan_id", "state", "created", "kind", "book", "status", "cost", "moved"]
+    print_rows("plans (planner plans show ID for details)", columns, rows, right=("cost", "moved"))
     for d in damaged:
         warning(
             f"plan {d.plan_id}: its ledger row is damaged ({'; '.join(d.problems)}); it cannot be approved, exported or rolled back"
         )
 
 
+# What an export without a recorded --target / --property set: the format's default.
+_DEFAULT_TARGET = {"salesforce": "owner", "hubspot": "hubspot_owner_id", "gainsight": "CSM"}
+
+_CHECKED = {
+    "solve": "by the evaluator when solved",
+    "evaluator": "re-checked against its book by the evaluator",
+    None: "not re-checked yet (approval re-checks it against its book)",
+}
+
+
 @plans_app.command("show")
 def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
-    """One plan: its record, lifecycle events and exports."""
+    """One plan: its record, counts, inputs, lifecycle events and exports (which one was applied)."""
     from planner.plans.ledger import Ledger
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
     with Ledger(ledger_path, create=False, readonly=True) as led:
         record, events, exports = led.get(plan_id), led.events(plan_id), led.exports(plan_id)
-    from rich.table import Table
-
-    console = out
-    console.print(f"{record.plan_id}  state: {record.state}", style="bold")
-    for label, value in (
-        ("path", record.path), ("created at", record.created_at), ("book", f"{record.book} as of {record.as_of}"),
-        ("solve", f"{record.status} by {record.backend}, objective {_fmt(record.objective)}, gap {_fmt(record.gap, 6)}"),
-        ("policy", f"{record.policy_source} (sha256 {record.policy_sha256})"), ("counts", record.counts),
-        ("checked", {"solve": "by the evaluator when solved", "evaluator": "re-checked against its book by the evaluator",
-                     None: "not re-checked yet (approval re-checks it against its book)"}[record.checked]),
-    ):  # fmt: skip
-        console.print(f"  {label}: {value}")
-    for source in record.inputs:
-        console.print(
-            f"  input {source.get('table')}: {source.get('path')} sha256 {source.get('sha256')} rows {source.get('rows')}"
-        )
-    table = Table(title="events")
-    for column in ("at", "action", "from", "to", "by", "note"):
-        table.add_column(column)
-    for e in events:
-        table.add_row(e.at, e.action, e.from_state or "", e.to_state or "", e.by, e.note)
-    console.print(table)
-    table = Table(title="exports")
-    for column in ("#", "at", "kind", "format", "by", "draft", "rows", "exceptions", "checksum", "folder"):
-        table.add_column(column)
+    record_rows = [
+        ["state", record.state], ["path", record.path], ["created at", record.created_at or ""],
+        ["book", f"{record.book} as of {record.as_of}"], ["status", f"{record.status} by {record.backend}"],
+        ["objective", _fmt(record.objective)], ["gap", _fmt(record.gap, 6)],
+        ["policy", f"{record.policy_source} (sha256 {record.policy_sha256})"], ["checked", _CHECKED[record.checked]],
+    ]  # fmt: skip
+    print_rows(f"plan {record.plan_id}", ["field", "value"], record_rows)
+    print_rows("counts", ["count", "value"], [list(r) for r in _flat(record.counts)], right=("value",))
+    inputs = [[str(i.get("table", "")), str(i.get("path", "")), _value(i.get("rows")), str(i.get("sha256", ""))]
+              for i in record.inputs]  # fmt: skip
+    print_rows("inputs", ["table", "path", "rows", "sha256"], inputs, right=("rows",))
+    print_rows("events", ["at", "action", "from", "to", "by", "note"],
+               [[e.at, e.action, e.from_state or "", e.to_state or "", e.by, e.note] for e in events])  # fmt: skip
+    rows = []
     for x in exports:
-        rows = sum(f["rows"] for f in x.files if f["role"] == x.kind)
+        loaded = sum(f["rows"] for f in x.files if f["role"] == x.kind)
         exceptions = sum(f["rows"] for f in x.files if f["role"] == "exceptions")
-        table.add_row(
-            str(x.id),
-            x.at,
-            x.kind,
-            x.format,
-            x.by,
-            "yes" if x.draft else "",
-            str(rows),
-            str(exceptions),
-            x.checksum[:16],
-            x.out_dir,
-        )
-    console.print(table)
+        target = x.options.get("salesforce_target") or x.options.get("hubspot_property") or _DEFAULT_TARGET.get(x.format, "")
+        applied = f"{x.applied_at} by {x.applied_by}" if x.applied_at else ""
+        if x.kind == "rollback" and x.options.get("rolls_back"):
+            applied = f"undoes #{x.options['rolls_back']}"
+        rows.append([str(x.id), x.at, x.kind, x.format, target, x.by, "yes" if x.draft else "", applied,
+                     f"{loaded:,}", f"{exceptions:,}", x.checksum, x.out_dir])  # fmt: skip
+    columns = ["#", "at", "kind", "format", "target", "by", "draft", "applied", "rows", "exceptions", "checksum",
+               "folder"]  # fmt: skip
+    print_rows("exports", columns, rows, right=("#", "rows", "exceptions"))
 
 
 @plans_app.command("diff")
@@ -178,11 +220,14 @@ def diff(
         table.add_row(o.owner_id, o.owner_type, o.name, str(o.accounts_b), f"{o.accounts_delta:+d}", _fmt(o.arr_b),
                       f"{o.arr_delta:+,.2f}", _fmt(o.hours_b), f"{o.hours_delta:+,.2f}")  # fmt: skip
     console.print(table)
+    from planner.cli.report import owner_label
+
+    names = {o.owner_id: o.name for o in result.owners}  # both plans' owners: the table above names them
     moves = Table(title="moved accounts")
     for column in ("account", "ARR", "from", "to"):
         moves.add_column(column)
     for m in result.moved:
-        moves.add_row(m.account_id, _fmt(m.arr), m.from_owner, m.to_owner)
+        moves.add_row(m.account_id, _fmt(m.arr), owner_label(m.from_owner, names), owner_label(m.to_owner, names))
     console.print(moves)
 
 
@@ -224,34 +269,52 @@ def approve(
 @plans_app.command("mark-applied")
 def mark_applied(
     plan: PlanArg,
+    export: Annotated[
+        Optional[int],
+        typer.Option("--export", min=1, help="Which export was loaded: its # in `plans show` (default: the only one)."),
+    ] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Who loaded it (default: your user name).")] = None,
     note: Annotated[str, typer.Option("--note", help="e.g. the CRM job id.")] = "",
     ledger: LedgerOption = None,
 ) -> None:
-    """Record that an exported plan was loaded into the CRM."""
+    """Record that an exported plan was loaded into the CRM, and which export folder was loaded."""
     from planner.plans.ledger import Ledger, current_user
 
     ledger_path, plan_id, _ = _locate(plan, ledger)
     with Ledger(ledger_path, create=False) as led:
-        record = led.transition(plan_id, "applied", by or current_user(), note)
-    typer.echo(f"{record.plan_id} marked applied ({ledger_path})")
+        record, applied = led.mark_applied(plan_id, by or current_user(), note, export_id=export)
+    typer.echo(f"{record.plan_id} marked applied: export {applied.label()} ({ledger_path})")
 
 
 @plans_app.command("rollback")
 def rollback(
     plan: PlanArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the rollback file(s) into.")],
+    export: Annotated[
+        Optional[int],
+        typer.Option("--export", min=1, help="Which export to undo: its # in `plans show` (default: the applied one)."),
+    ] = None,
     format: Annotated[
-        Optional[str], typer.Option("--format", "-f", help="Which export to undo (default: the last one).")
+        Optional[str], typer.Option("--format", "-f", help="Undo the export of this format (when not --export).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
     by: Annotated[Optional[str], typer.Option("--by", help="Who rolls back (default: your user name).")] = None,
     ledger: LedgerOption = None,
 ) -> None:
-    """Write the load file that restores the previous owners, and mark the plan rolled back."""
-    from planner.crm import rollback_plan
+    """Write the load file(s) that restore the previous owners, and mark the plan rolled back.
 
+    The export undone is --export N, else the one recorded as applied
+    (`plans mark-applied`), else the plan's only export.
+    """
+    from planner.crm import rollback_plan
+    from planner.errors import UsageError
+
+    if export is not None and format is not None:  # --export names one export; a format would only second-guess it
+        raise UsageError(
+            f"Expected --export N or --format F to say which export to undo, got both (--export {export}, "
+            f"--format {format})"
+        )
     ledger_path, plan_id, _ = _locate(plan, ledger)
     prepare_output(out, force, {"the ledger": ledger_path, "the plan folder": _plan_dir(plan, ledger)})
-    result = rollback_plan(plan_id, out, ledger_path, fmt=format, force=force, by=by)
+    result = rollback_plan(plan_id, out, ledger_path, fmt=format, export_id=export, force=force, by=by)
     print_result(result)

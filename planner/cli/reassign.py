@@ -164,19 +164,19 @@ def handoff_table(h, limit: int = 20):
         t.add_column(col, no_wrap=col != "why")
     for r in h.head(limit).to_dict("records"):
         renews = "" if pd_isna(r["renewal_date"]) else str(r["renewal_date"])[:10]
-        intro = _named(r["introducer"], r.get("introducer_name", ""))
+        intro = named(r["introducer"], r.get("introducer_name"))
         why = r["explanation"] + (f" (intro: {intro})" if r["introducer"] else "")
+        account = f"{r['account_id']} {r['account_name']}" if r.get("account_name") else r["account_id"]
         t.add_row(
-            str(r["priority"]), f"{r['account_id']} {r['account_name']}".strip(), money(r["arr"]), renews,
-            _named(r["from"], r.get("from_name", "")), _named(r["to"], r.get("to_name", "")),
-            f"{r['knowledge_score']:.2f}", why,
+            str(r["priority"]), account, money(r["arr"]), renews, named(r["from"], r.get("from_name")),
+            named(r["to"], r.get("to_name")), f"{r['knowledge_score']:.2f}", why,
         )  # fmt: skip
     return t
 
 
-def _named(owner_id: str, name) -> str:
-    """'Ann Avery (csm_ann)', or the id alone when there is no name."""
-    return f"{name} ({owner_id})" if isinstance(name, str) and name and name != owner_id else str(owner_id)
+def named(owner_id: str, name) -> str:
+    """'csm_dan (Dan Diaz)': an id with its name beside it, the id alone when there is none."""
+    return f"{owner_id} ({name})" if isinstance(name, str) and name and name != owner_id else owner_id
 
 
 def pd_isna(v) -> bool:

@@ -14,6 +14,24 @@ def money(x) -> str:
     return "-" if x is None else f"${x:,.0f}"
 
 
+def owner_names(result) -> dict[str, str]:
+    """owner id -> name, from the plan's owners table (empty when the result has none)."""
+    owners = getattr(result, "owners", None)
+    return {} if owners is None else dict(zip(owners["owner_id"], owners["name"], strict=True))
+
+
+def owner_label(owner_id: str, names: dict[str, str]) -> str:
+    """'csm_003 (Jane Doe)': an owner as people read it; the id alone when it has no name."""
+    name = names.get(owner_id, "")
+    return f"{owner_id} ({name})" if name and name != owner_id else owner_id
+
+
+def account_label(account_id: str, names: dict[str, str]) -> str:
+    """'acc_000012 Nova Silver Payments': an account with its name, when the book gives one."""
+    name = names.get(account_id, "")
+    return f"{account_id} {name}" if name else account_id
+
+
 def exceptions_line(exceptions) -> str:
     """'3 kept against today's rules (2 pinned, 1 current CSM kept); see the exception column of assignments.csv'."""
     pinned = sum(e["detail"].startswith("pinned") for e in exceptions)
@@ -70,8 +88,11 @@ def summary_table(result) -> Table:
         t.add_row("moved", f"{c.moved:,} accounts, {money(c.arr_moved)} ARR; {c.new_accounts:,} new{left}")
     if result.exceptions:
         t.add_row("exceptions", exceptions_line(result.exceptions))
+    names = owner_names(result)
     for row in result.details.get("over_caps") or []:
-        t.add_row("over a cap", f"{row['detail']} (priced {money(row['annual_cost'])} a year; --strict refuses it)")
+        said = row["detail"].removeprefix(f"{row['owner_id']}: ")
+        t.add_row("over a cap", f"{owner_label(row['owner_id'], names)}: {said} (priced {money(row['annual_cost'])} "
+                                "a year; --strict refuses it)")  # fmt: skip
     if result.scorecard is not None:
         t.add_row("CSM utilization", utilization_line(result.scorecard.kpis))
     if result.today is not None:

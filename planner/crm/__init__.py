@@ -3,8 +3,9 @@
 ``export_plan`` writes one folder, atomically (nothing appears unless all of
 it is complete, and an existing folder is replaced only with ``force``):
 
-- the load file(s) of the chosen format (parts when split),
-- ``rollback.<ext>``: the previous owners in the same format -- loading it undoes the export,
+- the load file(s) of the chosen format and target (parts when split): one
+  update file, or for a Salesforce account team an insert and a delete file,
+- the rollback file(s): the previous owners in the same format -- loading them undoes the export,
 - ``exceptions.csv``: every selected account that is not in the load (no CRM id,
   an owner without CRM user, ...) and every exported account whose rollback
   cannot restore its previous owner,
@@ -17,8 +18,9 @@ folder is renamed into place just before the ledger commits). Before that
 the plan is vetted (planner.plans.ledger.vet_plan): its plan_id is recomputed from
 the folder, its files must be the ones recorded, and a draft the ledger does
 not vouch for is re-checked by the evaluator against its book.
-``rollback_plan`` writes the rollback of a plan's last export again and
-marks the plan rolled back. Formats are documented in docs/crm_export.md.
+``rollback_plan`` writes the rollback of a plan's export again -- by default
+the one recorded as applied (``planner plans mark-applied``) -- and marks the
+plan rolled back. Formats are documented in docs/crm_export.md.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from planner.crm import gainsight, generic, hubspot, salesforce
 from planner.crm.build import Built, ExceptionRow, build
-from planner.crm.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, load_files, render
+from planner.crm.files import DEFAULT_MAX_BYTES, SUMMARY_FILE, OutFile, checksum, exceptions_file, render, role_files
 from planner.crm.model import CrmFormat, ExportError
 from planner.io.atomic import atomic_dir, atomic_write_bytes
 from planner.io.outputs import check_overlap
@@ -68,11 +70,18 @@ class ExportResult:
     state: str  # the plan's ledger state afterwards
 
 
-def make_format(fmt: str, hubspot_owner_by: str = "id") -> CrmFormat:
+def make_format(
+    fmt: str, hubspot_owner_by: str = "id", salesforce_target: str | None = None, hubspot_property: str | None = None
+) -> CrmFormat:
+    """The format `fmt` with its target: a Salesforce --target, a HubSpot owner property (defaults: the owner)."""
+    if salesforce_target is not None and fmt != "salesforce":
+        raise ExportError(f"Expected --target only with --format salesforce, got it with --format {fmt}")
+    if hubspot_property is not None and fmt != "hubspot":
+        raise ExportError(f"Expected --property only with --format hubspot, got it with --format {fmt}")
     if fmt == "salesforce":
-        return salesforce.make()
+        return salesforce.make(salesforce_target or "owner")
     if fmt == "hubspot":
-        return hubspot.make(hubspot_owner_by)
+        return hubspot.make(hubspot_owner_by, hubspot_property)
     if fmt == "gainsight":
         return gainsight.make()
     if fmt in ("csv", "json"):
@@ -118,8 +127,9 @@ def _counts(kind: str, plan: Plan, built: Built, files: Sequence[OutFile]) -> di
         "exported": len(built.export),
         "exported_changed": sum(c.changed for c in built.export),
         "export_exceptions": exceptions["export"],
+        "export_rows": sum(f.rows for f in files if f.role == "export"),
         "export_parts": sum(f.role == "export" for f in files),
-        "rollback_rows": len(built.rollback),
+        "rollback_rows": sum(f.rows for f in files if f.role == "rollback"),
         "rollback_exceptions": exceptions["rollback"],
         "rollback_parts": sum(f.role == "rollback" for f in files),
     }
@@ -144,10 +154,17 @@ def _warnings(fmt: CrmFormat, exceptions: Sequence[ExceptionRow], draft: bool, p
 
 
 def _options(
-    only_changes: bool, digital_owner: str | None, hubspot_owner_by: str, max_records: int | None, max_bytes: int
-) -> dict:
+    only_changes: bool, digital_owner: str | None, hubspot_owner_by: str, max_records: int | None, max_bytes: int,
+    salesforce_target: str | None, hubspot_property: str | None,
+) -> dict:  # fmt: skip
     return {"only_changes": only_changes, "digital_owner": digital_owner, "hubspot_owner_by": hubspot_owner_by,
-            "max_records": max_records, "max_bytes": max_bytes}  # fmt: skip
+            "max_records": max_records, "max_bytes": max_bytes, "salesforce_target": salesforce_target,
+            "hubspot_property": hubspot_property}  # fmt: skip
+
+
+# What an export recorded before an option existed: its default then (a version-1 ledger's rows have none at all).
+_OPTION_DEFAULTS = {"only_changes": False, "digital_owner": None, "hubspot_owner_by": "id", "max_records": None,
+                    "max_bytes": DEFAULT_MAX_BYTES, "salesforce_target": None, "hubspot_property": None}  # fmt: skip
 
 
 def _write_folder(folder: Path, files: Sequence[OutFile], summary: dict) -> None:
@@ -198,20 +215,26 @@ def export_plan(
     max_records: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     by: str | None = None,
+    salesforce_target: str | None = None,
+    hubspot_property: str | None = None,
 ) -> ExportResult:
     """Write the export folder `out_dir` for the plan in `plan_dir` and record it in the ledger.
 
+    `salesforce_target`: owner (default), field:NAME or account-team:ROLE;
+    `hubspot_property`: the HubSpot owner property (default hubspot_owner_id).
     `ledger`: a Ledger, a path, or None for $PLANNER_LEDGER / the plan folder's parent.
     Raises PlanError, ExportError, LedgerError or OutputExistsError, having written nothing.
     """
     by = by or current_user()
     plan = load_plan(plan_dir)
-    crm = make_format(fmt, hubspot_owner_by)
+    crm = make_format(fmt, hubspot_owner_by, salesforce_target, hubspot_property)
     built = build(plan, crm, only_changes, digital_owner)
     _check_coverage(built)
     _require_loadable(built)
     files = render(crm, built, plan.plan_id, max_records, max_bytes)
-    options = _options(only_changes, digital_owner, hubspot_owner_by, max_records, max_bytes)
+    options = _options(
+        only_changes, digital_owner, hubspot_owner_by, max_records, max_bytes, salesforce_target, hubspot_property
+    )
     if isinstance(ledger, Ledger):
         record = ledger.find(plan.plan_id)
     else:
@@ -251,8 +274,8 @@ def _commit(
     infos = [f.info() for f in files]
     digest = checksum(files)
     summary = {
-        "kind": kind, "plan_id": plan.plan_id, "format": crm.name, "created_at": utc_now(), "by": by,
-        "plan_dir": str(plan.path.resolve()), "ledger": str(led.path.resolve()), "draft": draft,
+        "kind": kind, "plan_id": plan.plan_id, "format": crm.name, "target": crm.target, "created_at": utc_now(),
+        "by": by, "plan_dir": str(plan.path.resolve()), "ledger": str(led.path.resolve()), "draft": draft,
         "options": options, "counts": counts, "files": infos, "checksum": digest, "warnings": warnings,
     }  # fmt: skip
     # The CLI checked this before any work; library callers get the same refusal here, before anything is written.
@@ -277,35 +300,36 @@ def rollback_plan(
     ledger: Ledger | str | Path | None = None,
     *,
     fmt: str | None = None,
+    export_id: int | None = None,
     force: bool = False,
     by: str | None = None,
 ) -> ExportResult:
-    """Write the rollback of the plan's last export (of format `fmt`, default: the last one) and mark it rolled back.
+    """Write the rollback of one of the plan's exports and mark the plan rolled back.
 
-    The rollback is rebuilt from the plan folder with the options that export
+    Which export: `export_id` (the ledger's #), else the one recorded as
+    applied, else the only one (of format `fmt`, when given); several that
+    differ are refused, listed (planner.plans.ledger.Ledger.pick_export). The
+    rollback is rebuilt from the plan folder with the options that export
     used, after checking the plan files are still the ones the ledger
     recorded, so it restores exactly the owners that export replaced. A plan
-    exported in several formats can be rolled back once per format.
+    exported in several formats can be rolled back once per export.
     """
     by = by or current_user()
     with _open_ledger(ledger, None, create=False) as led, led.transaction():
         record = led.require_state(plan_id, "exported", "applied", "rolled_back")
-        exports = [e for e in led.exports(plan_id) if e.kind == "export" and (fmt is None or e.format == fmt)]
-        if not exports:
-            what = f"{fmt} export" if fmt else "export"
-            raise LedgerError(f"Expected plan {plan_id} to have a recorded {what} to roll back, it has none")
-        last = exports[-1]
+        chosen, notes = led.pick_export(plan_id, export_id=export_id, fmt=fmt, purpose="roll back")
         plan = load_plan(record.path)
         led.verify_files(plan_id, plan.file_sha256, plan.path)
-        crm = make_format(last.format, last.options["hubspot_owner_by"])
-        opts = last.options
+        opts = _OPTION_DEFAULTS | chosen.options
+        crm = make_format(chosen.format, opts["hubspot_owner_by"], opts["salesforce_target"], opts["hubspot_property"])
         built = build(plan, crm, opts["only_changes"], opts["digital_owner"])
         exceptions = [e for e in built.exceptions if e.file == "rollback"]
         files = [
-            *load_files(crm, "rollback", "rollback", built.rollback, plan_id, opts["max_records"], opts["max_bytes"]),
+            *role_files(crm, "rollback", built, plan_id, opts["max_records"], opts["max_bytes"]),
             exceptions_file(exceptions),
         ]
+        notes = [f"Rolls back export #{chosen.id} ({chosen.format} -> {chosen.out_dir})", *notes]
         return _commit(
-            led, plan, crm, "rollback", Path(out_dir), force, files, exceptions, built, opts, by,
-            draft=False, to_state=None if record.state == "rolled_back" else "rolled_back",
+            led, plan, crm, "rollback", Path(out_dir), force, files, exceptions, built, opts | {"rolls_back": chosen.id},
+            by, draft=False, to_state=None if record.state == "rolled_back" else "rolled_back", notes=notes,
         )  # fmt: skip

@@ -5,6 +5,10 @@ file or as a line of exceptions.csv -- never silently dropped. An exported row
 whose previous owner cannot be set back in the CRM (a new account, an owner on
 no roster, an owner with no CRM user) is in the load file but its rollback is
 an exception, so the user sees what a rollback could not undo.
+
+Owners' CRM identities come from the plan's owners.csv (the book's csms,
+pools and programs tables); the digital program's can be overridden for one
+export (--digital-owner or the export config's digital_owner).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from dataclasses import dataclass
 from planner.crm.model import Change, CrmFormat, ExportError, Party, RowSkipped
 from planner.plans import Plan
 
-NO_DIGITAL_OWNER = "no digital owner configured (pass --digital-owner)"
 NO_PREVIOUS_OWNER = "new account: no previous owner to restore"
 
 
@@ -37,13 +40,12 @@ EXCEPTION_COLUMNS = ("account_id", "crm_id", "owner_type", "owner_id", "previous
 @dataclass(frozen=True)
 class Built:
     selected: tuple[str, ...]  # account ids chosen for the export, in plan order
-    export: tuple[Change, ...]
-    rollback: tuple[Change, ...]
+    export: tuple[Change, ...]  # the exported accounts' changes; their rollback undoes the ones whose old.key is known
     exceptions: tuple[ExceptionRow, ...]
 
 
 def digital_owner_row(value: str, digital_id: str) -> dict[str, str]:
-    """An owners.csv-like row for the configured digital owner: an email, or an id (CRM user or HubSpot owner)."""
+    """An owners.csv-like row for a digital owner given for one export: an email, or an id (CRM user or HubSpot owner)."""
     is_email = "@" in value
     return {
         "owner_id": digital_id,
@@ -88,9 +90,7 @@ class _Owners:
             return Party(
                 owner_id, "unknown", "", "", None, f"owner {owner_id!r} is on no roster, so its CRM user is unknown"
             )
-        if row["owner_type"] == "digital":
-            if self._digital is None:
-                return Party(owner_id, "digital", "", "", None, NO_DIGITAL_OWNER)
+        if row["owner_type"] == "digital" and self._digital is not None:  # given for this export: it wins
             row = digital_owner_row(self._digital, owner_id)
         try:
             key, problem = self._fmt.owner_key(row), ""
@@ -158,9 +158,4 @@ def build(plan: Plan, fmt: CrmFormat, only_changes: bool, digital_owner: str | N
     ]
     order = {r["account_id"]: i for i, r in enumerate(rows)}
     exceptions.sort(key=lambda e: (order[e.account_id], e.file))
-    return Built(
-        selected=tuple(r["account_id"] for r in rows),
-        export=tuple(changes),
-        rollback=tuple(c.reversed() for c in changes if c.old.key is not None),
-        exceptions=tuple(exceptions),
-    )
+    return Built(selected=tuple(r["account_id"] for r in rows), export=tuple(changes), exceptions=tuple(exceptions))

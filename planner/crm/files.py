@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from planner.crm.build import EXCEPTION_COLUMNS, Built, ExceptionRow
-from planner.crm.model import Change, CrmFormat, ExportError
+from planner.crm.model import CrmFormat, ExportError, LoadFile
 from planner.io.csvtext import cell_text, csv_record
 
 DEFAULT_MAX_BYTES = 100_000_000  # Salesforce: "upload data that doesn't exceed 100 MB"
@@ -36,15 +36,17 @@ class OutFile:
     role: str  # export | rollback | exceptions
     data: bytes
     rows: int  # records, header excluded
+    how: str = ""  # how the CRM's tool loads it ("Account update", "AccountTeamMember insert", ...)
 
     def info(self) -> dict:
-        return {
+        info = {
             "name": self.name,
             "role": self.role,
             "rows": self.rows,
             "bytes": len(self.data),
             "sha256": hashlib.sha256(self.data).hexdigest(),
         }
+        return info | ({"how": self.how} if self.how else {})
 
 
 def csv_line(cells: Iterable[object]) -> bytes:
@@ -94,17 +96,21 @@ def csv_files(
     rows: Sequence[Sequence[object]],
     max_records: int | None,
     max_bytes: int,
+    how: str = "",
 ) -> list[OutFile]:
     head = csv_line(header)
     parts = split_lines(head, [csv_line(r) for r in rows], max_records, max_bytes)
     names = _part_names(stem, "csv", len(parts))
-    return [OutFile(name, role, head + b"".join(part), len(part)) for name, part in zip(names, parts)]
+    return [OutFile(name, role, head + b"".join(part), len(part), how) for name, part in zip(names, parts, strict=True)]
 
 
-def json_file(name: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], plan_id: str) -> OutFile:
+def json_file(
+    name: str, role: str, header: Sequence[str], rows: Sequence[Sequence[object]], plan_id: str, how: str = ""
+) -> OutFile:
     """One JSON document: {"plan_id", "kind", "records": [{column: value}]} (no neutralization, see generic.py)."""
-    doc = {"plan_id": plan_id, "kind": role, "records": [dict(zip(header, r)) for r in rows]}
-    return OutFile(name, role, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), len(rows))
+    doc = {"plan_id": plan_id, "kind": role, "records": [dict(zip(header, r, strict=True)) for r in rows]}
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return OutFile(name, role, data, len(rows), how)
 
 
 def exceptions_file(exceptions: Sequence[ExceptionRow]) -> OutFile:
@@ -115,29 +121,33 @@ def exceptions_file(exceptions: Sequence[ExceptionRow]) -> OutFile:
 
 
 def load_files(
-    fmt: CrmFormat,
-    role: str,
-    stem: str,
-    changes: Sequence[Change],
-    plan_id: str,
-    max_records: int | None,
-    max_bytes: int,
+    fmt: CrmFormat, role: str, load: LoadFile, plan_id: str, max_records: int | None, max_bytes: int
 ) -> list[OutFile]:
-    """The file(s) of one load (the export or its rollback), checked against `changes`."""
-    rows = [fmt.cells(c) for c in changes]
+    """The file(s) of one load file (split into parts when needed), checked against its rows."""
     if fmt.extension == "json":
-        files = [json_file(f"{stem}.json", role, fmt.header, rows, plan_id)]
+        files = [json_file(f"{load.stem}.json", role, load.header, load.rows, plan_id, load.how)]
     else:
-        files = csv_files(stem, role, fmt.header, rows, max_records, max_bytes)
-    _check_round_trip(fmt, files, rows)
+        files = csv_files(load.stem, role, load.header, load.rows, max_records, max_bytes, load.how)
+    _check_round_trip(fmt, load, files)
     return files
 
 
-def render(fmt: CrmFormat, built: Built, plan_id: str, max_records: int | None, max_bytes: int) -> list[OutFile]:
-    """Every data file of an export folder: the load, its rollback, the exceptions."""
+def role_files(
+    fmt: CrmFormat, role: str, built: Built, plan_id: str, max_records: int | None, max_bytes: int
+) -> list[OutFile]:
+    """Every file of the export ("export") or of its rollback ("rollback")."""
     return [
-        *load_files(fmt, "export", fmt.stem, built.export, plan_id, max_records, max_bytes),
-        *load_files(fmt, "rollback", "rollback", built.rollback, plan_id, max_records, max_bytes),
+        f
+        for load in fmt.files_for(role, built.export)
+        for f in load_files(fmt, role, load, plan_id, max_records, max_bytes)
+    ]
+
+
+def render(fmt: CrmFormat, built: Built, plan_id: str, max_records: int | None, max_bytes: int) -> list[OutFile]:
+    """Every data file of an export folder: the load file(s), their rollback, the exceptions."""
+    return [
+        *role_files(fmt, "export", built, plan_id, max_records, max_bytes),
+        *role_files(fmt, "rollback", built, plan_id, max_records, max_bytes),
         exceptions_file(built.exceptions),
     ]
 
@@ -152,13 +162,14 @@ def read_back(file: OutFile) -> tuple[list[str], list[list]]:
     return rows[0], rows[1:]
 
 
-def _check_round_trip(fmt: CrmFormat, files: Sequence[OutFile], rows: Sequence[Sequence[object]]) -> None:
-    """Parse the files back; they must hold exactly `rows`, once each, in order, under the format's header."""
+def _check_round_trip(fmt: CrmFormat, load: LoadFile, files: Sequence[OutFile]) -> None:
+    """Parse the files back; they must hold exactly the load's rows, once each, in order, under its header."""
+    rows = load.rows
     parsed: list[list] = []
     for file in files:
         header, records = read_back(file)
-        if records and header != list(fmt.header):
-            raise ExportError(f"Internal check failed: {file.name}: header {header} is not {list(fmt.header)}")
+        if records and header != list(load.header):
+            raise ExportError(f"Internal check failed: {file.name}: header {header} is not {list(load.header)}")
         if len(records) != file.rows:
             raise ExportError(
                 f"Internal check failed: {file.name}: {len(records)} records read back, {file.rows} written"

@@ -29,4 +29,6 @@ def make() -> CrmFormat:
         header=("Company External ID", "CSM Email"),
         record_key=record_key,
         owner_key=owner_key,
+        how="Company update (bulk job or rules load; CSM looked up by GS User email)",
+        target="Company CSM",
     )

@@ -1,16 +1,18 @@
 """What every export format shares: the change rows, and what a format must provide.
 
-A format decides three things: how an account's CRM id becomes the record key
-of its load file, how an owner becomes the CRM identity the file sets (a
-Salesforce user id, a HubSpot owner id, an email), and which cells a row has.
-Everything else -- choosing rows, exceptions, rollback, splitting, checksums,
-the ledger -- is the same for every format and lives in the package.
+A format decides how an account's CRM id becomes the record key of its load
+file, how an owner becomes the CRM identity the file sets (a Salesforce user
+id, a HubSpot owner id, an email), and which files the changes make: most
+formats write one update file (and one rollback file) with a row per account;
+a Salesforce account-team export writes an insert and a delete file for each.
+Everything else -- choosing rows, exceptions, splitting, checksums, the
+ledger -- is the same for every format and lives in the package.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from planner.crm.safety import needs_neutralizing
@@ -70,8 +72,24 @@ def key_pair(change: Change) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class LoadFile:
+    """One file of an export or of its rollback, before it is split: its rows and how the CRM's tool loads it."""
+
+    stem: str  # file name without extension
+    header: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    how: str = ""  # what to run it as, e.g. "Account update", "AccountTeamMember insert"
+
+
+@dataclass(frozen=True)
 class CrmFormat:
-    """One export format. The key functions raise RowSkipped with a reason."""
+    """One export format. The key functions raise RowSkipped with a reason.
+
+    `loads` makes the files of an export ("export") or of its rollback
+    ("rollback") from the exported changes; by default one file each (the
+    load, and the same columns setting the previous owners back), rows in
+    plan order.
+    """
 
     name: str
     stem: str  # file name of the export, without extension
@@ -81,6 +99,18 @@ class CrmFormat:
     owner_key: Callable[[Mapping[str, str]], str]  # owners.csv row -> CRM owner identity
     cells: Callable[[Change], tuple] = key_pair
     warnings: tuple[str, ...] = ()
+    how: str = ""  # how the update file is loaded (the summary and the CLI say it)
+    target: str = ""  # what the load sets in the CRM, e.g. "Account.OwnerId"
+    loads: Callable[[CrmFormat, str, Sequence[Change]], tuple[LoadFile, ...]] | None = None
+
+    def files_for(self, kind: str, changes: Sequence[Change]) -> tuple[LoadFile, ...]:
+        """The load files of `kind` ("export" or "rollback") for the exported `changes`."""
+        if self.loads is not None:
+            return self.loads(self, kind, changes)
+        if kind == "export":
+            return (LoadFile(self.stem, self.header, tuple(self.cells(c) for c in changes), self.how),)
+        undo = [c.reversed() for c in changes if c.old.key is not None]
+        return (LoadFile("rollback", self.header, tuple(self.cells(c) for c in undo), self.how),)
 
 
 def require_key_text(value: str, what: str) -> str:
@@ -111,5 +141,13 @@ def require_digits(value: str, what: str) -> str:
     return value
 
 
+# Where each kind of owner's CRM identity is kept, so a message can name the cell to fill in.
+IDENTITY_SOURCE = {"csm": "csms.csv", "pool": "pools.csv", "digital": "programs.csv, or --digital-owner"}
+
+
 def owner_label(owner: Mapping[str, str]) -> str:
-    return f"{owner.get('owner_type') or 'owner'} {owner['owner_id']}"
+    """'pool pool_01 (pools.csv)': the owner, and the table its CRM identity comes from."""
+    kind = owner.get("owner_type") or "owner"
+    where = IDENTITY_SOURCE.get(kind)
+    label = f"the digital program {owner['owner_id']}" if kind == "digital" else f"{kind} {owner['owner_id']}"
+    return f"{label} ({where})" if where else label

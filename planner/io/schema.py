@@ -267,6 +267,24 @@ class Language:
         return "a two-letter ISO 639-1 language code such as 'en'"
 
 
+@dataclass(frozen=True)
+class DigitalProgram:
+    """The policy's digital owner id, exactly (the only program a plan knows: the digital-touch program)."""
+
+    dtype = "str"
+    missing = ""
+    rule = "unknown_program"
+
+    def checks(self, policy: Policy) -> list[Check]:
+        return [Check(self.rule, f"Expected {self.describe(policy)}", lambda t: t == policy.digital_owner_id)]
+
+    def parse(self, text: str) -> str:
+        return clean_text(text)
+
+    def describe(self, policy: Policy) -> str:
+        return f"the digital owner id {policy.digital_owner_id!r} (policy digital.owner_id)"
+
+
 def split_list(text: str) -> list[str]:
     """The items of a ';'-separated cell, stripped, blanks dropped ('en; de;' -> ['en', 'de'])."""
     return [item.strip() for item in text.split(LIST_SEPARATOR) if item.strip()]
@@ -496,7 +514,28 @@ TABLE_SPECS: dict[str, TableSpec] = {
                 ColumnSpec(
                     "efficiency", EFFICIENCY, default=PolicyValue("pool_efficiency", "workload.pool_efficiency")
                 ),
-                _id("crm_user_id"),
+                _id("crm_user_id", doc="the pool's CRM user (Salesforce User id) that owns its accounts"),
+                ColumnSpec("email", TEXT, doc="the pool's user or team mailbox (Gainsight, HubSpot by email)"),
+                _id("hubspot_owner_id", doc="HubSpot owner id (not the user id); else crm_user_id"),
+            ),
+        ),
+        TableSpec(
+            "programs",
+            False,
+            "program",
+            "program_id",
+            (
+                ColumnSpec(
+                    "program_id",
+                    DigitalProgram(),
+                    required=True,
+                    identifier=True,
+                    doc="one row: the CRM identity of the digital-touch program's accounts",
+                ),
+                ColumnSpec("name", TEXT),
+                ColumnSpec("email", TEXT, doc="the program's user or team mailbox (Gainsight, HubSpot by email)"),
+                _id("crm_user_id", doc="the CRM user (Salesforce User id) that owns digital accounts"),
+                _id("hubspot_owner_id", doc="HubSpot owner id (not the user id); else crm_user_id"),
             ),
         ),
         TableSpec(

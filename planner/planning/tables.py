@@ -60,6 +60,8 @@ def plan_tables(
             "owner_crm_user_id": [roster[i]["crm_user_id"] if i else "" for i in owner_ids],
             "previous_owner": prev,
             "previous_owner_type": prev_kind,
+            "previous_owner_name": [roster[i]["name"] if i in roster else "" for i in prev],
+            "previous_owner_email": [roster[i]["email"] if i in roster else "" for i in prev],
             "changed": changed,
             "reason": reason,
             "reason_detail": detail,
@@ -152,17 +154,28 @@ def _detail(reason: str, prev: str, stay: float, new: float, disruption: float, 
     return ""
 
 
+IDENTITY = ("name", "email", "crm_user_id", "hubspot_owner_id")  # who an owner is, to people and to each CRM
+
+
 def _roster(book: Book) -> dict[str, dict]:
-    """owner id -> name, email, crm_user_id (blank for digital)."""
-    out = {book.policy.digital_owner_id: {"name": "Digital program", "email": "", "crm_user_id": ""}}
-    for table, key in ((book.csms, "csm_id"), (book.pools, "pool_id")):
+    """owner id -> name, email, crm_user_id, hubspot_owner_id (the CRM identities the exports load).
+
+    CSMs and pools from their tables (a CSM's hubspot_owner_id is an extra
+    column when the book has one); the digital program from the programs
+    table, blank when the book has none.
+    """
+    digital = {"name": "Digital program", "email": "", "crm_user_id": "", "hubspot_owner_id": ""}
+    out = {book.policy.digital_owner_id: digital}
+    for table, key in ((book.csms, "csm_id"), (book.pools, "pool_id"), (book.programs, "program_id")):
         for r in table.to_dict("records"):
-            out[r[key]] = {
-                "name": r.get("name", ""),
-                "email": r.get("email", ""),
-                "crm_user_id": r.get("crm_user_id", ""),
-            }
+            out[r[key]] = {c: _text(r.get(c, "")) for c in IDENTITY}
+    if not out[book.policy.digital_owner_id]["name"]:
+        out[book.policy.digital_owner_id]["name"] = digital["name"]
     return out
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 OWNER_TERMS = ("balance", "over_cap")  # cost terms of an owner's load, in owners.csv (models/coverage.py)
@@ -201,6 +214,7 @@ def _owner_table(book: Book, model, assignments: pd.DataFrame, choice: np.ndarra
                 "name": roster[oid]["name"],
                 "email": roster[oid]["email"],
                 "crm_user_id": roster[oid]["crm_user_id"],
+                "hubspot_owner_id": roster[oid]["hubspot_owner_id"],
                 "location": r.get("location", ""),
                 "region": r.get("region", ";".join(r.get("regions", ())) if owners.kind[i] == "pool" else ""),
                 "status": r.get("status", "active"),
@@ -218,7 +232,7 @@ def _owner_table(book: Book, model, assignments: pd.DataFrame, choice: np.ndarra
                 **{
                     c: r[c]
                     for c in book.extra_columns.get("csms" if owners.kind[i] == "csm" else "pools", [])
-                    if c in r
+                    if c in r and c not in IDENTITY  # a CSM's hubspot_owner_id is already there
                 },
             }
         )

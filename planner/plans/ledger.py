@@ -8,7 +8,8 @@ backend and solve result; its lifecycle
                                   \\-> rolled_back   (also from applied)
 
 with who moved it and when; and every export with its files' checksums and
-counts. Owner changes reach customers, so the ledger is the audit trail: an
+counts, and which export was loaded into the CRM (``mark-applied``), so a
+rollback undoes that one. Owner changes reach customers, so the ledger is the audit trail: an
 export refuses a plan nobody approved, and a plan whose files changed after
 it was recorded is refused rather than exported under an approval it never
 got. A plan enters a ledger only as what it claims to be (:func:`vet_plan`):
@@ -20,7 +21,8 @@ The file: stdlib ``sqlite3`` only. ``PRAGMA application_id`` is
 :data:`APPLICATION_ID` ("PLNR"), ``PRAGMA user_version`` the schema version.
 A file that is neither a planner ledger nor empty is refused and left
 untouched (a version-1 ledger, written before the application id existed, is
-recognised by its tables and migrated). The tables carry CHECK constraints
+recognised by its tables and migrated; a version-2 one gains the columns
+that say which export was applied). The tables carry CHECK constraints
 (known states, actions and export kinds; valid JSON), and a row damaged by
 some other tool is reported as damaged, never a crash. Every write runs in
 one ``BEGIN IMMEDIATE`` transaction, and :meth:`Ledger.transaction` lets a
@@ -52,7 +54,7 @@ COPY_NOTE = "copy: "  # how a "recorded" event names another folder holding the 
 SEARCH_DEPTH = 2  # folders below the current one searched for a ledger holding a plan id (locate_ledger)
 LEDGER_ENV = "PLANNER_LEDGER"
 APPLICATION_ID = 0x504C4E52  # b"PLNR": PRAGMA application_id of every planner ledger
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATES = ("draft", "approved", "exported", "applied", "rolled_back")
 # state -> the states it may move to. Rolling back an applied plan is the
 # usual case (the load went in, then something was wrong), so applied may
@@ -124,6 +126,18 @@ CREATE INDEX exports_plan ON exports(plan_id, id);
 """
 
 
+# Version 3: which export was loaded into the CRM (plans mark-applied), when and by whom; NULL for the others.
+# An applied row is an export, never a rollback, and has both.
+_APPLIED_COLUMNS = (
+    "applied_at TEXT CHECK (applied_at IS NULL OR kind = 'export'),\n"
+    "    applied_by TEXT CHECK ((applied_by IS NULL) = (applied_at IS NULL))"
+)
+_EXPORT_COLUMNS_V2 = (
+    "id", "plan_id", "at", "by", "kind", "format", "out_dir", "draft", "checksum", "options_json", "counts_json",
+    "files_json",
+)  # fmt: skip
+
+
 def _one_of(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
     listed = ", ".join(f"'{v}'" for v in values)
     check = f"{column} IN ({listed})"
@@ -139,8 +153,8 @@ def _number(column: str) -> str:
     return f"CHECK (typeof({column}) IN ('integer', 'real', 'null'))"
 
 
-def _schema_v2(suffix: str = "") -> list[str]:
-    """The version-2 tables (named with `suffix` while a migration builds them), then their indexes."""
+def _schema(suffix: str = "") -> list[str]:
+    """The current tables (named with `suffix` while a migration builds them), then their indexes."""
     plans, events, exports = (f"{t}{suffix}" for t in _PLAN_TABLES)
     tables = [
         f"""CREATE TABLE {plans} (
@@ -186,7 +200,8 @@ def _schema_v2(suffix: str = "") -> list[str]:
     checksum TEXT NOT NULL,
     options_json TEXT NOT NULL {_json_of("options_json", "object")},
     counts_json TEXT NOT NULL {_json_of("counts_json", "object")},
-    files_json TEXT NOT NULL {_json_of("files_json", "array")}
+    files_json TEXT NOT NULL {_json_of("files_json", "array")},
+    {_APPLIED_COLUMNS}
 )""",
     ]
     return tables
@@ -264,7 +279,13 @@ class ExportRecord:
     checksum: str
     options: dict
     counts: dict
-    files: list  # [{name, role, rows, bytes, sha256}]
+    files: list  # [{name, role, rows, bytes, sha256, how?}]
+    applied_at: str | None = None  # when `plans mark-applied` recorded that this export was loaded (else None)
+    applied_by: str | None = None
+
+    def label(self) -> str:
+        """'#2 salesforce -> /exports/sf (applied)': how messages name an export."""
+        return f"#{self.id} {self.format} -> {self.out_dir}" + (" (applied)" if self.applied_at else "")
 
 
 @dataclass(frozen=True)
@@ -459,7 +480,7 @@ def require_writable(path: str | Path) -> None:
 
 
 def _inspect(db: sqlite3.Connection, path: Path) -> str:
-    """What the file is: 'empty', 'current' (a planner ledger at SCHEMA_VERSION) or 'v1'; anything else is refused."""
+    """What the file is: 'empty', 'current' (a planner ledger at SCHEMA_VERSION), 'v1' or 'v2'; anything else is refused."""
     app = db.execute("PRAGMA application_id").fetchone()[0]
     version = db.execute("PRAGMA user_version").fetchone()[0]
     objects = db.execute("SELECT type, name FROM sqlite_master").fetchall()
@@ -470,7 +491,7 @@ def _inspect(db: sqlite3.Connection, path: Path) -> str:
                 f"{path}: ledger schema version {version} was written by a newer planner; expected at most {SCHEMA_VERSION}. "
                 "It was left as it is; use a newer planner, or pass another --ledger"
             )
-        return "current" if version == SCHEMA_VERSION else ("v1" if version == 1 else "empty")
+        return "current" if version == SCHEMA_VERSION else {1: "v1", 2: "v2"}.get(version, "empty")
     if app == 0 and not objects and version == 0:
         return "empty"
     if app == 0 and version == 1 and tables == set(_PLAN_TABLES):
@@ -575,26 +596,38 @@ class Ledger:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        """Create the schema, or bring a version-1 ledger to SCHEMA_VERSION; one transaction, stamped with APPLICATION_ID."""
+        """Create the schema, or bring a version-1 or -2 ledger to SCHEMA_VERSION; one transaction, stamped with APPLICATION_ID."""
         with self.transaction():
             kind = _inspect(self._db, self.path)  # again, under the write lock: another process may have done it
             if kind == "empty":
-                for statement in (*_schema_v2(), *_INDEXES):
+                for statement in (*_schema(), *_INDEXES):
                     self._db.execute(statement)
             elif kind == "v1":
                 self._rebuild_v1()
+            elif kind == "v2":
+                self._add_applied_columns()
             self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _add_applied_columns(self) -> None:
+        """Version 2 -> 3: the exports table gains applied_at / applied_by (NULL: no export was marked applied).
+
+        Adding columns keeps every row as it is; a plan applied before version
+        3 has no applied export, and its rollback picks an export the way it
+        always did (the only one, or the one named).
+        """
+        for column in _APPLIED_COLUMNS.split(",\n"):
+            self._db.execute(f"ALTER TABLE exports ADD COLUMN {column.strip()}")
+
     def _rebuild_v1(self) -> None:
-        """Version 1 -> 2: SQLite cannot add CHECK constraints to a table, so each table is rebuilt.
+        """Version 1 -> current: SQLite cannot add CHECK constraints to a table, so each table is rebuilt.
 
         Rows are copied exactly as they are -- a row some other tool damaged
         included (checks are off for the copy), so nothing is lost; reading
         such a row reports it as damaged. Plans recorded before version 2 were
-        never re-checked: `checked` is NULL.
+        never re-checked: `checked` is NULL; no export was marked applied.
         """
-        for statement in _schema_v2(suffix="_v2"):
+        for statement in _schema(suffix="_v2"):
             self._db.execute(statement)
         cols = ", ".join(_PLAN_COLUMNS_V1)
         self._db.execute("PRAGMA ignore_check_constraints = ON")
@@ -603,10 +636,8 @@ class Ledger:
             self._db.execute(
                 "INSERT INTO events_v2 SELECT id, plan_id, at, action, from_state, to_state, by, note FROM events"
             )
-            self._db.execute(
-                "INSERT INTO exports_v2 SELECT id, plan_id, at, by, kind, format, out_dir, draft, checksum,"
-                " options_json, counts_json, files_json FROM exports"
-            )
+            export_cols = ", ".join(_EXPORT_COLUMNS_V2)
+            self._db.execute(f"INSERT INTO exports_v2 ({export_cols}) SELECT {export_cols} FROM exports")
         finally:
             self._db.execute("PRAGMA ignore_check_constraints = OFF")
         for table in ("events", "exports", "plans"):
@@ -845,6 +876,61 @@ class Ledger:
         rows = self._query("SELECT * FROM exports WHERE plan_id = ? ORDER BY id", (plan_id,))
         return [_export_record(self.path, r) for r in rows]
 
+    def pick_export(
+        self, plan_id: str, *, export_id: int | None = None, fmt: str | None = None, purpose: str = "use"
+    ) -> tuple[ExportRecord, list[str]]:
+        """The plan's export that `purpose` (mark applied, roll back) means, and notes to show the user.
+
+        `export_id` names it; otherwise the export recorded as applied, else the
+        only export (of format `fmt` when given) -- or the last one when every
+        candidate wrote the same files (the same export into another folder).
+        Exports that differ are ambiguous: refused, listing them. Rollback files
+        are never picked: only an export can be loaded or undone.
+        """
+        exports = [e for e in self.exports(plan_id) if e.kind == "export"]
+        applied = [e for e in exports if e.applied_at]
+        if export_id is not None:
+            chosen = next((e for e in exports if e.id == export_id), None)
+            if chosen is None:
+                listed = "; ".join(e.label() for e in exports) or "none"
+                raise LedgerError(
+                    f"Expected --export to name one of plan {plan_id}'s exports ({listed}), got #{export_id}"
+                )
+            notes = [f"Export #{chosen.id} is not the one recorded as applied ({applied[-1].label()})"] if (
+                applied and applied[-1].id != chosen.id) else []  # fmt: skip
+            return chosen, notes
+        candidates = [e for e in exports if fmt is None or e.format == fmt]
+        if applied and applied[-1] in candidates:
+            return applied[-1], []
+        if not candidates:
+            what = f"{fmt} export" if fmt else "export"
+            raise LedgerError(f"Expected plan {plan_id} to have a recorded {what} to {purpose}, it has none")
+        if len({(e.format, e.checksum) for e in candidates}) > 1:
+            listed = "; ".join(e.label() for e in candidates)
+            raise LedgerError(
+                f"Plan {plan_id} has {len(candidates)} different exports ({listed}); expected --export N to say which "
+                f"one to {purpose}"
+            )
+        return candidates[-1], []
+
+    def mark_applied(
+        self, plan_id: str, by: str, note: str = "", *, export_id: int | None = None
+    ) -> tuple[PlanRecord, ExportRecord]:
+        """Record that one export of the plan was loaded into the CRM (see :meth:`pick_export`); the plan is then applied."""
+        with self.transaction():
+            chosen, _ = self.pick_export(plan_id, export_id=export_id, purpose="mark applied")
+            what = f"export #{chosen.id} ({chosen.format} -> {chosen.out_dir})"
+            record = self.transition(plan_id, "applied", by, f"{what}; {note}" if note else what)
+            self._db.execute(
+                "UPDATE exports SET applied_at = ?, applied_by = ? WHERE id = ?", (utc_now(), by, chosen.id)
+            )
+            return record, next(e for e in self.exports(plan_id) if e.id == chosen.id)
+
+    def applied_export(self, plan_id: str) -> ExportRecord | None:
+        """The export recorded as loaded into the CRM, if any."""
+        applied = [e for e in self.exports(plan_id) if e.applied_at]
+        return applied[-1] if applied else None
+
 
 # -- reading rows: a damaged row says what is wrong, it never crashes a reader ----------------------
 
@@ -943,6 +1029,7 @@ def _export_record(path: Path, row: sqlite3.Row) -> ExportRecord:
         kind=r.one_of("kind", EXPORT_KINDS), format=r.text("format", nullable=False), out_dir=r.text("out_dir", nullable=False),
         draft=bool(draft), checksum=r.text("checksum", nullable=False), options=r.json("options_json", dict),
         counts=r.json("counts_json", dict), files=r.json("files_json", list),
+        applied_at=r.text("applied_at"), applied_by=r.text("applied_by"),  # absent in a version-2 ledger read as is
     )  # fmt: skip
     files_ok = all(isinstance(f, dict) and {"name", "role", "rows"} <= f.keys() for f in record.files)
     if not files_ok:

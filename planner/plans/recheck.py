@@ -126,7 +126,7 @@ def plan_matches_book(plan: Plan, book) -> list:
     """Violations where the plan's copy of what export sends (CRM ids, emails, previous owners) is not the book's.
 
     The evaluator checks who owns what; an export also reads each account's
-    crm_id (and gainsight_id) and previous owner from assignments.csv and each
+    crm_id (and gainsight_id, hubspot_id) and previous owner from assignments.csv and each
     owner's email and CRM user ids from owners.csv, so a hand edit there would
     send accounts to another CRM record or user under an unchanged plan_id.
     """
@@ -134,7 +134,7 @@ def plan_matches_book(plan: Plan, book) -> list:
 
     out = []
     accounts = {r["account_id"]: r for r in book.accounts.to_dict("records")}
-    columns = [c for c in ("crm_id", "gainsight_id") if c in book.accounts.columns]
+    columns = [c for c in ("crm_id", "gainsight_id", "hubspot_id") if c in book.accounts.columns]
     for row in plan.assignments:
         a = accounts.get(row["account_id"])
         if a is None:
@@ -148,9 +148,11 @@ def plan_matches_book(plan: Plan, book) -> list:
                         f"{column} {row[column]!r}, the book has {_text(a[book_column])!r}",
                     )
                 )
-    roster = {r["csm_id"]: r for r in book.csms.to_dict("records")} | {
-        r["pool_id"]: r for r in book.pools.to_dict("records")
-    }
+    roster = (
+        {r["csm_id"]: r for r in book.csms.to_dict("records")}
+        | {r["pool_id"]: r for r in book.pools.to_dict("records")}
+        | {r["program_id"]: r for r in book.programs.to_dict("records")}  # the digital program's CRM identity
+    )
     for owner_id, o in plan.owners.items():
         r = roster.get(owner_id)
         if r is None:
