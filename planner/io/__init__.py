@@ -31,7 +31,7 @@ from planner.io.values import convert_values
 from planner.policy import Policy, load_policy
 from planner.team.graph import relationship_findings
 
-__all__ = ["MAP_SOURCE", "ColumnMap", "load_book", "load_map", "validate_book"]
+__all__ = ["MAP_SOURCE", "ColumnMap", "load_book", "load_map", "validate_book", "validate_raw"]
 
 
 def validate_book(
@@ -54,6 +54,14 @@ def validate_book(
     as_of = dt.date.today() if as_of is None else as_of
     cmap = _column_map(column_map)
     raw, findings = read_book(path)
+    return validate_raw(raw, findings, policy, as_of, cmap)
+
+
+def validate_raw(
+    raw: RawBook, findings: list[Finding], policy: Policy, as_of: dt.date, cmap: ColumnMap = EMPTY
+) -> tuple[Book | None, list[Finding]]:
+    """validate_book on tables already read (`findings`: what reading them found), e.g. by `planner import`."""
+    findings = list(findings)
     raw, more = map_tables(raw, cmap)
     findings += more
     raw, more = convert_values(raw, cmap)
