@@ -296,9 +296,9 @@ def _roster(
     for column in ("current_owner", "pin_owner"):
         if column in accounts:
             for value in set(accounts[column]) - {""}:
-                owner, _, _ = roster.match(value, tuple(k for k in keys if k != "csm_id"))
-                if owner is not None:
-                    owners.add(owner)
+                owner, _, candidates = roster.match(value, tuple(k for k in keys if k != "csm_id"))
+                # Both users a name matches stay in the roster, so the ambiguity is reported, not dropped.
+                owners.update([owner] if owner is not None else [c[0] for c in candidates])
     owned: dict[str, list[str]] = {}  # owner -> the regions of their accounts
     for value, region in zip(accounts.get("current_owner", ()), accounts.get("region", ()), strict=False):
         owner = roster.match(value, tuple(k for k in keys if k != "csm_id"))[0] if value else None
@@ -338,7 +338,14 @@ def _roster(
         )
         findings.append(Finding("note", label, None, "region", message, "import_region_from_accounts"))
     dropped = int((~keep).sum())
-    if dropped:
+    if not int(keep.sum()):
+        message = (
+            f"Expected at least one CSM, got none of the {len(users):,} user(s): the roster is the users who own an "
+            'account of the export (map the account\'s CSM column: [accounts] current_owner = "COLUMN") or '
+            "those of [roster] roles = [...] in the map"
+        )
+        findings.append(Finding("error", label, None, None, message, "no_csms"))
+    elif dropped:
         hint = " or set roles = [...] under [roster] in the map" if not roles else ""
         message = (
             f"{dropped:,} of {len(users):,} user(s) own no account of the export and are not in the roster "
@@ -384,6 +391,17 @@ def import_book(
     places = _Places(cmap, as_of)
     accounts, a_sources, more = _mapped(accounts_raw, cmap, "accounts", "accounts")
     findings += more
+    if "current_owner" not in a_sources:
+        tried = (
+            ", ".join(cmap.entries("accounts")["current_owner"].columns)
+            if "current_owner" in cmap.entries("accounts")
+            else "none"
+        )
+        message = (
+            f"Expected a column naming each account's CSM (the map tries: {tried}), got none of them: every account "
+            f'is read as new (no current owner); map the CSM column: [accounts] current_owner = "COLUMN"'
+        )
+        findings.append(Finding("warning", accounts_raw.label, 1, None, message, "no_owner_column"))
     users, u_sources, more = _mapped(users_raw, cmap, "users", "csms")
     findings += more
     accounts, a_derived, more = _accounts(accounts, a_sources, accounts_raw.label, places)
