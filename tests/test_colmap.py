@@ -126,3 +126,16 @@ def test_workbook_errors_name_the_sheet(generated, tmp_path):
     result = invoke("validate", book, "--as-of", AS_OF)
     assert result.exit_code == 1
     assert "book.xlsx, sheet 'accounts', column 'arr': 6 rows" in result.output
+
+
+def test_a_plan_solved_through_a_map_with_a_locale_exports(generated, tmp_path):
+    """The map (with its locale) is one of the book's sources: the export's re-check reads the book through it."""
+    book = crm_named(generated, tmp_path, money=True)
+    (tmp_path / "m.toml").write_text('[options]\nlocale = "en-US"\n\n' + MAP, encoding="utf-8")
+    plan, ledger = tmp_path / "plan", tmp_path / "l.sqlite"
+    result = invoke("solve", book, "--map", tmp_path / "m.toml", "--out", plan, "--as-of", AS_OF, "--ledger", ledger)
+    assert result.exit_code in (0, 5), result.output
+    result = invoke("export", plan, "--format", "csv", "--out", tmp_path / "e", "--allow-draft", "--ledger", ledger)
+    assert result.exit_code == 0, result.output
+    # Without the map the book does not read: the amounts need the locale.
+    assert invoke("validate", book, "--as-of", AS_OF).exit_code == 1

@@ -213,7 +213,8 @@ def _numbers(cells: pd.Series, column: str, money: bool, locale: str | None) -> 
             if money and (needs := looks_like_money(text)):
                 message = (
                     f"Expected a plain number such as 30950.00, got {text!r}, an amount written for a locale: "
-                    f"pass --locale {needs} (or set locale = \"{needs}\" under [options] in the map)"
+                    f"set locale = \"{needs}\" under [options] in a map passed with --map MAP.toml (validate and import "
+                    f"also take --locale {needs})"
                 )
                 problems.append((row, message, "amount_needs_locale"))
             continue
