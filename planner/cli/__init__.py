@@ -13,6 +13,7 @@ from planner.cli.evaluate import evaluate
 from planner.cli.export import export
 from planner.cli.frontier import frontier
 from planner.cli.generate import generate
+from planner.cli.import_ import import_
 from planner.cli.plans import plans_app
 from planner.cli.reassign import reassign
 from planner.cli.solve import solve
@@ -39,6 +40,7 @@ app.command()(solve)
 app.command()(evaluate)
 app.command()(frontier)
 app.command()(generate)
+app.command("import")(import_)
 app.command()(reassign)
 app.command()(coverage)
 app.command()(export)

@@ -246,10 +246,17 @@ def load_policy_or_exit(policy: Path | None):
     return load_policy(policy)
 
 
-def print_findings(findings) -> None:
-    for f in findings:
-        color = "red" if f.severity == "error" else "yellow"
-        err.print(Text.assemble((f.severity, color), f": {_where(f)}{f.message}"))
+SEVERITY_COLORS = {"error": "red", "warning": "yellow", "note": "cyan"}
+
+
+def print_findings(findings, report_hint: str | None = None) -> None:
+    """Every finding on stderr; the same finding on many rows as one line (planner.io.messages)."""
+    from planner.io.messages import grouped_lines
+
+    hint = "Every row: planner validate BOOK --report FINDINGS.csv" if report_hint is None else report_hint
+    for severity, text in grouped_lines(findings, hint):
+        head, _, rest = text.partition(": ")
+        err.print(Text.assemble((head, SEVERITY_COLORS.get(severity, "yellow")), f": {rest}"))
 
 
 def _where(f) -> str:
@@ -261,14 +268,14 @@ def _where(f) -> str:
     return where + ": "
 
 
-def load_book_or_exit(book: Path, policy: Path | None, as_of: str | None):
-    """The validated Book, or every finding printed and exit 1."""
+def load_book_or_exit(book: Path, policy: Path | None, as_of: str | None, column_map: Path | None = None):
+    """The validated Book (read through the --map file, if any), or every finding printed and exit 1."""
     from planner.errors import BookError
     from planner.io import load_book
 
     pol = load_policy_or_exit(policy)
     try:
-        b = load_book(book, policy=pol, as_of=parse_date(as_of))
+        b = load_book(book, policy=pol, as_of=parse_date(as_of), column_map=column_map)
     except BookError as exc:
         print_findings(exc.findings)
         n = sum(f.severity == "error" for f in exc.findings)

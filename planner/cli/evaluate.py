@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from planner.cli.common import load_book_or_exit, out
-from planner.cli.options import AsOfOption, BookArg, PolicyOption
+from planner.cli.options import AsOfOption, BookArg, MapOption, PolicyOption
 
 
 def evaluate(
@@ -21,6 +21,7 @@ def evaluate(
     ] = None,
     policy: PolicyOption = None,
     as_of: AsOfOption = None,
+    column_map: MapOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scorecard(s) as JSON.")] = False,
 ) -> None:
     """Score a plan with the independent evaluator: each cost term, every broken rule, utilization and balance.
@@ -33,7 +34,7 @@ def evaluate(
     from planner.planning.plan_input import read_plan_input
     from planner.planning.scorecard import fixes, score, score_today
 
-    b = load_book_or_exit(book, policy, as_of)
+    b = load_book_or_exit(book, policy, as_of, column_map)
     today = score_today(b)
     cards = [today]
     if plan is not None:

@@ -169,6 +169,28 @@ SeedOption = Annotated[
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")]
+MapOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--map",
+        metavar="MAP.toml",
+        help="Column map: read the book's columns under other names (e.g. [accounts] arr = \"AnnualRevenue\"), "
+        "amounts under a locale, dates in a format (docs/crm_import.md).",
+    ),
+]
+LocaleOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--locale",
+        metavar="LOCALE",
+        help="How numbers and amounts are written, e.g. en-US ($1,200,000), de-DE (1.200.000,00 EUR), "
+        "fr-FR (1 200 000,00); overrides the map's locale.",
+    ),
+]
+ReportOption = Annotated[
+    Optional[Path],
+    typer.Option("--report", metavar="FILE.csv", help="Write every finding, one row each, to this CSV file."),
+]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the solver's log.")]
 LedgerOption = Annotated[
     Optional[Path],

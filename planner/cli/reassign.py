@@ -29,6 +29,7 @@ from planner.cli.options import (
     ForceOption,
     GapOption,
     LedgerOption,
+    MapOption,
     PlanOutOption,
     PolicyOption,
     PulpSolverOption,
@@ -61,6 +62,7 @@ def reassign(
     ] = 0,
     policy: PolicyOption = None,
     as_of: AsOfOption = None,
+    column_map: MapOption = None,
     backend: BackendOption = Backend.highs,
     pulp_solver: PulpSolverOption = None,
     time_limit: TimeLimitOption = DEFAULT_TIME_LIMIT,
@@ -78,10 +80,17 @@ def reassign(
     started = time.perf_counter()  # --time-limit binds the whole command, from here
     check_pulp_solver(backend, pulp_solver)
     prepare_output(
-        out_dir, force, {"the book": book, "the policy file": policy, "the ledger": ledger_input(ledger, out_dir)}
+        out_dir,
+        force,
+        {
+            "the book": book,
+            "the policy file": policy,
+            "the map file": column_map,
+            "the ledger": ledger_input(ledger, out_dir),
+        },
     )
     require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
-    b = load_book_or_exit(book, policy, as_of)
+    b = load_book_or_exit(book, policy, as_of, column_map)
     load_s = time.perf_counter() - started
     try:
         with err.status("Scoring successors and solving..."):

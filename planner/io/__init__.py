@@ -21,51 +21,106 @@ from pathlib import Path
 
 from planner.book import Book, Source
 from planner.errors import BookError, Finding
+from planner.io.colmap import EMPTY, ColumnMap, apply_columns, load_map
 from planner.io.normalize import normalize
+from planner.io.owners import match_owners
 from planner.io.read import RawBook, read_book
 from planner.io.schema import TABLE_SPECS, clean_text
 from planner.io.validate import bad_cells, pin_findings, validate_tables
+from planner.io.values import convert_values
 from planner.policy import Policy, load_policy
 from planner.team.graph import relationship_findings
 
-__all__ = ["load_book", "validate_book"]
+__all__ = ["MAP_SOURCE", "ColumnMap", "load_book", "load_map", "validate_book", "validate_raw"]
 
 
 def validate_book(
-    path: str | Path, policy: Policy | None = None, as_of: dt.date | None = None
+    path: str | Path,
+    policy: Policy | None = None,
+    as_of: dt.date | None = None,
+    column_map: ColumnMap | str | Path | None = None,
 ) -> tuple[Book | None, list[Finding]]:
-    """Every finding (errors and warnings) about the book at `path`, and the Book when there is no error.
+    """Every finding (errors, warnings and notes) about the book at `path`, and the Book when there is no error.
 
     `policy` defaults to the default policy; `as_of`, the plan date, to today.
+    `column_map` (a ColumnMap or a map file, see planner.io.colmap) is applied
+    to the tables as they are read: columns renamed, amounts and dates read
+    under its settings; owners named by crm_user_id, email or name are matched
+    to their ids with or without a map (planner.io.owners). A map file is one
+    of the book's sources (so a plan records it, and its plan_id covers it).
+    Findings on a mapped column name the file's column.
     """
     policy = load_policy() if policy is None else policy
     as_of = dt.date.today() if as_of is None else as_of
+    cmap = _column_map(column_map)
     raw, findings = read_book(path)
-    findings += validate_tables(raw, policy)
+    return validate_raw(raw, findings, policy, as_of, cmap)
+
+
+def validate_raw(
+    raw: RawBook, findings: list[Finding], policy: Policy, as_of: dt.date, cmap: ColumnMap = EMPTY
+) -> tuple[Book | None, list[Finding]]:
+    """validate_book on tables already read (`findings`: what reading them found), e.g. by `planner import`."""
+    findings = list(findings)
+    raw, more = map_tables(raw, cmap)
+    findings += more
+    raw, more = convert_values(raw, cmap)
+    findings += more
+    raw, more = match_owners(raw, cmap, policy)
+    findings += more
+    early = bad_cells(findings)
+    findings += [f for f in validate_tables(raw, policy) if (f.file, f.row, f.column) not in early]
     if not _has_error(findings):
-        book = _build(raw, policy, as_of)
+        book = _build(raw, policy, as_of, cmap)
         # The relationship graph's and the pins' checks need the typed roster.
         findings += relationship_findings(book) + pin_findings(book)
         if not _has_error(findings):
-            return book.with_(warnings=tuple(f for f in findings if f.severity == "warning")), findings
-        return None, findings
+            shown = _file_columns(findings, raw)
+            return book.with_(warnings=tuple(f for f in shown if f.severity != "error")), shown
+        return None, _file_columns(findings, raw)
     typed, whole = best_effort(raw, findings)
-    book = _build(typed, policy, as_of)
+    book = _build(typed, policy, as_of, cmap)
     later = relationship_findings(book) + pin_findings(book)
-    return None, findings + _not_caused_by_errors(later, findings, raw, whole)
+    return None, _file_columns(findings + _not_caused_by_errors(later, findings, raw, whole), raw)
+
+
+def _column_map(column_map: ColumnMap | str | Path | None) -> ColumnMap:
+    if column_map is None:
+        return EMPTY
+    return column_map if isinstance(column_map, ColumnMap) else load_map(column_map)
+
+
+def map_tables(raw: RawBook, cmap: ColumnMap) -> tuple[RawBook, list[Finding]]:
+    """Each table with the map's columns under the planner's names (a no-op without a map)."""
+    if not cmap.tables:
+        return raw, []
+    tables, findings = {}, []
+    for name, table in raw.tables.items():
+        applied = apply_columns(table.frame, name, table.label, cmap, TABLE_SPECS[name].names)
+        findings += applied.findings
+        tables[name] = replace(table, frame=applied.frame, mapped=tuple(applied.sources.items()))
+    return RawBook(raw.name, tables, raw.incomplete), findings
+
+
+def _file_columns(findings: list[Finding], raw: RawBook) -> list[Finding]:
+    """Findings on a mapped column name the file's column, as the user sees it ('AnnualRevenue', not 'arr')."""
+    renamed = {(t.label, target): source for t in raw.tables.values() for target, source in t.mapped}
+    if not renamed:
+        return findings
+    return [replace(f, column=renamed.get((f.file, f.column), f.column)) if f.column else f for f in findings]
 
 
 def _has_error(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
-def _build(raw: RawBook, policy: Policy, as_of: dt.date) -> Book:
+def _build(raw: RawBook, policy: Policy, as_of: dt.date, cmap: ColumnMap = EMPTY) -> Book:
     frames, extras = normalize(raw, policy)
     return Book(
         **frames,
         policy=policy,
         as_of=as_of,
-        sources=_sources(raw),
+        sources=_sources(raw) + _map_source(cmap),
         extra_columns=extras,
         row_numbers={name: tuple(t.frame.index) for name, t in raw.tables.items()},
         name=raw.name,
@@ -141,9 +196,14 @@ def _not_caused_by_errors(
     ]
 
 
-def load_book(path: str | Path, policy: Policy | None = None, as_of: dt.date | None = None) -> Book:
-    """The Book at `path`; raises BookError carrying every finding when any of them is an error."""
-    book, findings = validate_book(path, policy, as_of)
+def load_book(
+    path: str | Path,
+    policy: Policy | None = None,
+    as_of: dt.date | None = None,
+    column_map: ColumnMap | str | Path | None = None,
+) -> Book:
+    """The Book at `path` (read through `column_map`); raises BookError carrying every finding when any is an error."""
+    book, findings = validate_book(path, policy, as_of, column_map)
     if book is None:
         raise BookError(findings)
     return book
@@ -152,3 +212,13 @@ def load_book(path: str | Path, policy: Policy | None = None, as_of: dt.date | N
 def _sources(raw: RawBook) -> tuple[Source, ...]:
     """One Source per table read, with the hash of its file (of the whole workbook for .xlsx)."""
     return tuple(Source(t.name, str(t.path), t.sha256, len(t.frame)) for t in raw.tables.values())
+
+
+MAP_SOURCE = "column_map"  # the Source.table of a map file: a plan's inputs hold it beside the tables
+
+
+def _map_source(cmap: ColumnMap) -> tuple[Source, ...]:
+    """The map file as one of the book's sources (rows: the columns it maps), when a file was used."""
+    if not cmap.path or not cmap.sha256:
+        return ()
+    return (Source(MAP_SOURCE, str(cmap.path), cmap.sha256, sum(len(e) for e in cmap.tables.values())),)

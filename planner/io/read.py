@@ -55,6 +55,7 @@ class RawTable:
     path: Path
     sha256: str
     frame: pd.DataFrame
+    mapped: tuple[tuple[str, str], ...] = ()  # (planner column, the file's column) read through a column map
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
         file = files[0]
         try:
             data = _read_bytes(file, file.name)
+            if not spec.required and _blank(data):
+                findings.append(_absent_note(name, file.name, "is empty (0 bytes)" if not data else "holds no text"))
+                continue
             rows = _csv_rows(data, file.name) if file.suffix == ".csv" else _parquet_rows(data, file.name)
         except _Unreadable as exc:
             findings.append(exc.finding)
@@ -160,7 +164,7 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
             continue
         frame, table_findings = table_from_rows(name, file.name, rows)
         findings += table_findings
-        if frame is None or table_findings:
+        if frame is None or any(f.severity == "error" for f in table_findings):
             incomplete.add(name)
         if frame is not None:
             tables[name] = RawTable(name, file.name, file, sha256(data), frame)
@@ -172,6 +176,18 @@ def _read_folder(folder: Path) -> tuple[RawBook, list[Finding]]:
         message = f"{expected}, got {stray!r}, which is NOT read; rename it to {table}.csv if it is that table"
         findings.append(Finding("warning", stray, None, None, message, "near_miss_name"))
     return RawBook(folder.name, tables, frozenset(incomplete)), findings
+
+
+def _blank(data: bytes) -> bool:
+    """A file with no text at all: 0 bytes, or only a byte-order mark and white space."""
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    return not body.strip()
+
+
+def _absent_note(table: str, label: str, why: str) -> Finding:
+    """An optional table given as an empty file is no table: read as absent, and said once."""
+    message = f"The optional {table} table {why}: read as absent (the book has no {table})"
+    return Finding("note", label, None, None, message, "empty_optional_table")
 
 
 def _looks_like_a_table(name: str) -> bool:
@@ -285,9 +301,12 @@ def _read_workbook(path: Path) -> tuple[RawBook, list[Finding]]:
                     findings.append(Finding("error", label, None, None, message, "missing_table"))
                 continue
             rows = [[cell_text(v) for v in row] for row in sheets[name].iter_rows(min_row=1, values_only=True)]
+            if not spec.required and not any(c.strip() for r in rows for c in r):
+                findings.append(_absent_note(name, label, "is empty"))
+                continue
             frame, table_findings = table_from_rows(name, label, rows)
             findings += table_findings
-            if frame is None or table_findings:
+            if frame is None or any(f.severity == "error" for f in table_findings):
                 incomplete.add(name)
             if frame is not None:
                 tables[name] = RawTable(name, label, path, digest, frame)
@@ -400,6 +419,9 @@ def table_from_rows(table: str, label: str, rows: list[list[str]]) -> tuple[pd.D
     if spec.required and not records and not ragged:
         message = f"Expected at least one {spec.noun}, got only a header row"
         findings.append(Finding("error", label, None, None, message, "no_records"))
+    elif not records and not ragged:
+        message = f"The optional {table} table has a header row but no rows: the book has no {table}"
+        findings.append(Finding("note", label, None, None, message, "header_only_table"))
     frame = pd.DataFrame(records, columns=[header[i] for i in keep], index=pd.Index(numbers, name="row"), dtype=str)
     return _strip_spec_columns(table, frame), findings
 

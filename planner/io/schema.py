@@ -16,7 +16,7 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,12 +75,14 @@ def name_key(name: str) -> str:
     return key[:-1] if key.endswith("s") and len(key) > 3 else key
 
 
-def probable_name(given: str, known: Sequence[str]) -> str | None:
+def probable_name(given: str, known: Sequence[str], aliases: Mapping[str, str] | None = None) -> str | None:
     """The one name in `known` that `given` probably means, or None when no name is close.
 
     A name that differs only in case, separators or a plural 's' matches outright;
-    otherwise the closest name with a difflib ratio of at least NEAR_MISS_CUTOFF.
-    `given` itself being in `known` is no near miss (None).
+    so does a CRM's name for the column (`aliases`, e.g. CRM_ALIASES['accounts']:
+    'OwnerId' -> current_owner, compared by name_key); otherwise the closest
+    name with a difflib ratio of at least NEAR_MISS_CUTOFF. `given` itself
+    being in `known` is no near miss (None).
     """
     if given in known:
         return None
@@ -88,8 +90,68 @@ def probable_name(given: str, known: Sequence[str]) -> str | None:
     key = name_key(given)
     if key in keys:
         return keys[key]
+    if aliases:
+        alias = {name_key(a): target for a, target in aliases.items()}.get(key)
+        if alias is not None and alias in known:
+            return alias
     close = difflib.get_close_matches(key, list(keys), n=1, cutoff=NEAR_MISS_CUTOFF)
     return keys[close[0]] if close else None
+
+
+# What CRMs call the planner's columns (their export headers and API names): a column
+# of these names that no map reads is a near miss of the planner's column, so it is
+# never carried silently as text (planner.io.validate near_miss_columns names the
+# map line that would read it). Compared by name_key: 'Owner.Email', 'Owner Email'
+# and 'owner_email' are one alias.
+CRM_ALIASES: dict[str, dict[str, str]] = {
+    "accounts": {
+        **dict.fromkeys(("Id", "Account ID", "AccountId", "Record ID", "GSID", "Company ID"), "account_id"),
+        **dict.fromkeys(("Name", "Account Name", "Company name", "Company"), "account_name"),
+        **dict.fromkeys(
+            ("AnnualRevenue", "Annual Revenue", "Annual Recurring Revenue", "ARR__c", "Annual_Recurring_Revenue__c"),
+            "arr",
+        ),
+        **dict.fromkeys(
+            (
+                "OwnerId", "Owner", "Owner ID", "Owner Email", "Owner.Email", "Owner.Name", "Account Owner",
+                "Company owner", "hubspot_owner_id", "HubSpot Owner", "CSM", "CSM Email", "CSM Name", "CSM__c",
+                "CSM_Email__c", "Customer Success Manager", "Customer_Success_Manager__c", "Account Manager",
+            ),
+            "current_owner",
+        ),
+        **dict.fromkeys(
+            ("Renewal Date", "RenewalDate", "Renewal_Date__c", "Next Renewal Date", "Contract End Date"), "renewal_date"
+        ),
+        **dict.fromkeys(
+            ("Health Score", "HealthScore", "Health_Score__c", "Current Score", "Overall Score", "Customer Health"),
+            "health",
+        ),
+        **dict.fromkeys(("Stage", "Lifecycle Stage", "lifecyclestage", "Customer Stage", "Lifecycle"), "lifecycle_stage"),
+        **dict.fromkeys(("Segment", "Customer Segment", "Tier", "Customer Tier", "Segment__c"), "segment"),
+        **dict.fromkeys(("Sales Region", "Region__c", "Territory"), "region"),
+        **dict.fromkeys(("UTC Offset", "GMT Offset"), "utc_offset"),
+        **dict.fromkeys(("Preferred Language", "Language__c"), "language"),
+        **dict.fromkeys(
+            ("Salesforce ID", "SFDC Account ID", "Sfdc Account Id", "Salesforce Account ID", "SfdcAccountId"), "crm_id"
+        ),
+    },
+    "csms": {
+        **dict.fromkeys(("Id", "UserId", "GSID", "Owner ID"), "csm_id"),
+        **dict.fromkeys(("Full Name", "User Name", "Owner Name"), "name"),
+        **dict.fromkeys(("Email Address", "E-mail", "User Email"), "email"),
+        **dict.fromkeys(("User ID", "Salesforce User ID", "SFDC User ID", "SfdcUserId"), "crm_user_id"),
+        **dict.fromkeys(("Capacity", "Monthly Hours", "Hours"), "capacity_hours"),
+        **dict.fromkeys(("Sales Region", "Territory"), "region"),
+    },
+}  # fmt: skip
+
+# CRM columns that the planner reads only through `planner import`, which derives the
+# region, UTC offset and language from them (a country, a time zone name, a locale
+# key): in a book they are extras, and a note says where they would count.
+IMPORT_ONLY: dict[str, tuple[str, ...]] = {
+    "accounts": ("BillingCountry", "BillingState", "Country", "Country/Region", "State/Region", "Time Zone"),
+    "csms": ("TimeZoneSidKey", "LanguageLocaleKey", "LocaleSidKey", "Time Zone", "Timezone", "Country"),
+}
 
 
 # -- kinds: how a column's text is checked and parsed --------------------------

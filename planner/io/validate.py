@@ -17,8 +17,11 @@ import pandera.pandas as pa
 
 from planner.errors import Finding
 from planner.io.read import RawBook, RawTable
+from planner.io.colmap import map_line
 from planner.io.schema import (
     CONTROL_PATTERN,
+    CRM_ALIASES,
+    IMPORT_ONLY,
     MAX_CELL_CHARS,
     READ_EXTRAS,
     TABLE_SPECS,
@@ -28,6 +31,7 @@ from planner.io.schema import (
     clean_text,
     control_characters,
     control_name,
+    name_key,
     parse_number,
     probable_name,
 )
@@ -152,21 +156,38 @@ def cell_findings(table: RawTable) -> list[Finding]:
 def near_miss_columns(table: RawTable) -> list[Finding]:
     """A column whose name is a near miss of one the planner reads is NOT read: say which it probably is.
 
-    A near miss of a required column is left to its missing_column error (which
-    names it); a column with no documented name close to it is the user's own.
+    A near miss is a misspelling ('pin_ownr') or a CRM's name for the column
+    ('OwnerId', 'Health Score': schema.CRM_ALIASES); the warning names the
+    column and the map line that would read it. A near miss of a required
+    column is left to its missing_column error (which names it); a column
+    with no documented name close to it is the user's own. A CRM field that
+    only ``planner import`` reads (a country, a time zone) gets a note.
     """
     spec = TABLE_SPECS[table.name]
     known = spec.names + READ_EXTRAS.get(table.name, ())
     required = {c.name for c in spec.columns if c.required}
     header = list(table.frame.columns)
+    mapped = {target for target, _ in table.mapped}
     findings = []
     for column in header:
-        meant = probable_name(column, known)
-        if meant is None or meant in header or meant in required:
+        if column in mapped:
+            continue
+        meant = probable_name(column, known, CRM_ALIASES.get(table.name))
+        if meant is None:
+            if name_key(column) in {name_key(n) for n in IMPORT_ONLY.get(table.name, ())}:
+                message = (
+                    f"The column {column!r} is carried as an extra text column; the planner reads such CRM fields "
+                    "(country, state, time zone, locale) only through `planner import`, which turns them into region, "
+                    "utc_offset and language"
+                )
+                findings.append(Finding("note", table.label, 1, column, message, "import_only_column"))
+            continue
+        if meant in header or meant in required:
             continue
         message = (
             f"Expected a column named {meant!r}, got {column!r}, which is NOT read (it is kept as an extra "
-            f"text column); rename it to {meant!r} if it is that column"
+            f"text column); rename it to {meant!r}, or read it through a map: {map_line(table.name, meant, column)} "
+            "in MAP.toml, passed with --map MAP.toml"
         )
         findings.append(Finding("warning", table.label, 1, column, message, "near_miss_name"))
     return findings
@@ -186,8 +207,13 @@ def _finding(table: RawTable, schema: pa.DataFrameSchema, case) -> Finding:
 def _header_got(table: RawTable, name: str) -> str:
     """Point at a near miss ('ARR', 'Account ID') if the header has one; names must match exactly."""
     known = TABLE_SPECS[table.name].names + READ_EXTRAS.get(table.name, ())
-    near = [h for h in table.frame.columns if probable_name(h, known) == name]
-    return f"got {near[0]!r}, which is NOT read (names must match)" if near else "but the header row has no such column"
+    near = [h for h in table.frame.columns if probable_name(h, known, CRM_ALIASES.get(table.name)) == name]
+    if not near:
+        return "but the header row has no such column"
+    return (
+        f"got {near[0]!r}, which is NOT read (names must match): rename it to {name!r}, or read it through a map: "
+        f"{map_line(table.name, name, near[0])} in MAP.toml, passed with --map MAP.toml"
+    )
 
 
 def shown(value: str) -> str:

@@ -77,6 +77,22 @@ def _book_root(plan: Plan, inputs: list) -> Path:
     return folders.pop()
 
 
+def _map_file(plan: Plan, source: dict) -> Path:
+    """The column map the plan's book was read through (--map), checked against the sha256 the plan recorded."""
+    if not isinstance(source.get("path"), str):
+        raise _cannot(plan, 'summary.json "inputs" does not say where the column map was read from')
+    path = Path(source["path"])
+    base = _base([path], plan)
+    path = path if path.is_absolute() or base == Path.cwd() else base / path
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise _cannot(plan, f"the column map {path} is missing") from None
+    if hashlib.sha256(data).hexdigest() != source.get("sha256"):
+        raise _cannot(plan, f"the column map {path} has changed since the plan was made")
+    return path
+
+
 def _book_of(plan: Plan):
     """The Book the plan was made from, as the plan saw it (a reassignment's: leavers inactive, as of the effective date)."""
     from planner.errors import BookError
@@ -87,14 +103,18 @@ def _book_of(plan: Plan):
     inputs = summary.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise _cannot(plan, 'summary.json records no input files ("inputs")')
-    root = _book_root(plan, inputs)
+    from planner.io import MAP_SOURCE
+
+    maps = [i for i in inputs if isinstance(i, dict) and i.get("table") == MAP_SOURCE]
+    root = _book_root(plan, [i for i in inputs if i not in maps])
+    column_map = _map_file(plan, maps[0]) if maps else None
     try:
         policy = policy_from_dict(summary["policy"], source=str(summary.get("policy_source") or "summary.json"))
         as_of = dt.date.fromisoformat(summary["as_of"])
     except (PolicyError, KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{where}: expected the policy and plan date (as_of) the plan was solved with: {exc}") from None
     try:
-        book = load_book(root, policy, as_of)
+        book = load_book(root, policy, as_of, column_map=column_map)
     except BookError as exc:
         first = next((f for f in exc.findings if f.severity == "error"), None)
         raise _cannot(plan, f"{root} no longer loads ({first})") from None
