@@ -77,7 +77,15 @@ def test_generate_then_refuse_existing(tmp_path):
     r = run("generate", "--accounts", "30", "--csms", "3", "--seed", "4", "--as-of", "2026-11-01", "--out", out)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["accounts.csv", "csms.csv", "pools.csv", "programs.csv", "locations.csv", "relationships.csv", ".planner-output.json"]
+        [
+            "accounts.csv",
+            "csms.csv",
+            "pools.csv",
+            "programs.csv",
+            "locations.csv",
+            "relationships.csv",
+            ".planner-output.json",
+        ]
     )
     again = run("generate", "--accounts", "30", "--csms", "3", "--out", out)
     assert again.exit_code == 4

@@ -70,7 +70,11 @@ def test_a_user_lookup_field_target_loads_id_and_the_field_and_its_rollback_the_
         make_plan(tmp_path), "salesforce", tmp_path / "out", allow_draft=True, salesforce_target="field:CSM__c"
     )
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.glob("*.csv")) == ["exceptions.csv", "rollback.csv", "salesforce_account_CSM__c.csv"]
+    assert sorted(p.name for p in out.glob("*.csv")) == [
+        "exceptions.csv",
+        "rollback.csv",
+        "salesforce_account_CSM__c.csv",
+    ]
     load = rows(out / "salesforce_account_CSM__c.csv")
     assert load[0] == ["Id", "CSM__c"]
     assert dict(load[1:]) == {ACC["A1"]: SF["c2"], ACC["A2"]: SF["c1"], ACC["A3"]: SF["c2"], ACC["A4"]: SF["p1"],
@@ -109,7 +113,9 @@ def test_the_account_team_target_writes_insert_and_delete_files_and_the_rollback
 
 def test_an_account_team_crm_replayed_with_export_then_rollback_ends_where_it_began(tmp_path):
     """A toy account team (a set of members): insert + delete sets the plan, the rollback pair restores it."""
-    export_plan(make_plan(tmp_path), "salesforce", tmp_path / "out", allow_draft=True, salesforce_target=f"account-team:{ROLE}")
+    export_plan(
+        make_plan(tmp_path), "salesforce", tmp_path / "out", allow_draft=True, salesforce_target=f"account-team:{ROLE}"
+    )
     out = tmp_path / "out"
     before = {(ACC[a], SF[o], ROLE) for a, o in (("A1", "c1"), ("A2", "c1"), ("A5", "c1"), ("A6", "c2"))}
     team = set(before)
@@ -269,7 +275,9 @@ def test_a_generated_book_exports_whole_and_its_load_file_reads_back_as_the_book
     assert loaded == by_key
     # The rollback leaves out only what nothing could restore: new accounts and owners on no roster.
     why = {e["reason"].split(":")[0].split(",")[0] for e in records(tmp_path / "out" / "exceptions.csv")}
-    assert why <= {"new account", "owner 'csm_9001' is on no roster"} or all("no roster" in w or "new account" in w for w in why)
+    assert why <= {"new account", "owner 'csm_9001' is on no roster"} or all(
+        "no roster" in w or "new account" in w for w in why
+    )
 
 
 def test_a_generated_book_exported_as_json_has_every_account_too(generated, tmp_path):
@@ -324,7 +332,9 @@ def test_an_owner_over_a_cap_is_named_in_the_summary_table():
 
     from planner.cli.report import owner_label, owner_names
 
-    result = SimpleNamespace(owners=pd.DataFrame({"owner_id": ["csm_003", "digital"], "name": ["Jane Doe", "Digital program"]}))
+    result = SimpleNamespace(
+        owners=pd.DataFrame({"owner_id": ["csm_003", "digital"], "name": ["Jane Doe", "Digital program"]})
+    )
     names = owner_names(result)
     assert owner_label("csm_003", names) == "csm_003 (Jane Doe)" and owner_label("x9", names) == "x9"
 
@@ -398,7 +408,9 @@ def test_the_export_config_sets_the_default_target_and_the_command_line_wins(tmp
     team = cli("export", plan, "-f", "salesforce", "-o", tmp_path / "a", "--config", config)
     assert team.exit_code == 0, team.output
     assert (tmp_path / "a" / "salesforce_account_team_insert.csv").exists()
-    field = cli("export", plan, "-f", "salesforce", "-o", tmp_path / "b", "--config", config, "--target", "field:CSM__c")
+    field = cli(
+        "export", plan, "-f", "salesforce", "-o", tmp_path / "b", "--config", config, "--target", "field:CSM__c"
+    )
     assert field.exit_code == 0 and (tmp_path / "b" / "salesforce_account_CSM__c.csv").exists()
     gs = cli("export", plan, "-f", "gainsight", "-o", tmp_path / "c", "--config", config)  # not Salesforce's setting
     assert gs.exit_code == 0, gs.output

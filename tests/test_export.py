@@ -311,7 +311,10 @@ def test_missing_crm_ids_and_users_produce_the_exceptions_file(tmp_path):
     assert "expected a 15- or 18-character" in got["A6"]
     assert "c3" in got["A7"]
     assert "shared by accounts A8, A9" in got["A8"]
-    assert got["A5"] == "no Salesforce User id (crm_user_id) for the digital program digital (programs.csv, or --digital-owner)"
+    assert (
+        got["A5"]
+        == "no Salesforce User id (crm_user_id) for the digital program digital (programs.csv, or --digital-owner)"
+    )
     exported = rows(tmp_path / "out" / "salesforce_account_owners.csv")[1:]
     assert [r[0] for r in exported] == [to18(sf_account(i)) for i in (2, 3, 4)]
     assert result.counts["exported"] + result.counts["export_exceptions"] == result.counts["selected"] == 9

@@ -72,7 +72,9 @@ def test_record_plan_is_idempotent_and_never_repoints_an_entry(ledger, plan, tmp
     assert ledger.copies(PLAN_ID) == [str(copy.resolve())]
     events = ledger.events(PLAN_ID)
     assert [e.action for e in events] == ["recorded", "transition", "recorded"]
-    assert events[-1].note.startswith(f"copy: {copy.resolve()} (the same plan; the ledger keeps pointing at {plan.resolve()}")
+    assert events[-1].note.startswith(
+        f"copy: {copy.resolve()} (the same plan; the ledger keeps pointing at {plan.resolve()}"
+    )
     assert ledger.folder(PLAN_ID) == plan.resolve()
 
     # The first folder moved away: the entry still names it, and the plan is found in its copy.
@@ -98,7 +100,9 @@ def test_a_plan_id_is_found_in_the_ledger_below_the_current_folder(tmp_path, mon
     # The same id in two ledgers below: ambiguous, both named, never a guess.
     with Ledger(tmp_path / "other" / LEDGER_NAME) as led:
         led.record_plan(moved)
-    with pytest.raises(LedgerError, match="in more than one ledger: .*other.*sub|in more than one ledger: .*sub.*other"):
+    with pytest.raises(
+        LedgerError, match="in more than one ledger: .*other.*sub|in more than one ledger: .*sub.*other"
+    ):
         locate_ledger(PLAN_ID)
 
 
@@ -665,12 +669,20 @@ def v2_ledger(path: Path, plan: Path) -> Path:
 def test_a_version_2_ledger_gains_the_applied_columns_keeping_every_row(tmp_path, plan):
     path = v2_ledger(tmp_path / LEDGER_NAME, plan)
     with Ledger(path, readonly=True) as led:  # read as it is: no export is applied
-        assert [(e.id, e.format, e.applied_at) for e in led.exports(PLAN_ID)] == [(1, "csv", None), (2, "salesforce", None)]
+        assert [(e.id, e.format, e.applied_at) for e in led.exports(PLAN_ID)] == [
+            (1, "csv", None),
+            (2, "salesforce", None),
+        ]
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     with Ledger(path) as led:
         (record,) = led.list()
-        assert (record.plan_id, record.state, record.counts, record.checked) == (PLAN_ID, "exported", {"moved": 3}, "solve")
+        assert (record.plan_id, record.state, record.counts, record.checked) == (
+            PLAN_ID,
+            "exported",
+            {"moved": 3},
+            "solve",
+        )
         assert [e.action for e in led.events(PLAN_ID)] == ["recorded"]
         assert [(e.id, e.format, e.checksum, e.applied_at) for e in led.exports(PLAN_ID)] == [
             (1, "csv", "c0ffee", None), (2, "salesforce", "beef", None)]  # fmt: skip
@@ -714,6 +726,8 @@ def test_pick_export_defaults_to_the_applied_one_then_the_only_one(ledger, plan)
     assert (applied.id, applied.applied_by) == (first, "carol") and applied.applied_at
     assert ledger.pick_export(PLAN_ID)[0].id == first  # the applied one, though later exports exist
     chosen, notes = ledger.pick_export(PLAN_ID, export_id=second)
-    assert chosen.id == second and notes == [f"Export #{second} is not the one recorded as applied (#{first} salesforce -> /out/salesforce-aa (applied))"]
+    assert chosen.id == second and notes == [
+        f"Export #{second} is not the one recorded as applied (#{first} salesforce -> /out/salesforce-aa (applied))"
+    ]
     note = [e.note for e in ledger.events(PLAN_ID) if e.to_state == "applied"]
     assert note == [f"export #{first} (salesforce -> /out/salesforce-aa)"]

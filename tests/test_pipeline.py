@@ -37,7 +37,9 @@ def test_two_different_reassignments_never_share_a_plan_id(handoff):
     assert leaving.plan() == on_leave.plan()  # who covers what is the same ...
     assert len({leaving.plan_id, on_leave.plan_id, later.plan_id}) == 3  # ... but they are three different plans
     assert reassign(handoff, ["csm_leo"]).plan_id == leaving.plan_id  # and the same one twice is the same plan
-    assert on_leave.summary["identity"]["leavers"] == [{"csm_id": "csm_leo", "mode": "on_leave", "temporary_until": "2027-09-01"}]
+    assert on_leave.summary["identity"]["leavers"] == [
+        {"csm_id": "csm_leo", "mode": "on_leave", "temporary_until": "2027-09-01"}
+    ]
 
 
 def _no_plan_unless_greedy(monkeypatch):

@@ -174,7 +174,7 @@ MapOption = Annotated[
     typer.Option(
         "--map",
         metavar="MAP.toml",
-        help="Column map: read the book's columns under other names (e.g. [accounts] arr = \"AnnualRevenue\"), "
+        help='Column map: read the book\'s columns under other names (e.g. [accounts] arr = "AnnualRevenue"), '
         "amounts under a locale, dates in a format (docs/crm_import.md).",
     ),
 ]

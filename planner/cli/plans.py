@@ -176,7 +176,9 @@ def show(plan: PlanArg, ledger: LedgerOption = None) -> None:
     for x in exports:
         loaded = sum(f["rows"] for f in x.files if f["role"] == x.kind)
         exceptions = sum(f["rows"] for f in x.files if f["role"] == "exceptions")
-        target = x.options.get("salesforce_target") or x.options.get("hubspot_property") or _DEFAULT_TARGET.get(x.format, "")
+        target = (
+            x.options.get("salesforce_target") or x.options.get("hubspot_property") or _DEFAULT_TARGET.get(x.format, "")
+        )
         applied = f"{x.applied_at} by {x.applied_by}" if x.applied_at else ""
         if x.kind == "rollback" and x.options.get("rolls_back"):
             applied = f"undoes #{x.options['rolls_back']}"

@@ -178,9 +178,7 @@ def map_from_dict(
     dates = _formats(options.get("date_format"), label, "[options] date_format", problems)
     owner_by = options.get("owner_by", "auto")
     if owner_by not in OWNER_BY:
-        problems.append(
-            _problem(label, "[options] owner_by", f"Expected one of {list(OWNER_BY)}, got {owner_by!r}")
-        )
+        problems.append(_problem(label, "[options] owner_by", f"Expected one of {list(OWNER_BY)}, got {owner_by!r}"))
         owner_by = "auto"
     parsed: dict[str, dict[str, Entry]] = {}
     extra: dict[str, Any] = {}
@@ -212,7 +210,7 @@ def _locale(value: Any, label: str, where: str, problems: list[Finding]) -> str 
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(_problem(label, where, f"Expected a locale such as \"de-DE\", got {value!r}"))
+        problems.append(_problem(label, where, f'Expected a locale such as "de-DE", got {value!r}'))
         return None
     try:
         return check_locale(value, where)
@@ -246,7 +244,7 @@ def _entry(value: Any, label: str, where: str, problems: list[Finding]) -> Entry
     columns = _columns(value.get("column"), label, f"{where}.column", problems)
     translations = value.get("values", {})
     if not isinstance(translations, dict) or not all(isinstance(v, str) for v in translations.values()):
-        problems.append(_problem(label, f"{where}.values", "Expected a table of value = \"planner value\" pairs"))
+        problems.append(_problem(label, f"{where}.values", 'Expected a table of value = "planner value" pairs'))
         translations = {}
     if not columns:
         return None

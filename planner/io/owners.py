@@ -92,7 +92,7 @@ class Roster:
                 for owner, label, row in self.by[key].get(form, []):
                     found.setdefault(owner, (owner, label, row, key))
         if len(found) == 1:
-            (owner, _, _, key), = found.values()
+            ((owner, _, _, key),) = found.values()
             return owner, key, []
         return None, None, sorted(found.values(), key=lambda h: (h[1], h[2]))
 

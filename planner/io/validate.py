@@ -16,8 +16,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from planner.errors import Finding
-from planner.io.read import RawBook, RawTable
 from planner.io.colmap import map_line
+from planner.io.read import RawBook, RawTable
 from planner.io.schema import (
     CONTROL_PATTERN,
     CRM_ALIASES,

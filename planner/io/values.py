@@ -213,7 +213,7 @@ def _numbers(cells: pd.Series, column: str, money: bool, locale: str | None) -> 
             if money and (needs := looks_like_money(text)):
                 message = (
                     f"Expected a plain number such as 30950.00, got {text!r}, an amount written for a locale: "
-                    f"set locale = \"{needs}\" under [options] in a map passed with --map MAP.toml (validate and import "
+                    f'set locale = "{needs}" under [options] in a map passed with --map MAP.toml (validate and import '
                     f"also take --locale {needs})"
                 )
                 problems.append((row, message, "amount_needs_locale"))
@@ -263,7 +263,7 @@ def _dates(cells: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, list]
         elif fits := [f for f in COMMON_DATE_FORMATS if parse_date_text(text, (f,)) is not None]:
             message = (
                 f"Expected an ISO date YYYY-MM-DD (e.g. 2026-03-31), got {text!r}; if the column's dates are written "
-                f"so, set date_format = \"{fits[0]}\" under [options] in the map (--map MAP.toml)"
+                f'so, set date_format = "{fits[0]}" under [options] in the map (--map MAP.toml)'
             )
             problems.append((row, message, "malformed_date"))
     return out, problems
