@@ -66,10 +66,17 @@ def test_infeasible_book_says_why_and_writes_nothing(tmp_path):
     shutil.copytree(FIX / "tiny", book)
     csms = book / "csms.csv"
     csms.write_text(csms.read_text().replace("Boston,NA,-5,en,,20,3", "Boston,NA,-5,en,,5,3"))
-    r = run("solve", book, "--as-of", "2026-11-01", "--out", tmp_path / "plan")
+    r = run("solve", book, "--as-of", "2026-11-01", "--out", tmp_path / "plan", "--strict")
     assert r.exit_code == 3
     assert "NA enterprise accounts need 8.0 h/month" in r.output
     assert not (tmp_path / "plan").exists()
+    # Without --strict: the plan of what fits, the account that does not listed with who is full (exit 5).
+    r = run("solve", book, "--as-of", "2026-11-01", "--out", tmp_path / "plan")
+    assert r.exit_code == 5, r.output
+    assert (
+        "NA enterprise accounts need 8.0 h/month" in r.output and "not placed: every eligible owner is full" in r.output
+    )
+    assert (tmp_path / "plan" / "assignments.csv").exists()
 
 
 def test_generate_then_refuse_existing(tmp_path):

@@ -10,6 +10,7 @@ whatever the backend: the elastic re-solve priced an uncovered account at
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,27 +48,36 @@ def item5(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["highs", "cpsat", "pulp", "greedy"])
-def test_both_capacities_tight_exits_3_with_the_reasons(item5, tmp_path, backend):
+def test_both_capacities_tight_give_the_reasons_and_a_plan_of_what_fits(item5, tmp_path, backend):
     out = tmp_path / "plan"
     r = runner.invoke(app, ["solve", str(item5), "--as-of", AS_OF.isoformat(), "--backend", backend, "--out", str(out),
                             "--no-baseline"])  # fmt: skip
-    assert r.exit_code == 3, r.output
     assert "internal error" not in r.output and "Traceback" not in r.output
-    assert "No plan (" in r.output
     # Renewal-freeze loads over the 5 h caps no longer sink the book (the caps are raised to what they need,
     # priced, and listed); what does is the demand of the rest against the owners' supply:
     assert "must keep" not in r.output
     assert "h/month in all" in r.output  # a region's demand against its owners' supply
     assert "cannot be covered within the caps" in r.output  # the elastic re-solve's count
-    assert not out.exists()
-    if backend == "greedy":  # no proof from the rule: what it hit, then what the checks prove
+    if backend == "greedy":  # no proof from the rule: what it hit, then what the checks prove; no plan
+        assert r.exit_code == 3, r.output
+        assert "No plan (" in r.output and not out.exists()
         assert "greedy: no agent had room for item" in r.output
+        return
+    # A proof of infeasibility: the fewest accounts that do not fit are left unplaced, the rest is planned (exit 5).
+    assert r.exit_code == 5, r.output
+    assert "The caps cannot hold every account, so the fewest that do not fit are left unplaced" in r.output
+    a = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    short = a[a["owner_type"] == "unassigned"]
+    assert len(short) and set(short["reason"]) == {"not placed"} and (a["owner_id"] != "").sum() > 0
+    assert short["reason_detail"].str.startswith("every eligible owner is full: ").all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["unplaced"]) == len(short) and summary["evaluation"]["agrees_with_solver"]
 
 
 def test_with_strict_the_commitments_over_a_cap_are_a_cause(item5, tmp_path):
     r = runner.invoke(app, ["solve", str(item5), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "p"), "--no-baseline",
                             "--strict"])  # fmt: skip
-    assert r.exit_code == 3
+    assert r.exit_code == 3 and "No plan (" in r.output and not (tmp_path / "p").exists()
     assert "must keep" in r.output  # renewal-freeze loads over 5 h caps: a proof in words
 
 

@@ -147,11 +147,28 @@ def test_frozen_account_keeps_its_csm_against_todays_rules_and_is_listed(tiny):
 
 def test_infeasible_capacity_is_explained_in_words(tiny):
     book = edit(tiny, "csms", "csm_id", "csm_a", capacity_hours=5.0)
-    r = solve(book, "highs")
+    r = solve(book, "highs", strict=True)
     assert r.status == Status.INFEASIBLE and r.assignments is None
     text = "\n".join(r.diagnosis)
     assert "NA enterprise accounts need 8.0 h/month" in text
     assert "have 5.0 h/month" in text
+
+
+def test_a_short_book_gets_a_plan_with_the_fewest_accounts_unplaced_and_why(tiny):
+    """Without --strict the caps that cannot hold every account still give a plan: the fewest that do not fit
+    are left unplaced with who is full, the rest is planned and re-checked, and the words of the diagnosis stay."""
+    book = edit(tiny, "csms", "csm_id", "csm_a", capacity_hours=5.0)
+    r = solve(book, "highs")
+    assert r.status.has_plan and r.evaluation.ok
+    unplaced = r.summary["unplaced"]
+    assert [u["reason"] for u in unplaced] == ["not placed"] and len(r.plan()) == 6
+    (acc,) = [u["account_id"] for u in unplaced]
+    assert r.plan()[acc] == "" and all(o for a, o in r.plan().items() if a != acc)
+    assert unplaced[0]["detail"].startswith("every eligible owner is full: csm_a (")
+    assert "to place it: raise a cap of one of those owners or add capacity" in unplaced[0]["detail"]
+    text = "\n".join(r.summary["shortage"])
+    assert "NA enterprise accounts need 8.0 h/month" in text and "cannot be covered within the caps" in text
+    assert f"{acc}: every eligible owner" not in text  # said once, in the unplaced list
 
 
 def test_account_nobody_may_cover_names_the_rule(tiny):
@@ -187,7 +204,7 @@ def test_current_csm_stays_eligible_against_todays_rules(tiny):
 
 def test_cap_taken_by_forced_accounts_is_explained(tiny):
     book = edit(tiny, "csms", "csm_id", "csm_a", max_accounts=1)  # acc_5 (frozen) takes the only slot
-    r = solve(book, "highs")
+    r = solve(book, "highs", strict=True)
     assert r.status == Status.INFEASIBLE
     assert "cannot be covered within the caps: acc_1" in r.diagnosis[0]
     assert r.diagnosis[1].startswith("acc_1: every eligible owner is full: csm_a (2.0 of 20.0 h, 1 of 1 accounts")

@@ -114,5 +114,10 @@ def solve(
     write_or_exit(result, out_dir, force)
     out.print(summary_table(result))
     out.print(f"Plan written to {out_dir}/ (assignments.csv, owners.csv, summary.json)")
+    shortage = result.details.get("shortage") or ()
+    if shortage:
+        err.print("The caps cannot hold every account, so the fewest that do not fit are left unplaced. Why:")
+        for line in shortage:
+            err.print(f"  - {line}")
     record_in_ledger(out_dir, ledger)
     end_with_unplaced(result)

@@ -33,7 +33,9 @@ has ELASTIC_SECONDS; on 10,000 accounts that is the whole answer time.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -286,14 +288,49 @@ def _over_caps_today(p, model, shown: int = 5) -> str:
     return ", ".join(parts) + more
 
 
-@check("the fewest accounts left uncovered (elastic re-solve)")
-def uncovered_at_best(book, model) -> Iterable[str]:
-    """Elastic re-solve: every account may go to an 'uncovered' slot (see the module docstring for the costs)."""
+@dataclass(frozen=True)
+class Uncovered:
+    """The elastic re-solve's answer: which accounts stay uncovered at best, besides those no owner may take."""
+
+    accounts: np.ndarray  # book rows left uncovered by the best plan found (those no owner may take excluded)
+    least: int | None  # the proven fewest such accounts (None: not proven within the time)
+    covered: np.ndarray  # the elastic plan's arcs that cover an account (to say who is full)
+    besides: int  # how many accounts no owner may take were left aside
+    failed: str = ""  # no elastic plan: why (then `accounts` is empty)
+
+
+_LAST: dict[
+    tuple[int, bool], tuple[weakref.ref, Uncovered]
+] = {}  # the last model's answer: a solve's diagnosis and its plan share it
+
+
+def fewest_uncovered(book, model, keep_commitments: bool = False) -> Uncovered:
+    """Elastic re-solve: every account may go to an 'uncovered' slot (see the module docstring for the costs).
+
+    ``keep_commitments``: accounts the renewal freeze or a pin keeps with an
+    owner may not be left uncovered (a plan keeps today's commitments; the
+    caps were raised to hold them, so the rest can always make way).
+    The answers for the last model asked are kept, so the diagnosis of a
+    short book and the plan that leaves those accounts unplaced run it once.
+    """
+    key = (id(model), keep_commitments)
+    hit = _LAST.get(key)
+    if hit is not None and hit[0]() is model:
+        return hit[1]
+    u = _fewest_uncovered(book, model, keep_commitments)
+    for k in [k for k, (ref, _) in _LAST.items() if ref() is not model]:
+        del _LAST[k]
+    _LAST[key] = (weakref.ref(model), u)
+    return u
+
+
+def _fewest_uncovered(book, model, keep_commitments: bool) -> Uncovered:
     from planner.backends.base import Status
 
     p = model.problem
-    if len(p.items_without_arcs()):
-        return  # those accounts are named by accounts_nobody_may_cover; the rest cannot be judged apart from them
+    nobody = (
+        p.items_without_arcs()
+    )  # uncovered whatever the plan (named by accounts_nobody_may_cover): not counted here
     n = p.n_items
     arr = book.accounts["arr"].to_numpy(float)
     dummy = p.n_agents
@@ -301,20 +338,44 @@ def uncovered_at_best(book, model) -> Iterable[str]:
     forced = np.zeros(n)
     forced[p.arc_item[np.isin(model.arc_rule, ["freeze", "pin"])]] = 1.0
     uncovered = 1.0 + TIE_BREAK * (forced + arr / (1.0 + float(arr.sum()))) / (1.0 + forced.sum())
-    elastic = with_arcs(_tie_break(p), np.arange(n), np.full(n, dummy), uncovered, np.zeros(n), new_agents=1)
-    sol = _elastic_solve(elastic, n)
+    may = np.flatnonzero(forced == 0) if keep_commitments else np.arange(n)
+    elastic = with_arcs(_tie_break(p), may, np.full(len(may), dummy), uncovered[may], np.zeros(len(may)), new_agents=1)
+    sol = _elastic_solve(elastic, len(may))
+    none = np.zeros(0, dtype=np.int64)
     if not sol.status.has_plan:
         if sol.status == Status.INFEASIBLE:
             rules = {"moves": "--max-moves", "changed_arr": "the moved-ARR cap"}
             named = " and ".join(rules.get(s.name, s.name) for s in p.side_rows) or "a continuity rule"
-            yield f"even with accounts left uncovered no plan exists: {named} cannot be met"
+            why = f"even with accounts left uncovered no plan exists: {named} cannot be met"
         else:
-            yield f"the elastic re-solve (accounts may stay uncovered) found no plan in {ELASTIC_SECONDS:g} s: {sol.message}"
+            why = f"the elastic re-solve (accounts may stay uncovered) found no plan in {ELASTIC_SECONDS:g} s: {sol.message}"
+        return Uncovered(none, None, none, len(nobody), failed=why)
+    out_all = np.flatnonzero(elastic.arc_agent[sol.choice] == dummy)
+    least = _fewest(sol.bound, len(out_all))
+    covered = sol.choice[elastic.arc_agent[sol.choice] != dummy]
+    return Uncovered(np.setdiff1d(out_all, nobody), None if least is None else max(least - len(nobody), 0), covered,
+                     len(nobody))  # fmt: skip
+
+
+def full_owners_detail(book, model, u: Uncovered, i: int) -> str:
+    """'every eligible owner is full: csm_a (...: no room for its ARR); it needs about 10 h/month and $827,840 ARR'."""
+    arr = float(book.accounts["arr"].iat[i])
+    return (f"every eligible owner is full: {_full_owners(model.problem, model, i, u.covered)}; it needs about "
+            f"{_fmt_h(model.account_hours[i])} and ${arr:,.0f} ARR")  # fmt: skip
+
+
+@check("the fewest accounts left uncovered (elastic re-solve)")
+def uncovered_at_best(book, model) -> Iterable[str]:
+    """How many accounts no plan can cover within the caps, which, and who is full for the first of them."""
+    u = fewest_uncovered(book, model)
+    if u.failed:
+        yield u.failed
         return
-    out = np.flatnonzero(elastic.arc_agent[sol.choice] == dummy)
-    least = _fewest(sol.bound, len(out))
+    out, least = u.accounts, u.least
+    besides = f" besides the {u.besides:,} no owner may take" if u.besides else ""
     if not len(out):
-        yield "an elastic re-solve covers every account within the caps, so no account has to stay uncovered"
+        if not u.besides:  # (else the accounts no owner may take are the whole story, told by their own check)
+            yield "an elastic re-solve covers every account within the caps, so no account has to stay uncovered"
         return
     acc = book.accounts.iloc[out]
     hours = model.account_hours[out].sum()
@@ -323,17 +384,16 @@ def uncovered_at_best(book, model) -> Iterable[str]:
     noun = "account" if len(out) == 1 else "accounts"
     what = f"(${acc['arr'].sum():,.0f} ARR, about {_fmt_h(hours)})"
     if least == len(out):
-        head = f"at best {len(out):,} {noun} {what} cannot be covered within the caps"
+        head = f"at best {len(out):,} {noun}{besides} {what} cannot be covered within the caps"
     elif least is None:
-        head = f"a plan leaves {len(out):,} {noun} {what} uncovered within the caps (fewer was not ruled out in {ELASTIC_SECONDS:g} s)"
+        head = (f"a plan leaves {len(out):,} {noun}{besides} {what} uncovered within the caps (fewer was not ruled "
+                f"out in {ELASTIC_SECONDS:g} s)")  # fmt: skip
     else:
-        head = (f"at least {least:,} accounts cannot be covered within the caps; the best plan found in "
+        head = (f"at least {least:,} accounts{besides} cannot be covered within the caps; the best plan found in "
                 f"{ELASTIC_SECONDS:g} s leaves {len(out):,} {what}")  # fmt: skip
     yield f"{head}: {ids}{more}"
-    covered = sol.choice[elastic.arc_agent[sol.choice] != dummy]
     for i in out[:10]:
-        yield (f"{book.accounts['account_id'].iat[i]}: every eligible owner is full: {_full_owners(p, model, i, covered)}"
-               f"; it needs about {_fmt_h(model.account_hours[i])} and ${arr[i]:,.0f} ARR")  # fmt: skip
+        yield f"{book.accounts['account_id'].iat[i]}: {full_owners_detail(book, model, u, int(i))}"
 
 
 CHECKS: tuple[Callable, ...] = (
@@ -456,14 +516,21 @@ def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
     )
 
 
-def diagnose(book, model, proven: bool = True) -> list[str]:
+def diagnose(book, model, proven: bool = True, set_aside: bool = False) -> list[str]:
     """Sentences that explain why the coverage model has no plan; never raises.
 
     ``proven``: a solver proved the model infeasible (else it only found no
     plan, and the checks say what they can). Each check runs on its own; one
     that cannot finish gives one sentence saying which and why.
+    ``set_aside``: the accounts no owner may take were already set aside (a
+    solve leaves them unassigned), so they are not the cause: the other
+    checks come first, and those accounts follow under a line that says so.
     """
-    found = [s for fn in CHECKS for s in run_check(fn, book, model)]
+    checks = [fn for fn in CHECKS if not (set_aside and fn is accounts_nobody_may_cover)]
+    found = [s for fn in checks for s in run_check(fn, book, model)]
+    if set_aside and len(nobody := model.problem.items_without_arcs()):
+        found.append(f"{len(nobody):,} account(s) no owner may take would be left unassigned in any case:")
+        found += run_check(accounts_nobody_may_cover, book, model)
     if found:
         return found
     if proven:

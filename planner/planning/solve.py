@@ -31,11 +31,16 @@ class CoverageJob(Job):
 
     kind = "solve"
 
-    def __init__(self, book: Book, coverage, build_s: float, caps: dict | None = None, strict: bool = False):
+    def __init__(self, book: Book, coverage, build_s: float, caps: dict | None = None, strict: bool = False,
+                 short: dict[int, str] | None = None, shortage: tuple[str, ...] = ()):  # fmt: skip
         super().__init__(book, coverage, build_s)
         self.caps = {k: v for k, v in (caps or {}).items() if v is not None}  # --max-moves, --max-moved-arr
+        self.strict = strict
         self.nobody = np.zeros(0, dtype=np.int64) if strict else coverage.problem.items_without_arcs()
-        self._problem, self._arcs, self._items = _without_items(coverage.problem, self.nobody)
+        self.short = dict(short or {})  # book row -> who is full: accounts no plan has room for, left unplaced
+        self.shortage = shortage  # why the book is short, in words (the diagnosis of the full model)
+        drop = np.union1d(self.nobody, np.fromiter(self.short, dtype=np.int64, count=len(self.short)))
+        self._problem, self._arcs, self._items = _without_items(coverage.problem, drop)
 
     @property
     def problem(self):
@@ -54,16 +59,22 @@ class CoverageJob(Job):
         from planner.planning.diagnose import explain_no_owner, fix_for_no_owner
 
         why = list(explain_no_owner(self.book, self.nobody, limit=None))
-        return {int(i): ("no eligible owner", f"{w.split(': ', 1)[1]}; to fix: {fix_for_no_owner(self.book, int(i))}")
-                for i, w in zip(self.nobody, why, strict=True)}  # fmt: skip
+        out = {int(i): ("no eligible owner", f"{w.split(': ', 1)[1]}; to fix: {fix_for_no_owner(self.book, int(i))}")
+               for i, w in zip(self.nobody, why, strict=True)}  # fmt: skip
+        for i, full in self.short.items():
+            out[i] = ("not placed", f"{full}; to place it: raise a cap of one of those owners or add capacity that may "
+                                    "serve it (a hire, a pool); --strict makes a short book no plan")  # fmt: skip
+        return out
 
     def diagnose(self, sol) -> tuple[str, ...]:
         from planner.planning.diagnose import diagnose
 
+        aside = len(self.nobody) > 0  # left unassigned by this job: not why the rest has no plan
         if sol is None or sol.status == Status.INFEASIBLE:
-            return tuple(diagnose(self.book, self.coverage))
+            return tuple(diagnose(self.book, self.coverage, set_aside=aside))
         # No plan found, none proven impossible: what the solver said, then what the checks can tell.
-        return (sol.message or "the solver stopped without a plan", *diagnose(self.book, self.coverage, proven=False))
+        return (sol.message or "the solver stopped without a plan",
+                *diagnose(self.book, self.coverage, proven=False, set_aside=aside))  # fmt: skip
 
     def details(self, sol, assignments, result):
         acc = self.book.accounts
@@ -73,6 +84,7 @@ class CoverageJob(Job):
             for i, (reason, detail) in self.unplaced().items()
         ]  # fmt: skip
         details = {"continuity_caps": self.caps, "forced_moves": self.coverage.forced_moves, "unplaced": unplaced,
+                   "shortage": list(self.shortage),
                    "over_caps": over_caps(self.book, self.coverage, self.full_choice(sol.choice))}  # fmt: skip
         return details, {}, {}
 
@@ -206,4 +218,48 @@ def solve(
     )  # fmt: skip
     clock = Clock.start(time_limit, started)
     job = coverage_job(book, max_moves, max_moved_arr, strict)
-    return run(job, backend, options, baseline=baseline, load_s=load_s, clock=clock)
+    result = run(job, backend, options, baseline=baseline, load_s=load_s, clock=clock)
+    if result.status != Status.INFEASIBLE or strict:
+        return result
+    return _short_book(job, result, backend, options, baseline, load_s, clock) or result
+
+
+SHORT_BOOK_MIN_S = 1.0  # seconds of the time limit the plan of a short book needs to be worth starting
+
+
+def _short_book(job: CoverageJob, result: PlanResult, backend: str, options: SolveOptions, baseline: bool,
+                load_s: float, clock: Clock) -> PlanResult | None:  # fmt: skip
+    """The plan of a book whose caps cannot hold every account: the fewest that do not fit are left unplaced.
+
+    The elastic re-solve of the diagnosis (planner/planning/diagnose.py
+    ``fewest_uncovered``) says which accounts no plan has room for; the book
+    is solved again without them, and each is listed as "not placed" with
+    who is full and what it needs, beside the diagnosis in words. None when
+    that cannot help: a continuity cap no plan meets, no account that fits,
+    or no time left (the proven "no plan" stands).
+    """
+    from planner.planning.diagnose import fewest_uncovered, full_owners_detail
+
+    left = clock.left()
+    if left is not None and left < SHORT_BOOK_MIN_S:
+        return None
+    book, model = job.book, job.coverage
+    u = fewest_uncovered(book, model, keep_commitments=True)  # a plan keeps today's commitments
+    if u.failed or not len(u.accounts) or len(u.accounts) + u.besides >= len(book.accounts):
+        return None
+    short = {int(i): full_owners_detail(book, model, u, int(i)) for i in u.accounts}
+    # Why, in words: the diagnosis less what the unplaced list says account by account.
+    listed = tuple(f"{a}: " for a in book.accounts["account_id"].iloc[np.r_[u.accounts, job.nobody]])
+    why = []
+    for line in result.diagnosis:
+        if line.endswith("no owner may take would be left unassigned in any case:"):
+            break
+        if not line.startswith(listed):
+            why.append(line)
+    fewest = fewest_uncovered(book, model)  # the diagnosis's count (the same solve, kept)
+    if not fewest.failed and len(fewest.accounts) != len(u.accounts):
+        why.append(f"keeping every account the renewal freeze or a pin holds with its owner, the plan leaves "
+                   f"{len(u.accounts):,} unplaced")  # fmt: skip
+    second = CoverageJob(book, model, job.build_s, job.caps, short=short, shortage=tuple(why))
+    again = run(second, backend, options, baseline=baseline, load_s=load_s, clock=clock)
+    return again if again.has_plan else None

@@ -437,6 +437,7 @@ def import_book(
     }
     book, checked = validate_raw(raw, [], policy, as_of, EMPTY)
     findings += [f for f in checked if not (f.severity == "error" and (f.file, f.row, f.column) in mine)]
+    findings = list(dict.fromkeys(findings))  # a value both the conversion and the book's check reject: said once
     if any(f.severity == "error" for f in findings):
         book = None
     return Imported({name: t.frame for name, t in raw.tables.items()}, findings, book)
