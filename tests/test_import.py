@@ -96,6 +96,7 @@ def test_amounts_with_a_locale_read_or_one_grouped_rejection(generated, tmp_path
     lines = [line for line in result.output.splitlines() if "AnnualRevenue" in line and "error" in line]
     assert len(lines) == 1, result.output  # one line for 120 rows
     assert "120 rows" in lines[0] and "--locale en-US" in lines[0]
+    assert "120 error(s)" in result.output  # each row's problem counted once (the book's check repeated it)
     assert not (tmp_path / "b1").exists()
     result = invoke(
         "import", "salesforce", export.accounts, "--users", export.users, "--out", tmp_path / "b2", "--locale", "en-US"
