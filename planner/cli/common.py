@@ -259,6 +259,35 @@ def print_findings(findings, report_hint: str | None = None) -> None:
         err.print(Text.assemble((head, SEVERITY_COLORS.get(severity, "yellow")), f": {rest}"))
 
 
+def report_findings(findings, report: Path | None, force: bool) -> tuple[int, int, int]:
+    """Print the findings (grouped), write them all to `report` when given; (errors, warnings, notes)."""
+    from planner.io.messages import write_report
+
+    print_findings(findings, report_hint=f"Every row: {report}" if report else "Every row: add --report FINDINGS.csv")
+    if report is not None:
+        try:
+            write_report(findings, report, force=force)
+        except PlannerError as exc:
+            fail(str(exc), exc.exit_code)
+        err.print(f"Wrote {len(findings):,} finding(s) to {report}")
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    return errors, warnings, len(findings) - errors - warnings
+
+
+def preflight_solve(out_dir: Path, force: bool, book: Path, policy: Path | None, column_map: Path | None,
+                    ledger: Path | None, backend: str, pulp_solver: str | None) -> None:  # fmt: skip
+    """Before any work of a solving command: the options that only make sense together, an --out that overlaps
+    no input (the book, the policy, the map, the ledger), and a ledger that can be written (exit 4, nothing written)."""
+    from planner.cli.options import check_pulp_solver
+
+    check_pulp_solver(backend, pulp_solver)
+    inputs = {"the book": book, "the policy file": policy, "the map file": column_map,
+              "the ledger": ledger_input(ledger, out_dir)}  # fmt: skip
+    prepare_output(out_dir, force, inputs)
+    require_writable_ledger(ledger, out_dir)
+
+
 def _where(f) -> str:
     where = f.file
     if f.row is not None:

@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, err, fail, load_policy_or_exit, out, parse_date, prepare_output, styled
+from planner.cli.common import (
+    EXIT_INPUT,
+    err,
+    fail,
+    load_policy_or_exit,
+    out,
+    parse_date,
+    prepare_output,
+    report_findings,
+    styled,
+)
 from planner.cli.options import AsOfOption, ForceOption, LocaleOption, MapOption, PolicyOption, ReportOption
 
 
@@ -43,7 +53,6 @@ def import_(
     from planner.cli.common import print_findings
     from planner.crm.imports.book import import_book, import_map, write_imported
     from planner.errors import BookError, PlannerError
-    from planner.io.messages import write_report
     from planner.io.outputs import check_overlap
 
     inputs = {"the accounts file": accounts, "the users file": users, "the map file": column_map, "the policy": policy}
@@ -61,16 +70,7 @@ def import_(
         print_findings(exc.findings, report_hint="")
         raise typer.Exit(EXIT_INPUT) from None
     findings = imported.findings
-    hint = f"Every row: {report}" if report else "Every row: add --report FINDINGS.csv"
-    print_findings(findings, report_hint=hint)
-    if report is not None:
-        try:
-            write_report(findings, report, force=force)
-        except PlannerError as exc:
-            fail(str(exc), exc.exit_code)
-        err.print(f"Wrote {len(findings):,} finding(s) to {report}")
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
+    errors, warnings, _ = report_findings(findings, report, force)
     if imported.book is None:
         err.print(styled(f"{errors} error(s)", "red"), f", {warnings} warning(s); no book was written.", sep="")
         raise typer.Exit(EXIT_INPUT)

@@ -11,11 +11,10 @@ from planner.cli.common import (
     end_with_unplaced,
     err,
     fail,
-    ledger_input,
     load_book_or_exit,
     out,
     parse_date,
-    prepare_output,
+    preflight_solve,
     record_in_ledger,
     write_or_exit,
 )
@@ -36,7 +35,6 @@ from planner.cli.options import (
     SeedOption,
     ThreadsOption,
     TimeLimitOption,
-    check_pulp_solver,
     date_option,
 )
 from planner.cli.report import money, summary_table
@@ -73,23 +71,13 @@ def reassign(
     ledger: LedgerOption = None,
 ) -> None:
     """When a CSM leaves: who inherits each account, with warm handoffs where someone already knows the customer."""
-    from planner.cli.common import require_writable_ledger
     from planner.planning.reassign import LeaverError
     from planner.planning.reassign import reassign as run
 
     started = time.perf_counter()  # --time-limit binds the whole command, from here
-    check_pulp_solver(backend, pulp_solver)
-    prepare_output(
-        out_dir,
-        force,
-        {
-            "the book": book,
-            "the policy file": policy,
-            "the map file": column_map,
-            "the ledger": ledger_input(ledger, out_dir),
-        },
-    )
-    require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
+    preflight_solve(
+        out_dir, force, book, policy, column_map, ledger, backend, pulp_solver
+    )  # nothing written on failure
     b = load_book_or_exit(book, policy, as_of, column_map)
     load_s = time.perf_counter() - started
     try:

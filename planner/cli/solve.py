@@ -10,10 +10,9 @@ import typer
 from planner.cli.common import (
     end_with_unplaced,
     err,
-    ledger_input,
     load_book_or_exit,
     out,
-    prepare_output,
+    preflight_solve,
     record_in_ledger,
     write_or_exit,
 )
@@ -37,7 +36,6 @@ from planner.cli.options import (
     ThreadsOption,
     TimeLimitOption,
     VerboseOption,
-    check_pulp_solver,
 )
 from planner.cli.report import summary_table
 
@@ -74,22 +72,12 @@ def solve(
     ledger: LedgerOption = None,
 ) -> None:
     """Solve a book of business: the optimal coverage plan, with its proof."""
-    from planner.cli.common import require_writable_ledger
     from planner.planning.solve import solve as run
 
     started = time.perf_counter()  # --time-limit binds the whole command, from here
-    check_pulp_solver(backend, pulp_solver)
-    prepare_output(
-        out_dir,
-        force,
-        {
-            "the book": book,
-            "the policy file": policy,
-            "the map file": column_map,
-            "the ledger": ledger_input(ledger, out_dir),
-        },
-    )
-    require_writable_ledger(ledger, out_dir)  # exit 4 before any work, nothing written
+    preflight_solve(
+        out_dir, force, book, policy, column_map, ledger, backend, pulp_solver
+    )  # nothing written on failure
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of, column_map)
     load_s = time.perf_counter() - started

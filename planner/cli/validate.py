@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.common import EXIT_INPUT, err, fail, load_policy_or_exit, out, parse_date, print_findings, styled
+from planner.cli.common import (
+    EXIT_INPUT,
+    err,
+    fail,
+    load_policy_or_exit,
+    out,
+    parse_date,
+    print_findings,
+    report_findings,
+    styled,
+)
 from planner.cli.options import AsOfOption, BookArg, LocaleOption, MapOption, PolicyOption, ReportOption
 
 
@@ -28,7 +38,6 @@ def validate(
     from planner.errors import BookError, PlannerError
     from planner.io import ColumnMap, load_map, validate_book
     from planner.io.colmap import EMPTY
-    from planner.io.messages import write_report
     from planner.io.outputs import check_overlap
 
     if report is not None:
@@ -43,17 +52,7 @@ def validate(
         print_findings(exc.findings, report_hint="")
         raise typer.Exit(EXIT_INPUT) from None
     b, findings = validate_book(book, policy=load_policy_or_exit(policy), as_of=parse_date(as_of), column_map=cmap)
-    hint = f"Every row: {report}" if report else "Every row: add --report FINDINGS.csv"
-    print_findings(findings, report_hint=hint)
-    if report is not None:
-        try:
-            write_report(findings, report, force=force)
-        except PlannerError as exc:
-            fail(str(exc), exc.exit_code)
-        err.print(f"Wrote {len(findings):,} finding(s) to {report}")
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
-    notes = len(findings) - errors - warnings
+    errors, warnings, notes = report_findings(findings, report, force)
     tail = f", {notes} note(s)" if notes else ""
     if errors:
         err.print(styled(f"{errors} error(s)", "red"), f", {warnings} warning(s){tail} in {book}", sep="")
