@@ -424,7 +424,8 @@ def _pool_tables(users: pd.DataFrame, special: _Special, policy: Policy) -> dict
         for owner, settings in special.pools.items():
             user = by_id.loc[owner]
             user = user.iloc[0] if isinstance(user, pd.DataFrame) else user
-            row = {"pool_id": owner, "segments": ";".join(policy.segments), "capacity_hours": "0"}
+            row = {"pool_id": owner, "regions": "", "languages": "", "segments": ";".join(policy.segments)}
+            row["capacity_hours"] = "0"
             row |= {c: user[c] for c in identity}
             rows.append(row | settings)
         frame = pd.DataFrame(rows).fillna("")
