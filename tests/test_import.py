@@ -175,9 +175,8 @@ def test_unreadable_export_names_the_file_without_a_traceback(tmp_path):
 
 
 def owner_types(accounts: pd.DataFrame, pools: set[str], digital: str = "digital") -> list[str]:
-    return [
-        "" if o == "" else "digital" if o == digital else "pool" if o in pools else "csm" for o in accounts["current_owner"]
-    ]
+    kind = {"": "", digital: "digital"} | dict.fromkeys(pools, "pool")
+    return [kind.get(o, "csm") for o in accounts["current_owner"]]
 
 
 @pytest.mark.parametrize("crm", ["salesforce", "hubspot", "gainsight"])
@@ -187,7 +186,8 @@ def test_map_names_the_pools_and_the_digital_user(crm, generated, tmp_path):
     pools = pd.read_csv(generated / "pools.csv", dtype=str, keep_default_na=False)
     assert len(pools) >= 1
     # One pool by its name (case and spacing changed), the others by their user's email; digital by its name.
-    refs = ["  " + pools["name"].iloc[0].upper().replace(" ", "  ")] + [f"{p}@pools.example.com" for p in pools["pool_id"][1:]]
+    refs = ["  " + pools["name"].iloc[0].upper().replace(" ", "  ")]
+    refs += [f"{p}@pools.example.com" for p in pools["pool_id"][1:]]
     map_file = tmp_path / "map.toml"
     quoted = ", ".join(f'"{r}"' for r in refs)
     map_file.write_text(f'[roster]\npools = [{quoted}]\ndigital = "digital cs"\n', encoding="utf-8")
@@ -204,7 +204,8 @@ def test_map_names_the_pools_and_the_digital_user(crm, generated, tmp_path):
     assert sorted(made["name"]) == sorted(pools["name"])
     assert sorted(made["email"]) == sorted(f"{p}@pools.example.com" for p in pools["pool_id"])
     assert (made["capacity_hours"].astype(float) > 0).all() and (made["segments"] != "").all()
-    assert programs[["program_id", "name", "email"]].values.tolist() == [["digital", "Digital CS", "digital@example.com"]]
+    identity = programs[["program_id", "name", "email"]].values.tolist()
+    assert identity == [["digital", "Digital CS", "digital@example.com"]]
     assert not csms["name"].isin([*pools["name"], "Digital CS"]).any()
     # Every account has the kind of owner the generated book gave it (CSM, pool, digital or none).
     original = pd.read_csv(generated / "accounts.csv", dtype=str, keep_default_na=False)
@@ -231,7 +232,8 @@ def test_misspelt_pool_and_a_pool_owning_nothing_warn_by_name(generated, tmp_pat
     idle = idle.iloc[[0]].assign(Id="0055g000IDLE001AAA", Name="Idle Pool", Email="idle@example.com")
     pd.concat([pd.read_csv(export.users, dtype=str, keep_default_na=False), idle]).to_csv(export.users, index=False)
     map_file = tmp_path / "map.toml"
-    map_file.write_text('[roster]\npools = ["Emea & Apac Poled CS", "Idle Pool"]\ndigital = "Digital CS"\n', encoding="utf-8")
+    text = '[roster]\npools = ["Emea & Apac Poled CS", "Idle Pool"]\ndigital = "Digital CS"\n'
+    map_file.write_text(text, encoding="utf-8")
     result = invoke(
         "import", "salesforce", export.accounts, "--users", export.users, "--map", map_file,
         "--out", tmp_path / "b", "--as-of", AS_OF,

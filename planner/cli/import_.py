@@ -85,7 +85,7 @@ def import_(
 
 
 def _others(book, policy) -> str:
-    """", 2 pools (310 accounts), the digital program (620 accounts)" when the map named them."""
+    """The book's pools and digital program: ', 2 pool(s) (310 accounts), the digital program (620 accounts)'."""
     parts = []
     if len(book.pools):
         pooled = int(book.accounts["current_owner"].isin(set(book.pools["pool_id"])).sum())

@@ -344,10 +344,15 @@ def _settings(cmap: ColumnMap, problems: list[Finding]) -> dict[str, dict[str, s
             elif isinstance(value, bool) or not isinstance(value, str | int | float | list):
                 problems.append(_bad_map(cmap, f"{where} {column}", f"Expected a number or text, got {value!r}"))
             else:
-                out[ref][column] = ";".join(map(str, value)) if isinstance(value, list) else f"{value:g}" if (
-                    isinstance(value, float)
-                ) else str(value)
+                out[ref][column] = _cell(value)
     return out
+
+
+def _cell(value) -> str:
+    """A map value as a book cell: a list is ;-joined, a float written without a trailing .0."""
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _special(users: pd.DataFrame, accounts: pd.DataFrame, cmap: ColumnMap, policy: Policy) -> tuple[_Special, list]:
@@ -368,16 +373,14 @@ def _special(users: pd.DataFrame, accounts: pd.DataFrame, cmap: ColumnMap, polic
     roster = Roster(raw, policy)
     keys = ("crm_user_id", "email", "name")
     known = set(users["csm_id"])
-    owned = Counter(
-        roster.match(v, keys)[0] for v in accounts.get("current_owner", pd.Series(dtype=str)) if v
-    )
+    owned = Counter(roster.match(v, keys)[0] for v in accounts.get("current_owner", pd.Series(dtype=str)) if v)
     findings: list[Finding] = []
 
     def resolve(ref: str, where: str) -> str | None:
         owner, _, candidates = roster.match(ref, keys)
         if owner is None and len(candidates) > 1:
             named = "; ".join(f"{o} ({label} row {r}, by {k})" for o, label, r, k in candidates)
-            message = f"Expected {ref!r} to name one user, got {len(candidates)}: {named}; write the CRM user id instead"
+            message = f"Expected {ref!r} to name one user, got {len(candidates)}: {named}; write the CRM user id"
             findings.append(Finding("error", cmap.label, None, where, message, "ambiguous_owner"))
             return None
         if owner is None or owner not in known:
@@ -483,7 +486,12 @@ def _sized(pools: pd.DataFrame, special: _Special, book: Book, policy: Policy, l
 
 
 def _roster(
-    users: pd.DataFrame, accounts: pd.DataFrame, cmap: ColumnMap, label: str, policy: Policy, sources: dict,
+    users: pd.DataFrame,
+    accounts: pd.DataFrame,
+    cmap: ColumnMap,
+    label: str,
+    policy: Policy,
+    sources: dict,
     special: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, list]:
     """The users who are CSMs: those owning an account of the export, and those of [roster] roles; not `special`."""
