@@ -263,3 +263,20 @@ def test_map_sets_a_pools_capacity(generated, tmp_path):
     made = pd.read_csv(tmp_path / "b" / "pools.csv", dtype=str, keep_default_na=False)
     assert made[["capacity_hours", "languages"]].values.tolist() == [["321", "en;de"]]
     assert "capacity_hours of each pool" not in result.output
+
+
+def test_a_books_digital_program_matches_as_an_owner_by_its_email(generated, tmp_path):
+    """current_owner holding the programs row's email (as a CRM export would) is the digital owner, not unknown."""
+    book = tmp_path / "book"
+    book.mkdir()
+    for f in generated.iterdir():
+        (book / f.name).write_bytes(f.read_bytes())
+    accounts = pd.read_csv(book / "accounts.csv", dtype=str, keep_default_na=False)
+    email = pd.read_csv(book / "programs.csv", dtype=str, keep_default_na=False)["email"].iloc[0]
+    digital = accounts["current_owner"] == "digital"
+    assert digital.sum() >= 3
+    accounts.loc[digital, "current_owner"] = email.upper()
+    accounts.to_csv(book / "accounts.csv", index=False)
+    result = invoke("validate", book, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert email.upper() not in result.output and f"{int(digital.sum())} by email" in result.output
