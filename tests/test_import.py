@@ -172,3 +172,111 @@ def test_unreadable_export_names_the_file_without_a_traceback(tmp_path):
     assert result.exit_code == 1
     assert "accounts.csv" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "b").exists()
+
+
+def owner_types(accounts: pd.DataFrame, pools: set[str], digital: str = "digital") -> list[str]:
+    kind = {"": "", digital: "digital"} | dict.fromkeys(pools, "pool")
+    return [kind.get(o, "csm") for o in accounts["current_owner"]]
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot", "gainsight"])
+def test_map_names_the_pools_and_the_digital_user(crm, generated, tmp_path):
+    """The pooled-CS and Digital CS users of a CRM export become the book's pools and digital program, not CSMs."""
+    export = write_export(crm, generated, tmp_path / "crm")
+    pools = pd.read_csv(generated / "pools.csv", dtype=str, keep_default_na=False)
+    assert len(pools) >= 1
+    # One pool by its name (case and spacing changed), the others by their user's email; digital by its name.
+    refs = ["  " + pools["name"].iloc[0].upper().replace(" ", "  ")]
+    refs += [f"{p}@pools.example.com" for p in pools["pool_id"][1:]]
+    map_file = tmp_path / "map.toml"
+    quoted = ", ".join(f'"{r}"' for r in refs)
+    map_file.write_text(f'[roster]\npools = [{quoted}]\ndigital = "digital cs"\n', encoding="utf-8")
+    book, plan, load = tmp_path / "book", tmp_path / "plan", tmp_path / "load"
+    result = invoke(
+        "import", crm, export.accounts, "--users", export.users, "--map", map_file, "--out", book, "--as-of", AS_OF
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(pools)} pool(s)" in result.output and "the digital program" in result.output
+    assert "capacity_hours of each pool is the hours a month its accounts need today" in result.output
+    made = pd.read_csv(book / "pools.csv", dtype=str, keep_default_na=False)
+    programs = pd.read_csv(book / "programs.csv", dtype=str, keep_default_na=False)
+    csms = pd.read_csv(book / "csms.csv", dtype=str, keep_default_na=False)
+    assert sorted(made["name"]) == sorted(pools["name"])
+    assert sorted(made["email"]) == sorted(f"{p}@pools.example.com" for p in pools["pool_id"])
+    assert (made["capacity_hours"].astype(float) > 0).all() and (made["segments"] != "").all()
+    identity = programs[["program_id", "name", "email"]].values.tolist()
+    assert identity == [["digital", "Digital CS", "digital@example.com"]]
+    assert not csms["name"].isin([*pools["name"], "Digital CS"]).any()
+    # Every account has the kind of owner the generated book gave it (CSM, pool, digital or none).
+    original = pd.read_csv(generated / "accounts.csv", dtype=str, keep_default_na=False)
+    imported = pd.read_csv(book / "accounts.csv", dtype=str, keep_default_na=False)
+    assert owner_types(imported, set(made["pool_id"])) == owner_types(original, set(pools["pool_id"]))
+    assert "pool" in owner_types(imported, set(made["pool_id"])) and "digital" in owner_types(imported, set())
+    result = invoke("solve", book, "--out", plan, "--as-of", AS_OF, "--ledger", tmp_path / "l.sqlite")
+    assert result.exit_code in (0, 5), result.output
+    # No --digital-owner: the book's programs row and pools' identities name every owner.
+    result = invoke("export", plan, "--format", crm, "--out", load, "--allow-draft", "--ledger", tmp_path / "l.sqlite")
+    assert result.exit_code == 0, result.output
+    name, id_column, owner_column = LOAD_FILES[crm]
+    loaded = rows(load / name)
+    excepted = [r for r in rows(load / "exceptions.csv") if r["file"] != "rollback"]
+    assigned = pd.read_csv(plan / "assignments.csv", dtype=str, keep_default_na=False)
+    assert len(excepted) == int((assigned["owner_id"] == "").sum())
+    assert {r[owner_column] for r in loaded} <= export.user_ids
+    assert export.digital in {r[owner_column] for r in loaded}
+
+
+def test_misspelt_pool_and_a_pool_owning_nothing_warn_by_name(generated, tmp_path):
+    export = write_export("salesforce", generated, tmp_path / "crm")
+    idle = pd.read_csv(export.users, dtype=str, keep_default_na=False)
+    idle = idle.iloc[[0]].assign(Id="0055g000IDLE001AAA", Name="Idle Pool", Email="idle@example.com")
+    pd.concat([pd.read_csv(export.users, dtype=str, keep_default_na=False), idle]).to_csv(export.users, index=False)
+    map_file = tmp_path / "map.toml"
+    text = '[roster]\npools = ["Emea & Apac Poled CS", "Idle Pool"]\ndigital = "Digital CS"\n'
+    map_file.write_text(text, encoding="utf-8")
+    result = invoke(
+        "import", "salesforce", export.accounts, "--users", export.users, "--map", map_file,
+        "--out", tmp_path / "b", "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "Poled" in line)
+    assert line.startswith("warning") and "[roster] pools" in line and "matches none" in line
+    line = next(line for line in result.output.splitlines() if "'Idle Pool'" in line)
+    assert line.startswith("warning") and "owns no account" in line
+    made = pd.read_csv(tmp_path / "b" / "pools.csv", dtype=str, keep_default_na=False)
+    assert list(made["name"]) == ["Idle Pool"]
+
+
+def test_map_sets_a_pools_capacity(generated, tmp_path):
+    export = write_export("gainsight", generated, tmp_path / "crm")
+    name = pd.read_csv(generated / "pools.csv", dtype=str, keep_default_na=False)["name"].iloc[0]
+    map_file = tmp_path / "map.toml"
+    map_file.write_text(
+        f'[roster]\npools = ["{name}"]\n\n[pools."{name.lower()}"]\ncapacity_hours = 321\nlanguages = ["en", "de"]\n',
+        encoding="utf-8",
+    )
+    result = invoke(
+        "import", "gainsight", export.accounts, "--users", export.users, "--map", map_file,
+        "--out", tmp_path / "b", "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    made = pd.read_csv(tmp_path / "b" / "pools.csv", dtype=str, keep_default_na=False)
+    assert made[["capacity_hours", "languages"]].values.tolist() == [["321", "en;de"]]
+    assert "capacity_hours of each pool" not in result.output
+
+
+def test_a_books_digital_program_matches_as_an_owner_by_its_email(generated, tmp_path):
+    """current_owner holding the programs row's email (as a CRM export would) is the digital owner, not unknown."""
+    book = tmp_path / "book"
+    book.mkdir()
+    for f in generated.iterdir():
+        (book / f.name).write_bytes(f.read_bytes())
+    accounts = pd.read_csv(book / "accounts.csv", dtype=str, keep_default_na=False)
+    email = pd.read_csv(book / "programs.csv", dtype=str, keep_default_na=False)["email"].iloc[0]
+    digital = accounts["current_owner"] == "digital"
+    assert digital.sum() >= 3
+    accounts.loc[digital, "current_owner"] = email.upper()
+    accounts.to_csv(book / "accounts.csv", index=False)
+    result = invoke("validate", book, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert email.upper() not in result.output and f"{int(digital.sum())} by email" in result.output

@@ -80,8 +80,20 @@ def import_(
     out.print(
         styled("OK", "green"),
         f"Book written to {out_dir}/: {len(b.accounts):,} accounts ({owned:,} with a current owner), "
-        f"{len(b.csms):,} CSMs; {warnings} warning(s). Next: planner solve {out_dir} --out PLAN",
+        f"{len(b.csms):,} CSMs{_others(b, pol)}; {warnings} warning(s). Next: planner solve {out_dir} --out PLAN",
     )
+
+
+def _others(book, policy) -> str:
+    """The book's pools and digital program: ', 2 pool(s) (310 accounts), the digital program (620 accounts)'."""
+    parts = []
+    if len(book.pools):
+        pooled = int(book.accounts["current_owner"].isin(set(book.pools["pool_id"])).sum())
+        parts.append(f"{len(book.pools):,} pool(s) ({pooled:,} accounts)")
+    if len(book.programs):
+        digital = int((book.accounts["current_owner"] == policy.digital_owner_id).sum())
+        parts.append(f"the digital program ({digital:,} accounts)")
+    return "".join(f", {p}" for p in parts)
 
 
 def _today():

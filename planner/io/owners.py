@@ -3,7 +3,8 @@
 A cell of ``accounts.current_owner`` or ``accounts.pin_owner`` may hold an
 owner's id (csm_id, pool_id or the digital owner's id, as always), or one of
 the roster's other keys: ``crm_user_id`` (a Salesforce User id may be given
-in its 15- or 18-character form), ``email`` or ``name``. Emails and names
+in its 15- or 18-character form), ``email`` or ``name`` (of csms, pools, and
+the programs table's digital program). Emails and names
 match ignoring case and spacing (``Jane  DOE`` is ``Jane Doe``); ids match
 exactly (a 15-character Salesforce id is case-sensitive: ``005A`` and
 ``005a`` are two users). The map's ``[options] owner_by`` limits which keys
@@ -59,7 +60,7 @@ class Roster:
     def __init__(self, raw: RawBook, policy: Policy):
         self.ids: set[str] = {policy.digital_owner_id}
         self.by: dict[str, dict[str, list[tuple[str, str, int]]]] = {k: {} for k in KEYS}
-        for table, id_column in (("csms", "csm_id"), ("pools", "pool_id")):
+        for table, id_column in (("csms", "csm_id"), ("pools", "pool_id"), ("programs", "program_id")):
             t = raw.tables.get(table)
             if t is None or id_column not in t.frame:
                 continue

@@ -14,6 +14,10 @@ entry and add the import's own sections:
     region = "NA"             # the region of an account or user nothing else places
     [roster]
     roles = ["Customer Success Manager"]   # users of these roles are CSMs even if they own no account
+    pools = ["EMEA & APAC Pooled CS", "pool-na@example.com"]   # owners that are pools, not CSMs
+    digital = "Digital CS"    # the owner that is the digital-touch program
+    [pools."EMEA & APAC Pooled CS"]   # optional: any pool column, e.g. its real capacity
+    capacity_hours = 320
 
 What is derived, and from what (planner.crm.imports.geo): an account's
 region from its country (and the map's [regions]); its utc_offset from its
@@ -25,7 +29,13 @@ else their time zone's country; utc_offset from the time zone
 data cannot place is a finding of its row and column, grouped by the CLI.
 
 The roster is the users who own at least one account of the export (matched
-by id, email or name, planner.io.owners), plus the users of [roster] roles;
+by id, email or name, planner.io.owners), plus the users of [roster] roles,
+less the owners [roster] pools and digital name (matched the same way).
+A pool owner becomes a row of pools.csv (pool_id = its csm_id; capacity_hours,
+unless the map sets it, the hours its accounts need today under the policy,
+rounded up; segments, regions and languages those of its accounts); the
+digital owner becomes programs.csv's one row, and its accounts' owner the
+policy's digital owner id;
 an inactive user who owns accounts is kept as ``leaving`` so a plan moves
 their accounts. A user's csm_id is their CRM user id (else their email).
 Then the book is checked exactly as ``planner validate`` checks one; it is
@@ -36,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -46,7 +57,7 @@ import pandas as pd
 
 from planner.book import Book
 from planner.errors import BookError, Finding
-from planner.io.colmap import EMPTY, ColumnMap, Entry, apply_columns, load_map, map_from_dict, map_line
+from planner.io.colmap import EMPTY, ColumnMap, Entry, MapError, apply_columns, load_map, map_from_dict, map_line
 from planner.io.owners import Roster, fold
 from planner.io.read import RawBook, RawTable, read_table_file, table_from_rows
 from planner.io.schema import CRM_ALIASES, TABLE_SPECS, name_key
@@ -54,7 +65,9 @@ from planner.policy import Policy
 
 CRMS = ("salesforce", "hubspot", "gainsight")
 MAP_TABLES = ("accounts", "users")
-SECTIONS = ("regions", "zones", "defaults", "roster")
+SECTIONS = ("regions", "zones", "defaults", "roster", "pools")
+# What a [pools."<pool>"] table of the map may set (any pool column but the ids the users export gives).
+POOL_SETTINGS = ("location", "regions", "languages", "segments", "fte", "capacity_hours", "hourly_cost", "efficiency")
 # Fields the import reads and turns into planner columns; they are not carried into the book.
 IMPORT_FIELDS = {
     "accounts": ("country", "state", "time_zone"),
@@ -285,10 +298,203 @@ def _users(
     return out, mapped, findings
 
 
+@dataclass(frozen=True)
+class _Special:
+    """The users the map names as pools (csm_id -> the map's settings for it) and as the digital program."""
+
+    pools: dict[str, dict[str, str]]
+    digital: str | None
+
+    @property
+    def ids(self) -> set[str]:
+        return set(self.pools) | ({self.digital} if self.digital else set())
+
+
+def _bad_map(cmap: ColumnMap, where: str, message: str) -> Finding:
+    return Finding("error", cmap.label, None, where, message, "bad_map")
+
+
+def _names(value, where: str, cmap: ColumnMap, problems: list[Finding]) -> list[str]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        message = f'Expected a user\'s CRM id, email or name, or a list of them (["EMEA Pooled CS"]), got {value!r}'
+        problems.append(_bad_map(cmap, where, message))
+        return []
+    return [n.strip() for n in names]
+
+
+def _settings(cmap: ColumnMap, problems: list[Finding]) -> dict[str, dict[str, str]]:
+    """[pools."<pool>"] tables of the map: pool reference -> column -> cell text."""
+    body = cmap.extra.get("pools", {})
+    if not isinstance(body, dict):
+        problems.append(_bad_map(cmap, "[pools]", 'Expected [pools."<pool>"] tables of pool columns'))
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for ref, columns in body.items():
+        where = f'[pools."{ref}"]'
+        if not isinstance(columns, dict):
+            message = f"Expected a table of pool columns ({', '.join(POOL_SETTINGS)}), got {columns!r}"
+            problems.append(_bad_map(cmap, where, message))
+            continue
+        out[ref] = {}
+        for column, value in columns.items():
+            if column not in POOL_SETTINGS:
+                message = f"Expected one of {list(POOL_SETTINGS)}, got {column!r}"
+                problems.append(_bad_map(cmap, f"{where} {column}", message))
+            elif isinstance(value, bool) or not isinstance(value, str | int | float | list):
+                problems.append(_bad_map(cmap, f"{where} {column}", f"Expected a number or text, got {value!r}"))
+            else:
+                out[ref][column] = _cell(value)
+    return out
+
+
+def _cell(value) -> str:
+    """A map value as a book cell: a list is ;-joined, a float written without a trailing .0."""
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _special(users: pd.DataFrame, accounts: pd.DataFrame, cmap: ColumnMap, policy: Policy) -> tuple[_Special, list]:
+    """The pools and the digital owner the map's [roster] names, matched like owners; a warning for each miss."""
+    roster_cfg = cmap.extra.get("roster", {})
+    roster_cfg = roster_cfg if isinstance(roster_cfg, dict) else {}
+    problems: list[Finding] = []
+    pool_refs = _names(roster_cfg.get("pools", []), "[roster] pools", cmap, problems)
+    digital_refs = _names(roster_cfg["digital"], "[roster] digital", cmap, problems) if "digital" in roster_cfg else []
+    if len(digital_refs) > 1:
+        problems.append(_bad_map(cmap, "[roster] digital", f"Expected one user, got {len(digital_refs)}"))
+    settings = _settings(cmap, problems)
+    if problems:
+        raise MapError(problems)
+    if not pool_refs and not digital_refs and not settings:
+        return _Special({}, None), []
+    raw = RawBook("import", {"csms": RawTable("csms", "users", Path("users"), "", users)}, frozenset())
+    roster = Roster(raw, policy)
+    keys = ("crm_user_id", "email", "name")
+    known = set(users["csm_id"])
+    owned = Counter(roster.match(v, keys)[0] for v in accounts.get("current_owner", pd.Series(dtype=str)) if v)
+    findings: list[Finding] = []
+
+    def resolve(ref: str, where: str) -> str | None:
+        owner, _, candidates = roster.match(ref, keys)
+        if owner is None and len(candidates) > 1:
+            named = "; ".join(f"{o} ({label} row {r}, by {k})" for o, label, r, k in candidates)
+            message = f"Expected {ref!r} to name one user, got {len(candidates)}: {named}; write the CRM user id"
+            findings.append(Finding("error", cmap.label, None, where, message, "ambiguous_owner"))
+            return None
+        if owner is None or owner not in known:
+            message = (
+                f"Expected a user of the users export (CRM user id, email or name), got {ref!r}, which matches "
+                "none: it is ignored (check the spelling)"
+            )
+            findings.append(Finding("warning", cmap.label, None, where, message, "roster_user_unknown"))
+            return None
+        if not owned.get(owner):
+            message = f"{ref!r} ({owner}) owns no account of the export"
+            findings.append(Finding("warning", cmap.label, None, where, message, "roster_user_owns_nothing"))
+        return owner
+
+    pools = {}
+    for ref in pool_refs:
+        owner = resolve(ref, "[roster] pools")
+        if owner is not None:
+            pools[owner] = {}
+    digital = resolve(digital_refs[0], "[roster] digital") if digital_refs else None
+    if digital is not None and digital in pools:
+        message = f"Expected the digital owner to be no pool, got {digital_refs[0]!r} in both"
+        raise MapError([_bad_map(cmap, "[roster] digital", message)])
+    for ref, columns in settings.items():
+        where = f'[pools."{ref}"]'
+        owner = ref if ref in pools else resolve(ref, where)
+        if owner is None:
+            continue
+        if owner not in pools:
+            message = f"Expected a pool of [roster] pools, got {ref!r} ({owner}): its settings are ignored"
+            findings.append(Finding("warning", cmap.label, None, where, message, "pool_settings_unused"))
+            continue
+        pools[owner].update(columns)
+    return _Special(pools, digital), findings
+
+
+def _pool_tables(users: pd.DataFrame, special: _Special, policy: Policy) -> dict[str, pd.DataFrame]:
+    """pools.csv rows (placeholder segments and capacity, set by _sized) and programs.csv's row."""
+    by_id = users.set_index("csm_id", drop=False)
+    identity = [c for c in ("name", "email", "crm_user_id", "hubspot_owner_id") if c in users]
+    out = {}
+    if special.pools:
+        rows = []
+        for owner, settings in special.pools.items():
+            user = by_id.loc[owner]
+            user = user.iloc[0] if isinstance(user, pd.DataFrame) else user
+            row = {"pool_id": owner, "regions": "", "languages": "", "segments": ";".join(policy.segments)}
+            row["capacity_hours"] = "0"
+            row |= {c: user[c] for c in identity}
+            rows.append(row | settings)
+        frame = pd.DataFrame(rows).fillna("")
+        frame.index = range(2, len(frame) + 2)
+        out["pools"] = _ordered(frame, "pools")
+    if special.digital:
+        user = by_id.loc[special.digital]
+        user = user.iloc[0] if isinstance(user, pd.DataFrame) else user
+        row = {"program_id": policy.digital_owner_id} | {c: user[c] for c in identity}
+        out["programs"] = _ordered(pd.DataFrame([row], index=[2]), "programs")
+    return out
+
+
+def _account_hours(accounts: pd.DataFrame, policy: Policy) -> pd.Series:
+    """The hours a month each account needs under the policy (as planner.planning.evaluate counts them)."""
+    hours = accounts["segment"].map(policy.base_hours) * accounts["complexity"].astype(int).map(policy.complexity_mult)
+    stage = accounts["lifecycle_stage"].map(lambda s: policy.stage_mult.get(s, 1.0) if s else 1.0)
+    low = accounts["health"].lt(policy.low_health_below).map({True: policy.low_health_mult, False: 1.0})
+    return hours * stage * low
+
+
+def _sized(pools: pd.DataFrame, special: _Special, book: Book, policy: Policy, label: str) -> tuple[pd.DataFrame, list]:
+    """Each pool's segments, regions, languages and capacity from the accounts it owns, unless the map set them."""
+    pools = pools.copy()
+    accounts = book.accounts
+    hours = _account_hours(accounts, policy)
+    efficiency = dict(zip(book.pools["pool_id"], book.pools["efficiency"], strict=True))
+    sized = []
+    for row in pools.index:
+        pool = pools.at[row, "pool_id"]
+        settings = special.pools[pool]
+        mine = accounts["current_owner"] == pool
+        if "segments" not in settings and mine.any():
+            pools.at[row, "segments"] = ";".join(s for s in policy.segments if s in set(accounts.loc[mine, "segment"]))
+        if "regions" not in settings and mine.any():
+            pools.at[row, "regions"] = ";".join(sorted(set(accounts.loc[mine, "region"])))
+        if "languages" not in settings and mine.any():
+            spoken = accounts.loc[mine, "language"].value_counts()
+            pools.at[row, "languages"] = ";".join(sorted(spoken.index, key=lambda x: (-spoken[x], x)))
+        if "capacity_hours" not in settings and "fte" not in settings:
+            need = float(hours[mine].sum()) * float(efficiency.get(pool, policy.pool_efficiency))
+            pools.at[row, "capacity_hours"] = str(math.ceil(need - 1e-9))
+            name = pools.at[row, "name"] if "name" in pools else ""
+            who = f"{name} ({pool})" if name else pool
+            sized.append(f"{who} {math.ceil(need - 1e-9):,} h ({int(mine.sum()):,} accounts)")
+    findings = []
+    if sized:
+        message = (
+            "capacity_hours of each pool is the hours a month its accounts need today under the policy, rounded up "
+            f"(the pool is full): {', '.join(sized)}; set its real capacity in the map: "
+            '[pools."<pool>"] capacity_hours = 320 (or fte = 2)'
+        )
+        findings.append(Finding("note", label, None, "capacity_hours", message, "import_pool_capacity"))
+    return _ordered(pools, "pools"), findings
+
+
 def _roster(
-    users: pd.DataFrame, accounts: pd.DataFrame, cmap: ColumnMap, label: str, policy: Policy, sources: dict
+    users: pd.DataFrame,
+    accounts: pd.DataFrame,
+    cmap: ColumnMap,
+    label: str,
+    policy: Policy,
+    sources: dict,
+    special: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, list]:
-    """The users who are CSMs: those owning an account of the export, and those of [roster] roles."""
+    """The users who are CSMs: those owning an account of the export, and those of [roster] roles; not `special`."""
     raw = RawBook("import", {"csms": RawTable("csms", label, Path(label), "", users)}, frozenset())
     roster = Roster(raw, policy)
     keys = ("crm_user_id", "email", "name") if cmap.owner_by == "auto" else (cmap.owner_by,)
@@ -306,7 +512,8 @@ def _roster(
             owned.setdefault(owner, []).append(region)
     roles = {fold(str(r)) for r in dict(cmap.extra.get("roster", {})).get("roles", [])}
     by_role = users["role"].map(lambda r: fold(r) in roles) if roles and "role" in users else False
-    keep = users["csm_id"].isin(owners) | by_role
+    not_csm = users["csm_id"].isin(special)
+    keep = (users["csm_id"].isin(owners) | by_role) & ~not_csm
     active = pd.Series(True, index=users.index)
     if "active" in users:
         active = ~users["active"].str.strip().str.casefold().isin(FALSE_WORDS)
@@ -337,7 +544,7 @@ def _roster(
             "are in"
         )
         findings.append(Finding("note", label, None, "region", message, "import_region_from_accounts"))
-    dropped = int((~keep).sum())
+    dropped = int((~keep & ~not_csm).sum())
     if not int(keep.sum()):
         message = (
             f"Expected at least one CSM, got none of the {len(users):,} user(s): the roster is the users who own an "
@@ -421,12 +628,18 @@ def import_book(
     }
     raw, more = convert_values(RawBook(accounts_raw.path.stem, tables, frozenset()), value_map)
     findings += more
+    special, more = _special(raw.tables["csms"].frame, raw.tables["accounts"].frame, cmap, policy)
+    findings += more
     users_frame, more = _roster(
-        raw.tables["csms"].frame, raw.tables["accounts"].frame, cmap, users_raw.label, policy, u_sources
-    )
+        raw.tables["csms"].frame, raw.tables["accounts"].frame, cmap, users_raw.label, policy, u_sources,
+        frozenset(special.ids),
+    )  # fmt: skip
     findings += more
     tables = dict(raw.tables)
     tables["csms"] = replace(tables["csms"], frame=_ordered(users_frame, "csms"))
+    # Pools and the digital program join the roster, so their users' ids, emails and names match as owners.
+    for name, frame in _pool_tables(raw.tables["csms"].frame, special, policy).items():
+        tables[name] = RawTable(name, f"{name}.csv", Path(f"{name}.csv"), "", frame)
     raw = RawBook(raw.name, tables, frozenset())
     raw, more = match_owners(raw, replace(EMPTY, owner_by=cmap.owner_by), policy)
     findings += more
@@ -436,6 +649,12 @@ def import_book(
         (f.file, f.row, f.column) for f in findings if f.rule in ("no_region", "unknown_country", "unplaced_country")
     }
     book, checked = validate_raw(raw, [], policy, as_of, EMPTY)
+    if book is not None and special.pools:
+        # Sized from what its accounts need, read from the checked book (segments derived, defaults applied).
+        pools, more = _sized(raw.tables["pools"].frame, special, book, policy, "pools.csv")
+        findings += more
+        raw = RawBook(raw.name, {**raw.tables, "pools": replace(raw.tables["pools"], frame=pools)}, frozenset())
+        book, checked = validate_raw(raw, [], policy, as_of, EMPTY)
     findings += [f for f in checked if not (f.severity == "error" and (f.file, f.row, f.column) in mine)]
     findings = list(dict.fromkeys(findings))  # a value both the conversion and the book's check reject: said once
     if any(f.severity == "error" for f in findings):
