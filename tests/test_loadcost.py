@@ -97,13 +97,26 @@ def test_matrix_prices_each_plans_best_completion_at_its_objective():
     assert m.integer[:n].all() and not m.integer[n:].any()
     assert np.all(np.isfinite(m.col_hi)) and np.all(m.col_lo == 0)
     assert m.A.shape[0] == problem.n_items + 3 + 3 + load.n_rows  # assign, hours caps, count caps, (4)-(5)
+    checked = 0
     for choice in itertools.islice(itertools.product(*[range(3 * i, 3 * i + 3) for i in range(6)]), 0, 729, 7):
+        if problem.violations(np.array(choice)):
+            continue  # the load columns are bounded by the caps: they price the plans that keep them
+        checked += 1
         x = problem.full_x(np.array(choice))
         activity = m.A @ x
-        assert np.all(activity >= m.row_lo - 1e-9)
-        rows = problem.n_items + 6  # caps may be broken by this choice; rows (4)-(5) never are
-        assert np.all(activity[rows:] <= m.row_hi[rows:] + 1e-9)
+        assert np.all(activity >= m.row_lo - 1e-9) and np.all(activity <= m.row_hi + 1e-9)
         assert m.cost @ x + problem.offset == pytest.approx(problem.objective(np.array(choice)))
+    assert checked >= 20
+
+
+def test_a_ceiling_at_the_cap_gets_no_load_rows_or_columns():
+    # Above the cap no plan can go, so a price there (the coverage model's over-cap price where no commitment
+    # raised the cap) needs no column; a step that starts below the cap keeps its column, bounded by the cap.
+    problem = replace(tiny_problem(3), load_costs=(band(0, 0, [18, 18, 15], [(INF, 5)]),))
+    load = load_columns(problem)
+    assert load.agent.tolist() == [2] and load.upper.tolist() == [3.0]
+    m = to_matrix(problem)
+    assert m.A.shape[0] == problem.n_items + 6 + 1 and m.n_columns == problem.n_arcs + 1
 
 
 def test_restrict_arcs_and_replace_keep_the_load_costs():
