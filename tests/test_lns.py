@@ -184,7 +184,7 @@ def test_column_generation_leaves_an_infeasible_lp_to_the_whole_model():
 
 def small_problem(arcs: list[tuple[int, int, float, float]], caps: list[float]) -> AssignmentProblem:
     """From (item, agent, cost, weight) rows and one capacity per agent."""
-    item, agent, cost, weight = (np.array(c) for c in zip(*arcs))
+    item, agent, cost, weight = (np.array(c) for c in zip(*arcs, strict=True))
     return AssignmentProblem(
         n_items=int(item.max()) + 1,
         n_agents=len(caps),
@@ -246,3 +246,21 @@ def test_highs_starts_from_the_rounded_lp_on_a_coverage_book(tmp_path):
     assert "start from the rounded LP" in result.message
     assert "core MIP" not in result.message  # the rounded LP was good enough
     assert result.gap <= 0.01 and problem.violations(result.choice) == []
+
+
+def test_a_big_agent_joins_a_neighbourhood_with_its_cheapest_share_of_items():
+    # Every item on the fallback (a pool, digital): without a share it frees all 60 and could join no
+    # neighbourhood of MAX_FREE items; with max_share=5 it frees the 5 whose move into S costs least extra.
+    problem = gap_with_fallback(60, 6)
+    plan = fallback_plan(problem)
+    fallback = problem.n_agents - 1
+    everything = lns.neighbourhood(problem, plan, np.array([0, fallback]))
+    assert len(everything.items) == 60
+    hood = lns.neighbourhood(problem, plan, np.array([0, fallback]), max_share=5)
+    to_0 = problem.arc_cost[(problem.arc_agent == 0)]  # item i's arc to agent 0 (arcs in item order)
+    assert hood.items.tolist() == sorted(np.lexsort((np.arange(60), to_0))[:5].tolist())
+    assert hood.problem.violations(hood.problem.start) == []
+    # A CSM's neighbourhood may take the big agent in: it counts as its share, not as all it holds.
+    plan[:3] = [np.flatnonzero((problem.arc_item == i) & (problem.arc_agent == 0))[0] for i in range(3)]
+    assert fallback not in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20)
+    assert fallback in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20, max_share=5)

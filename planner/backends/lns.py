@@ -102,6 +102,7 @@ from planner.models.core import AssignmentProblem, LoadColumns, Resource, SideRo
 # more, smaller improvements and ended further from the bound in the same time.
 MAX_AGENTS = 12  # agents per neighbourhood
 MAX_FREE = 400  # freed items per neighbourhood
+MAX_SHARE = 100  # items a big agent (a pool, digital) frees when it joins a neighbourhood (neighbourhood())
 SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 # A sub-MIP stops at its first improving plan (the start is the first "improving" one) or
 # its node limit, whichever comes first: both are counts, so the search is deterministic.
@@ -194,13 +195,32 @@ class Neighbourhood:
     arcs: np.ndarray  # sub-problem arc -> full-problem arc
 
 
-def neighbourhood(problem: AssignmentProblem, choice: np.ndarray, agents: np.ndarray) -> Neighbourhood | None:
-    """The sub-problem that frees the items held by ``agents`` (None when nothing can move)."""
+def neighbourhood(problem: AssignmentProblem, choice: np.ndarray, agents: np.ndarray,
+                  max_share: int | None = None) -> Neighbourhood | None:  # fmt: skip
+    """The sub-problem that frees the items held by ``agents`` (None when nothing can move).
+
+    An agent of S that holds more than ``max_share`` items (a pool, the
+    digital program) frees only ``max_share`` of them: those whose cheapest
+    other arc into S costs least extra over the arc they hold (ties: lower
+    item index). Deterministic. Without it, a big agent could not join any
+    neighbourhood, and the moves a CSM's workload band needs most (taking
+    accounts from a pool or giving them back) would never be tried.
+    """
     in_s = np.zeros(problem.n_agents, dtype=bool)
     in_s[agents] = True
     held = in_s[problem.arc_agent[choice]]
     candidate = in_s[problem.arc_agent] & held[problem.arc_item]
     free = held & (np.bincount(problem.arc_item[candidate], minlength=problem.n_items) >= 2)
+    if max_share is not None:
+        owner = problem.arc_agent[choice]
+        counts = np.bincount(owner[free], minlength=problem.n_agents)
+        for k in np.flatnonzero(in_s & (counts > max_share)):
+            mine = np.flatnonzero(free & (owner == k))
+            other = candidate & (problem.arc_agent != k) & (owner[problem.arc_item] == k)
+            extra = np.full(problem.n_items, np.inf)
+            np.minimum.at(extra, problem.arc_item[other], problem.arc_cost[other])
+            extra = extra[mine] - problem.arc_cost[choice[mine]]
+            free[mine[np.lexsort((mine, extra))[max_share:]]] = False
     if not free.any():
         return None
     return sub_problem(problem, choice, free, candidate & free[problem.arc_item], name="/lns")
@@ -251,12 +271,15 @@ def sub_problem(problem: AssignmentProblem, choice: np.ndarray, free: np.ndarray
 
 
 def grow(problem: AssignmentProblem, choice: np.ndarray, seed_agent: int, rng: np.random.Generator,
-         blocked: np.ndarray | None = None, max_agents: int = MAX_AGENTS, max_free: int = MAX_FREE) -> np.ndarray:  # fmt: skip
+         blocked: np.ndarray | None = None, max_agents: int = MAX_AGENTS, max_free: int = MAX_FREE,
+         max_share: int | None = None) -> np.ndarray:  # fmt: skip
     """A set of agents around ``seed_agent``: those its items could move to, most-linked first.
 
     Agents in ``blocked`` (another neighbourhood of the same round) are never added.
     """
     held_by = np.bincount(problem.arc_agent[choice], minlength=problem.n_agents)
+    if max_share is not None:  # a big agent joins with a share of its items (see neighbourhood)
+        held_by = np.minimum(held_by, max_share)
     in_s = np.zeros(problem.n_agents, dtype=bool)
     in_s[seed_agent] = True
     freed = held_by[seed_agent]
@@ -452,6 +475,7 @@ def improve(
     workers: int = 1,
     stall_steps: int = STALL_STEPS,
     sub_gap: float = SUB_GAP,
+    max_share: int | None = MAX_SHARE,
 ) -> tuple[np.ndarray, dict]:
     """Improve a complete feasible plan until its cost <= ``target``, the deadline, or a stall.
 
@@ -492,9 +516,9 @@ def improve(
                 if blocked[seed_agent]:
                     break
                 seeded[seed_agent] += 1
-                agents = grow(problem, choice, seed_agent, rng, blocked)
+                agents = grow(problem, choice, seed_agent, rng, blocked, max_share=max_share)
                 blocked[agents] = True
-                hood = neighbourhood(problem, choice, agents)
+                hood = neighbourhood(problem, choice, agents, max_share=max_share)
                 if hood is not None:
                     hoods.append(hood)
             steps += 1
