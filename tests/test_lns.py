@@ -264,3 +264,21 @@ def test_a_big_agent_joins_a_neighbourhood_with_its_cheapest_share_of_items():
     plan[:3] = [np.flatnonzero((problem.arc_item == i) & (problem.arc_agent == 0))[0] for i in range(3)]
     assert fallback not in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20)
     assert fallback in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20, max_share=5)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_stall_is_counted_in_sub_mips_whatever_the_workers(workers):
+    # Counted in rounds, two workers ran twice the sub-MIPs before stopping: --threads 2 was slower than 1.
+    problem = gap_with_fallback(200, 40, seed=4)
+    relax = relaxation(problem)
+    guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
+    calls = []
+
+    def never_better(sub, time_cap, seed, gap=lns.SUB_GAP):
+        calls.append(seed)
+        return None
+
+    start = highs.solve(problem, SolveOptions(gap=0.01)).choice  # a plan that spreads the items over the agents
+    plan, stats = lns.improve(problem, start, guide, never_better, target=None, deadline=None, workers=workers,
+                              stall_steps=10)  # fmt: skip
+    assert len(calls) == 10 and stats["improvements"] == 0 and stats["steps"] == 10 // workers

@@ -109,7 +109,7 @@ SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 SUB_LIMITS = {"mip_max_nodes": SUB_NODES, "mip_max_improving_sols": 2}
 SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early); never above --gap
 SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the counts should bind first)
-STALL_STEPS = 30  # stop after this many rounds in a row without improvement (at most one per agent)
+STALL_STEPS = 30  # stop after this many sub-MIPs in a row without improvement (at most one per agent)
 
 
 @dataclass(frozen=True)
@@ -489,7 +489,11 @@ def improve(
     sets (so their improvements combine: they free disjoint items and touch
     disjoint capacity rows) and solves them concurrently. Side rows couple
     every item, so when the combined plan breaks one, only the best single
-    improvement of the round is kept. Returns the best plan and counts.
+    improvement of the round is kept. The search stops after ``stall_steps``
+    sub-MIPs in a row without improvement, however many workers share them:
+    counted in rounds, two workers ran twice the sub-MIPs before stopping,
+    which made ``--threads 2`` slower than ``--threads 1`` (see the HiGHS
+    backend's docstring, "Threads"). Returns the best plan and counts.
     """
     rng = np.random.default_rng(seed)
     choice = np.asarray(choice, dtype=np.int64).copy()
@@ -522,7 +526,7 @@ def improve(
                 if hood is not None:
                     hoods.append(hood)
             steps += 1
-            stall += 1
+            stall += max(1, len(hoods))  # counted in sub-MIPs: more workers must not search longer before stopping
             cap = SUB_SECONDS if left is None else min(SUB_SECONDS, left)
             jobs = [(h.problem, cap, seed + steps * workers + j, sub_gap) for j, h in enumerate(hoods)]
             answers = list(pool.map(lambda job: solve_sub(*job), jobs)) if pool else [solve_sub(*job) for job in jobs]
