@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -213,7 +213,7 @@ def _left(deadline: float | None) -> float | None:
 
 def _run(
     lp: highspy.HighsLp, options: SolveOptions, time_left: float | None, integer: bool, problem=None, start=None,
-    extra: dict | None = None, reset_scheduler: bool = True,
+    extra: dict | None = None, reset_scheduler: bool = True, watch: str | None = None,
 ):
     """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note).
 
@@ -223,6 +223,9 @@ def _run(
     ``reset_scheduler=False`` is for runs made concurrently from several
     threads (the LNS): they must not reset the scheduler under each other,
     so the caller resets it around the whole batch and all use one thread count.
+    ``watch`` (a MIP run's stage name: "core MIP", "full MIP") installs
+    :func:`_watch`: the run stops at its time limit and tells
+    ``options.progress`` of its plans (and, for the full MIP, its bound).
     """
     h = highspy._Highs()
     run_opts = SolveOptions(
@@ -241,6 +244,8 @@ def _run(
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel): a value out of its range")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
+    if integer and watch is not None:
+        _watch(h, lp, options, None if time_left is None else time.perf_counter() + time_left, watch)
     if reset_scheduler:
         highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
     try:
@@ -255,6 +260,35 @@ def _run(
             "usually numerical trouble with very large or very unequal numbers"
         )
     return h, model_status, note
+
+
+def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: float | None, stage: str) -> None:
+    """HiGHS callbacks for one MIP run: stop it at ``deadline``, and report its progress.
+
+    HiGHS checks its own time limit too rarely at the root: on the 10k book a
+    full MIP given 16 s ran 74 s (a root cut round or the central rounding
+    heuristic took 5-17 s each). Its interrupt callback is called many times
+    a second there, so the run stops within a fraction of a second of the
+    deadline (model status "Interrupted by user", read as the time limit).
+    The full MIP's dual bound is valid for the problem; the core MIP's (over
+    some arcs only) is not, so only the full MIP reports one.
+    """
+    cb = highspy.cb
+    interrupt, improving = cb.HighsCallbackType.kCallbackMipInterrupt, cb.HighsCallbackType.kCallbackMipImprovingSolution
+    with_bound = stage == "full MIP"
+
+    def callback(kind, message, out, into, data):
+        if options.progress is not None:
+            best, bound = float(out.mip_primal_bound), float(out.mip_dual_bound)
+            options.tell(stage, lp.objective(best) if abs(best) < highspy.kHighsInf else None,
+                         lp.objective(bound) if with_bound and abs(bound) < highspy.kHighsInf else None)  # fmt: skip
+        if kind == interrupt and deadline is not None and time.perf_counter() >= deadline:
+            into.user_interrupt = True
+
+    h.setCallback(callback, None)
+    h.startCallback(interrupt)
+    if options.progress is not None:
+        h.startCallback(improving)
 
 
 # Every column is bounded, so "unbounded or infeasible" can only mean infeasible.
@@ -439,7 +473,8 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     lp = build_lp(core)
     extra = {"objective_target": target_objective(relax.bound, options.gap) * lp.cost_scale} if options.gap > 0 else None
     try:
-        h, _, _ = _run(lp, core_options, budget, integer=True, extra=extra)
+        h, _, _ = _run(lp, replace(core_options, progress=options.progress), budget, integer=True, extra=extra,
+                       watch="core MIP")  # fmt: skip
     except SolverError:
         return None  # the caller goes on to its next start
     y = _solution(h)
@@ -503,7 +538,8 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
     target = target_objective(relax.bound, options.gap)
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap))  # fmt: skip
+                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap),
+                           on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
 
 
 def _one_column_lp() -> highspy.HighsLp:
@@ -575,6 +611,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
+            options.tell("LP", None, lp_bound)
             # On models too small for the LNS, a repair sub-MIP would be the whole model: the core MIP is quicker.
             start = rounded_plan(problem, relax, options, deadline) if lns_ok else None
             notes.append("start from the rounded LP" if start is not None else "")
@@ -585,6 +622,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                 start = greedy if by_columns else _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
+            options.tell("first plan", problem.objective(start), None)
             if lns_ok and relative_gap(problem.objective(start), lp_bound) > options.gap:
                 start, stats = improve_plan(problem, start, relax, options, deadline)
                 notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
@@ -601,7 +639,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
     lp = lp if lp is not None else build_lp(problem)
     try:
-        h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
+        h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start, watch="full MIP")
     except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
         return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), finished=False,
                       infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
@@ -632,6 +670,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
 
 def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:
     """HiGHS's model status, said plainly when the run ended without a plan for a reason other than a proof."""
+    if status == highspy.HighsModelStatus.kInterrupt:  # by _watch, at the deadline
+        status = highspy.HighsModelStatus.kTimeLimit
     words = h.modelStatusToString(status)
     if has_plan or status in _INFEASIBLE:
         return words

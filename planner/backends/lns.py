@@ -476,6 +476,7 @@ def improve(
     stall_steps: int = STALL_STEPS,
     sub_gap: float = SUB_GAP,
     max_share: int | None = MAX_SHARE,
+    on_improve=None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a complete feasible plan until its cost <= ``target``, the deadline, or a stall.
 
@@ -493,7 +494,8 @@ def improve(
     sub-MIPs in a row without improvement, however many workers share them:
     counted in rounds, two workers ran twice the sub-MIPs before stopping,
     which made ``--threads 2`` slower than ``--threads 1`` (see the HiGHS
-    backend's docstring, "Threads"). Returns the best plan and counts.
+    backend's docstring, "Threads"). ``on_improve(cost)``, if given, is
+    told each better plan's cost. Returns the best plan and counts.
     """
     rng = np.random.default_rng(seed)
     choice = np.asarray(choice, dtype=np.int64).copy()
@@ -551,6 +553,8 @@ def improve(
             choice, cost = trial, problem.objective(trial)
             improvements += 1
             stall = 0
+            if on_improve is not None:  # progress: the new plan's cost
+                on_improve(cost)
     finally:
         if pool is not None:
             pool.shutdown()
