@@ -533,3 +533,19 @@ def test_every_backend_reports_only_a_bound_it_proved_on_a_book_where_cbc_stops_
         assert sol.bound is None or sol.bound <= best.objective + 1e-6, name  # a bound above the optimum proves nothing
         assert sol.status != Status.OPTIMAL or sol.objective <= best.objective * (1 + 1e-4), name
     assert backends.solve(problem, "pulp", SolveOptions(gap=1e-4, time_limit=60)).bound is not None
+
+
+def test_the_full_mip_gets_at_least_the_time_its_root_needs_or_none():
+    # The LNS takes its usual share on small models; on big ones it leaves the full MIP its root's time
+    # (HiGHS overran a 16 s deadline by a minute there), or takes all the time when both cannot have enough.
+    from types import SimpleNamespace
+
+    from planner.backends import highs
+
+    small, big = SimpleNamespace(n_arcs=9_000), SimpleNamespace(n_arcs=175_000)
+    assert highs._lns_seconds(small, 100.0) == pytest.approx(100.0 * highs.LNS_TIME_SHARE)
+    need = highs._full_mip_seconds(big)
+    assert 20.0 <= need <= 60.0
+    assert highs._lns_seconds(big, 115.0) == pytest.approx(115.0 - need)
+    assert highs._lns_seconds(big, 40.0) == 40.0  # no full MIP after it
+    assert highs._lns_seconds(SimpleNamespace(n_arcs=highs.FULL_MIP_MAX_ARCS), 115.0) == 115.0

@@ -58,8 +58,9 @@ def test_progress_is_throttled():
 
 def test_highs_tells_progress_and_the_plan_is_the_same_without_it():
     pytest.importorskip("highspy")
-    from planner.backends import highs
     from test_lns import gap_with_fallback
+
+    from planner.backends import highs
 
     problem = gap_with_fallback(60, 14, seed=3)
     told: list[tuple] = []
@@ -83,9 +84,9 @@ def test_a_mip_run_stops_at_its_deadline_even_when_highs_would_not():
     import time
 
     import highspy
+    from test_lns import gap_with_fallback
 
     from planner.backends import highs
-    from test_lns import gap_with_fallback
 
     problem = gap_with_fallback(300, 30, seed=2)
     lp = highs.build_lp(problem)

@@ -273,20 +273,25 @@ def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: flo
     The full MIP's dual bound is valid for the problem; the core MIP's (over
     some arcs only) is not, so only the full MIP reports one.
     """
-    cb = highspy.cb
-    interrupt, improving = cb.HighsCallbackType.kCallbackMipInterrupt, cb.HighsCallbackType.kCallbackMipImprovingSolution
+    kinds = highspy.cb.HighsCallbackType
+    interrupts = (kinds.kCallbackMipInterrupt, kinds.kCallbackSimplexInterrupt)
+    improving = kinds.kCallbackMipImprovingSolution
     with_bound = stage == "full MIP"
 
     def callback(kind, message, out, into, data):
+        if kind in interrupts:
+            if deadline is not None and time.perf_counter() >= deadline:
+                into.user_interrupt = True
+            if kind != interrupts[0]:
+                return  # the simplex's interrupt says nothing about the MIP's plans and bound
         if options.progress is not None:
             best, bound = float(out.mip_primal_bound), float(out.mip_dual_bound)
             options.tell(stage, lp.objective(best) if abs(best) < highspy.kHighsInf else None,
                          lp.objective(bound) if with_bound and abs(bound) < highspy.kHighsInf else None)  # fmt: skip
-        if kind == interrupt and deadline is not None and time.perf_counter() >= deadline:
-            into.user_interrupt = True
 
     h.setCallback(callback, None)
-    h.startCallback(interrupt)
+    for kind in interrupts:
+        h.startCallback(kind)
     if options.progress is not None:
         h.startCallback(improving)
 
@@ -305,6 +310,10 @@ CORE_ARCS_PER_ITEM = 2  # arcs per item kept by smallest reduced cost, besides t
 CORE_TIME_SHARE = 0.35  # share of the time left that the core MIP may use
 LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS may use (the rest: full MIP)
 FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends with the LNS (no full MIP)
+# Seconds per arc the full MIP needs for a first round of root cuts (its bound), and that HiGHS may run past a
+# deadline without calling back: on the 10k book (176k arcs) its root LP and first cut round took 11 s, and a
+# separation round or heuristic then ran 10 s without an interrupt callback (see _watch).
+FULL_MIP_S_PER_ARC = 2e-4
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
 SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.shift_moves may use after the rounded LP
@@ -532,14 +541,30 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
                  deadline: float | None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS."""
     left = _left(deadline)
-    share = 1.0 if problem.n_arcs >= FULL_MIP_MAX_ARCS else LNS_TIME_SHARE  # then no full MIP follows
-    lns_deadline = None if left is None else time.perf_counter() + share * left
+    lns_deadline = None if left is None else time.perf_counter() + _lns_seconds(problem, left)
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
                            workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap),
                            on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
+
+
+def _full_mip_seconds(problem: AssignmentProblem) -> float:
+    """The least time worth giving the full MIP (FULL_MIP_S_PER_ARC): with less it proves nothing and overruns."""
+    return FULL_MIP_S_PER_ARC * problem.n_arcs
+
+
+def _lns_seconds(problem: AssignmentProblem, left: float) -> float:
+    """The LNS's share of ``left``: LNS_TIME_SHARE, leaving the full MIP at least its _full_mip_seconds.
+
+    When that would leave the LNS under a third of the time, the LNS takes it all and no full MIP follows
+    (as from FULL_MIP_MAX_ARCS arcs on).
+    """
+    if problem.n_arcs >= FULL_MIP_MAX_ARCS:
+        return left
+    lns_s = left - max((1.0 - LNS_TIME_SHARE) * left, _full_mip_seconds(problem))
+    return lns_s if lns_s >= left / 3 else left
 
 
 def _one_column_lp() -> highspy.HighsLp:
@@ -633,13 +658,17 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                               message="; ".join(filter(None, ["plan within the requested gap of the LP bound", *notes])))  # fmt: skip
     left = _left(deadline)
     # No full MIP without time to build and run it, nor on millions of arcs (building it alone overruns).
-    if start is not None and left is not None and (left < 1.0 or problem.n_arcs >= FULL_MIP_MAX_ARCS):
+    too_late = left is not None and (left < max(1.0, 0.5 * _full_mip_seconds(problem))
+                                     or problem.n_arcs >= FULL_MIP_MAX_ARCS)  # fmt: skip
+    if start is not None and too_late:
         return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
     lp = lp if lp is not None else build_lp(problem)
     try:
-        h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start, watch="full MIP")
+        # HiGHS may run on past its deadline by about half of _full_mip_seconds (see FULL_MIP_S_PER_ARC): keep that back.
+        mip_left = None if left is None else max(0.5, left - min(0.5 * _full_mip_seconds(problem), 0.5 * left))
+        h, model_status, note = _run(lp, options, mip_left, integer=True, problem=problem, start=start, watch="full MIP")
     except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
         return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), finished=False,
                       infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
