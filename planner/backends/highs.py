@@ -267,9 +267,13 @@ def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: flo
 
     HiGHS checks its own time limit too rarely at the root: on the 10k book a
     full MIP given 16 s ran 74 s (a root cut round or the central rounding
-    heuristic took 5-17 s each). Its interrupt callback is called many times
-    a second there, so the run stops within a fraction of a second of the
-    deadline (model status "Interrupted by user", read as the time limit).
+    heuristic took 5-17 s each). Its MIP and simplex interrupt callbacks are
+    called many times a second in most of the search, and the run then stops
+    within a fraction of a second of the deadline (model status "Interrupted
+    by user", read as the time limit). Not everywhere: a cut separation round
+    calls neither, so the run can still end a round late (given 15 s from the
+    rounded plan: 17.7-21 s; given 18 s from the LNS plan in a 120 s CLI run:
+    about 50 s). Hence FULL_MIP_S_PER_ARC keeps time back for it.
     The full MIP's dual bound is valid for the problem; the core MIP's (over
     some arcs only) is not, so only the full MIP reports one.
     """
