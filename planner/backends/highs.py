@@ -48,7 +48,11 @@ separation slow: the full MIP of the 2,000-account / 40-CSM book proved
 0.18% in 19.0 s with presolve and 0.14% in 4.1 s without; its core MIP found
 the same plan in 7.6 s with and 1.2 s without; one LNS sub-MIP (~150 items,
 12 agents) hit its 2 s safety cap at the root with presolve and made its
-first improving plan in 0.4 s without. LP runs keep it (it helps the simplex).
+first improving plan in 0.4 s without. LP runs keep it (it helps the simplex),
+and so do MIPs with a row scaled for huge values (see "Numerics"): there an
+x[e] of 1 − 1e-9, integral to HiGHS's tolerance, leaves 1,000 units of slack
+in a $1e12 ARR cap, and without presolve's coefficient tightening HiGHS
+called a plan 2 units over such a cap optimal (tests/test_numerics.py).
 
 Numerics (see :mod:`planner.backends.numerics`)
 -----------------------------------------------
@@ -237,8 +241,8 @@ def _run(
             raise SolverError(f"HiGHS rejected option {key}={value!r}")
     if not integer:
         h.setOptionValue("solver", "simplex")  # deterministic, and far faster than IPM on these LPs
-    elif "presolve" not in (extra or {}):
-        h.setOptionValue("presolve", MIP_PRESOLVE)  # module docstring, "MIP presolve"
+    elif "presolve" not in (extra or {}):  # module docstring, "MIP presolve" (kept on for rows with huge values)
+        h.setOptionValue("presolve", MIP_PRESOLVE if getattr(lp, "row_scale", None) is None else "on")
     lp.integrality_ = _integrality(lp, integer) if isinstance(lp, ScaledLp) else (
         [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_)  # fmt: skip
     if h.passModel(lp) == highspy.HighsStatus.kError:
