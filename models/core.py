@@ -58,11 +58,15 @@ continuous columns after the arc columns, one row each:
     (4) under[q, k]:  L[k] + z_u[k]     >= f[k]
     (5) over[q, k]:   L[k] − Σ_j z_j[k] <= g[k]
 
-where Lmin[k] = Σ_{e ∈ E(k)} min(0, w[r, e]) and Lmax[k] = Σ_{e ∈ E(k)}
-max(0, w[r, e]) bound the load of every plan (so the bounds are finite and
-never bind at an optimum): the under term exists when u[k] > 0 and f[k] >
-Lmin[k]; the over term when g[k] < Lmax[k] and some reachable step has a
-price > 0; a step no plan reaches (upper bound 0) has no column.
+where Lmin[k] = Σ_{e ∈ E(k)} min(0, w[r, e]) and Lmax[k] = min(Σ_{e ∈ E(k)}
+max(0, w[r, e]), b[r, k]) bound the load of every plan that keeps the
+capacity rows (2) (so the bounds are finite and never bind at an optimum):
+the under term exists when u[k] > 0 and f[k] > Lmin[k]; the over term when
+g[k] < Lmax[k] and some reachable step has a price > 0; a step no plan
+reaches (upper bound 0) has no column. Capping Lmax by the capacity matters:
+a ceiling at the cap itself (the coverage model's over-cap prices, reachable
+only where commitments raised a cap) would otherwise get a row and a column
+per agent that no plan can use, and HiGHS spends time on them.
 
 Why the LP prices the load exactly (so the MIP optimum is the objective's
 optimum and the LP relaxation a valid bound): fix x (integer or fractional)
@@ -79,7 +83,9 @@ their own row, so they are minimized separately.
   raising the cost. It covers exactly L − g when L > g, and nothing (z = 0)
   otherwise, which is optimal since every p_j >= 0. Its cost is the step
   sum of cost_k(L). (The last reachable step's bound Lmax − g − G_J is at
-  least L − g − G_J for every plan, so the bound never cuts the in-order fill.)
+  least L − g − G_J for every plan that keeps rows (2), so the bound never
+  cuts the in-order fill; a plan over a cap by its tolerance is priced by
+  ``objective`` in full, the matrix may undercharge it by that much.)
 So  min over z  of the model's cost = Σ c x + Σ_k cost_k(L[k])  for every x:
 each integer plan's best completion costs exactly its objective, and the LP
 relaxation minimizes a convex function that equals the objective at every
@@ -215,7 +221,9 @@ class LoadCost:
         zeros, infs = np.zeros(more), np.full(more, np.inf)
         last = len(self.steps) - 1
         steps = tuple((np.r_[w, infs if j == last else zeros], np.r_[p, zeros]) for j, (w, p) in enumerate(self.steps))
-        return LoadCost(self.resource, np.r_[self.floor, zeros], np.r_[self.under_price, zeros], np.r_[self.ceiling, infs], steps)
+        return LoadCost(
+            self.resource, np.r_[self.floor, zeros], np.r_[self.under_price, zeros], np.r_[self.ceiling, infs], steps
+        )
 
     def restricted(self, keep: np.ndarray, shift: np.ndarray | None = None) -> LoadCost:
         """The same cost on the agents in ``keep`` (bool per agent; the others get none), loads shifted by ``shift``.
@@ -267,9 +275,7 @@ class AssignmentProblem:
                 raise ValueError(f"Expected {label} to have {n} entries (one per arc), got {len(arr)}")
         for r in self.resources:
             if len(r.weight) != n or len(r.capacity) != self.n_agents:
-                raise ValueError(
-                    f"Expected resource {r.name!r} to have {n} weights and {self.n_agents} capacities"
-                )
+                raise ValueError(f"Expected resource {r.name!r} to have {n} weights and {self.n_agents} capacities")
         if n and (self.arc_item.min() < 0 or self.arc_item.max() >= self.n_items):
             raise ValueError("Expected every arc_item in 0..n_items-1")
         if n and (self.arc_agent.min() < 0 or self.arc_agent.max() >= self.n_agents):
@@ -421,7 +427,9 @@ class LoadColumns:
 
     def values(self, p: AssignmentProblem, choice: np.ndarray) -> np.ndarray:
         """Each column's value in the best completion of ``choice`` (the in-order fill)."""
-        loads = np.stack([p.load(q.resource, choice) for q in p.load_costs]) if p.load_costs else np.zeros((0, p.n_agents))
+        loads = (
+            np.stack([p.load(q.resource, choice) for q in p.load_costs]) if p.load_costs else np.zeros((0, p.n_agents))
+        )
         L = loads[self.which, self.agent] if self.n_columns else np.zeros(0)
         return np.clip(np.where(self.coef > 0, self.pivot - L, L - self.pivot), 0.0, self.upper)
 
@@ -438,6 +446,7 @@ def load_columns(p: AssignmentProblem) -> LoadColumns:
         w = p.resource(q.resource).weight
         lmin = np.bincount(p.arc_agent, weights=np.minimum(w, 0.0), minlength=p.n_agents)
         lmax = np.bincount(p.arc_agent, weights=np.maximum(w, 0.0), minlength=p.n_agents)
+        lmax = np.minimum(lmax, p.resource(q.resource).capacity)  # rows (2) bound the load too (inf: no row)
         # (4) under rows: a term some plan pays.
         under = np.flatnonzero((q.under_price > 0) & (q.floor > lmin))
         under_row = next_row + np.arange(len(under))

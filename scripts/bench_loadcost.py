@@ -39,7 +39,10 @@ def hours_band(model):
         floor=0.7 * cap,
         under_price=np.where(csm, 100.0 * 12, 0.0),
         ceiling=np.where(csm, 0.9 * cap, np.inf),
-        steps=((0.05 * cap, np.full(p.n_agents, 200.0 * 12)), (np.full(p.n_agents, np.inf), np.full(p.n_agents, 800.0 * 12))),
+        steps=(
+            (0.05 * cap, np.full(p.n_agents, 200.0 * 12)),
+            (np.full(p.n_agents, np.inf), np.full(p.n_agents, 800.0 * 12)),
+        ),
     )
 
 
@@ -64,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     as_of = dt.date(2026, 11, 1)
     with tempfile.TemporaryDirectory() as tmp:
-        write_book(generate_book(args.accounts, args.csms, pools=args.pools, seed=args.seed, as_of=as_of), Path(tmp) / "book")
+        write_book(
+            generate_book(args.accounts, args.csms, pools=args.pools, seed=args.seed, as_of=as_of), Path(tmp) / "book"
+        )
         t0 = time.perf_counter()
         book = load_book(Path(tmp) / "book", as_of=as_of)
         load_s = time.perf_counter() - t0

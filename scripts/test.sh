@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "$#" -eq 0 ]; then  # the whole suite: lint and format first (a second or two), with the project's rules
+  .venv/bin/ruff check planner models tests scripts
+  .venv/bin/ruff format --check planner models tests scripts
+fi
 set +e
 .venv/bin/python -m pytest -q "$@"
 rc=$?

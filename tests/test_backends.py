@@ -90,24 +90,46 @@ def mixed_problem() -> AssignmentProblem:
     return make_problem(
         eligible=eligible,
         cost={
-            (0, 0): 14.0, (0, 1): 6.5, (0, 2): 11.0,
-            (1, 0): 1.5, (1, 1): 17.0,
-            (2, 0): 2.0, (2, 2): 18.0,
-            (3, 0): 18.0, (3, 1): 7.5, (3, 2): 3.0,
-            (4, 1): 10.0, (4, 2): 6.0,
+            (0, 0): 14.0,
+            (0, 1): 6.5,
+            (0, 2): 11.0,
+            (1, 0): 1.5,
+            (1, 1): 17.0,
+            (2, 0): 2.0,
+            (2, 2): 18.0,
+            (3, 0): 18.0,
+            (3, 1): 7.5,
+            (3, 2): 3.0,
+            (4, 1): 10.0,
+            (4, 2): 6.0,
         },
         n_agents=3,
         weights={
             "hours": {
-                (0, 0): 2.0, (0, 1): 4.0, (0, 2): 5.5, (1, 0): 3.0, (1, 1): 2.0, (2, 0): 3.5,
-                (2, 2): 4.0, (3, 0): 2.5, (3, 1): 2.0, (3, 2): 3.5, (4, 1): 2.0, (4, 2): 5.5,
+                (0, 0): 2.0,
+                (0, 1): 4.0,
+                (0, 2): 5.5,
+                (1, 0): 3.0,
+                (1, 1): 2.0,
+                (2, 0): 3.5,
+                (2, 2): 4.0,
+                (3, 0): 2.5,
+                (3, 1): 2.0,
+                (3, 2): 3.5,
+                (4, 1): 2.0,
+                (4, 2): 5.5,
             },
             "count": {pair: 1.0 for pair in pairs},
         },
         capacity={"hours": [9.5, 6.5, 6.5], "count": [2, 2, np.inf]},
         side=[
             ("arr_to_agent2", {(0, 2): 1.5, (2, 2): 1.5, (3, 2): 0.5, (4, 2): 1.5}, 1.0, 6.0),
-            ("arr_moved", {(0, 1): 4.0, (0, 2): 4.0, (1, 1): 1.0, (2, 2): 1.0, (3, 1): 3.0, (3, 2): 2.0, (4, 2): 4.0}, 1.0, 4.0),
+            (
+                "arr_moved",
+                {(0, 1): 4.0, (0, 2): 4.0, (1, 1): 1.0, (2, 2): 1.0, (3, 1): 3.0, (3, 2): 2.0, (4, 2): 4.0},
+                1.0,
+                4.0,
+            ),
         ],
         offset=10.0,
     )
@@ -473,7 +495,9 @@ def small_problems(draw) -> AssignmentProblem:
     thousandths = st.integers(0, 5000).map(lambda v: v / 1000)
     cost = {pair: draw(cents) for pair in pairs}
     weights = {"h": {pair: draw(thousandths) for pair in pairs}}
-    capacity = {"h": [draw(st.one_of(st.just(np.inf), st.integers(0, 9000).map(lambda v: v / 1000))) for _ in range(n_agents)]}
+    capacity = {
+        "h": [draw(st.one_of(st.just(np.inf), st.integers(0, 9000).map(lambda v: v / 1000))) for _ in range(n_agents)]
+    }
     side = []
     if pairs and draw(st.booleans()):
         coef = {pair: draw(st.integers(-3, 3).map(float)) for pair in draw(st.sets(st.sampled_from(pairs), min_size=1))}
@@ -502,7 +526,9 @@ def test_a_plan_without_a_bound_is_never_called_optimal():
     from planner.backends.base import SolveOptions, Status, classify
 
     timed, untimed = SolveOptions(time_limit=30), SolveOptions()
-    assert classify(True, True, False, None, timed) == Status.FEASIBLE  # the solver ended its search, but proved nothing
+    assert (
+        classify(True, True, False, None, timed) == Status.FEASIBLE
+    )  # the solver ended its search, but proved nothing
     assert classify(True, False, False, None, timed) == Status.TIME_LIMITED
     assert classify(True, False, False, None, untimed) == Status.FEASIBLE  # nothing could have stopped it early
     assert classify(True, True, False, 0.0, timed) == Status.OPTIMAL
@@ -533,3 +559,19 @@ def test_every_backend_reports_only_a_bound_it_proved_on_a_book_where_cbc_stops_
         assert sol.bound is None or sol.bound <= best.objective + 1e-6, name  # a bound above the optimum proves nothing
         assert sol.status != Status.OPTIMAL or sol.objective <= best.objective * (1 + 1e-4), name
     assert backends.solve(problem, "pulp", SolveOptions(gap=1e-4, time_limit=60)).bound is not None
+
+
+def test_the_full_mip_gets_at_least_the_time_its_root_needs_or_none():
+    # The LNS takes its usual share on small models; on big ones it leaves the full MIP its root's time
+    # (HiGHS overran a 16 s deadline by a minute there), or takes all the time when both cannot have enough.
+    from types import SimpleNamespace
+
+    from planner.backends import highs
+
+    small, big = SimpleNamespace(n_arcs=9_000), SimpleNamespace(n_arcs=175_000)
+    assert highs._lns_seconds(small, 100.0) == pytest.approx(100.0 * highs.LNS_TIME_SHARE)
+    need = highs._full_mip_seconds(big)
+    assert 20.0 <= need <= 60.0
+    assert highs._lns_seconds(big, 115.0) == pytest.approx(115.0 - need)
+    assert highs._lns_seconds(big, 40.0) == 40.0  # no full MIP after it
+    assert highs._lns_seconds(SimpleNamespace(n_arcs=highs.FULL_MIP_MAX_ARCS), 115.0) == 115.0

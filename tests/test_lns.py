@@ -116,11 +116,15 @@ def test_improve_keeps_side_rows():
     problem = gap_with_fallback()
     fallback_arcs = fallback_plan(problem)
     # At least 100 of the 300 items stay on the fallback agent.
-    problem = replace(problem, side_rows=(SideRow("keep_fallback", fallback_arcs, np.ones(len(fallback_arcs)), lo=100),))
+    problem = replace(
+        problem, side_rows=(SideRow("keep_fallback", fallback_arcs, np.ones(len(fallback_arcs)), lo=100),)
+    )
     relax = relaxation(problem)
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     for workers in (1, 2):
-        plan, stats = lns.improve(problem, fallback_arcs, guide, sub_solver, target=None, deadline=None, workers=workers)
+        plan, stats = lns.improve(
+            problem, fallback_arcs, guide, sub_solver, target=None, deadline=None, workers=workers
+        )
         assert stats["improvements"] > 0
         assert problem.violations(plan) == []
         assert np.sum(problem.arc_agent[plan] == problem.n_agents - 1) >= 100
@@ -184,7 +188,7 @@ def test_column_generation_leaves_an_infeasible_lp_to_the_whole_model():
 
 def small_problem(arcs: list[tuple[int, int, float, float]], caps: list[float]) -> AssignmentProblem:
     """From (item, agent, cost, weight) rows and one capacity per agent."""
-    item, agent, cost, weight = (np.array(c) for c in zip(*arcs))
+    item, agent, cost, weight = (np.array(c) for c in zip(*arcs, strict=True))
     return AssignmentProblem(
         n_items=int(item.max()) + 1,
         n_agents=len(caps),
@@ -246,3 +250,39 @@ def test_highs_starts_from_the_rounded_lp_on_a_coverage_book(tmp_path):
     assert "start from the rounded LP" in result.message
     assert "core MIP" not in result.message  # the rounded LP was good enough
     assert result.gap <= 0.01 and problem.violations(result.choice) == []
+
+
+def test_a_big_agent_joins_a_neighbourhood_with_its_cheapest_share_of_items():
+    # Every item on the fallback (a pool, digital): without a share it frees all 60 and could join no
+    # neighbourhood of MAX_FREE items; with max_share=5 it frees the 5 whose move into S costs least extra.
+    problem = gap_with_fallback(60, 6)
+    plan = fallback_plan(problem)
+    fallback = problem.n_agents - 1
+    everything = lns.neighbourhood(problem, plan, np.array([0, fallback]))
+    assert len(everything.items) == 60
+    hood = lns.neighbourhood(problem, plan, np.array([0, fallback]), max_share=5)
+    to_0 = problem.arc_cost[(problem.arc_agent == 0)]  # item i's arc to agent 0 (arcs in item order)
+    assert hood.items.tolist() == sorted(np.lexsort((np.arange(60), to_0))[:5].tolist())
+    assert hood.problem.violations(hood.problem.start) == []
+    # A CSM's neighbourhood may take the big agent in: it counts as its share, not as all it holds.
+    plan[:3] = [np.flatnonzero((problem.arc_item == i) & (problem.arc_agent == 0))[0] for i in range(3)]
+    assert fallback not in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20)
+    assert fallback in lns.grow(problem, plan, 0, np.random.default_rng(0), max_free=20, max_share=5)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_stall_is_counted_in_sub_mips_whatever_the_workers(workers):
+    # Counted in rounds, two workers ran twice the sub-MIPs before stopping: --threads 2 was slower than 1.
+    problem = gap_with_fallback(200, 40, seed=4)
+    relax = relaxation(problem)
+    guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
+    calls = []
+
+    def never_better(sub, time_cap, seed, gap=lns.SUB_GAP):
+        calls.append(seed)
+        return None
+
+    start = highs.solve(problem, SolveOptions(gap=0.01)).choice  # a plan that spreads the items over the agents
+    plan, stats = lns.improve(problem, start, guide, never_better, target=None, deadline=None, workers=workers,
+                              stall_steps=10)  # fmt: skip
+    assert len(calls) == 10 and stats["improvements"] == 0 and stats["steps"] == 10 // workers

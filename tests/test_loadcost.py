@@ -21,6 +21,7 @@ INF = np.inf
 
 def band(floor, under, ceiling, steps, n: int | None = None, resource: str = "hours") -> LoadCost:
     """A LoadCost from scalars or per-agent lists (scalars broadcast to ``n`` agents)."""
+
     def arr(v):
         return np.full(n, float(v)) if n is not None and np.ndim(v) == 0 else np.asarray(v, dtype=float)
 
@@ -97,13 +98,26 @@ def test_matrix_prices_each_plans_best_completion_at_its_objective():
     assert m.integer[:n].all() and not m.integer[n:].any()
     assert np.all(np.isfinite(m.col_hi)) and np.all(m.col_lo == 0)
     assert m.A.shape[0] == problem.n_items + 3 + 3 + load.n_rows  # assign, hours caps, count caps, (4)-(5)
+    checked = 0
     for choice in itertools.islice(itertools.product(*[range(3 * i, 3 * i + 3) for i in range(6)]), 0, 729, 7):
+        if problem.violations(np.array(choice)):
+            continue  # the load columns are bounded by the caps: they price the plans that keep them
+        checked += 1
         x = problem.full_x(np.array(choice))
         activity = m.A @ x
-        assert np.all(activity >= m.row_lo - 1e-9)
-        rows = problem.n_items + 6  # caps may be broken by this choice; rows (4)-(5) never are
-        assert np.all(activity[rows:] <= m.row_hi[rows:] + 1e-9)
+        assert np.all(activity >= m.row_lo - 1e-9) and np.all(activity <= m.row_hi + 1e-9)
         assert m.cost @ x + problem.offset == pytest.approx(problem.objective(np.array(choice)))
+    assert checked >= 20
+
+
+def test_a_ceiling_at_the_cap_gets_no_load_rows_or_columns():
+    # Above the cap no plan can go, so a price there (the coverage model's over-cap price where no commitment
+    # raised the cap) needs no column; a step that starts below the cap keeps its column, bounded by the cap.
+    problem = replace(tiny_problem(3), load_costs=(band(0, 0, [18, 18, 15], [(INF, 5)]),))
+    load = load_columns(problem)
+    assert load.agent.tolist() == [2] and load.upper.tolist() == [3.0]
+    m = to_matrix(problem)
+    assert m.A.shape[0] == problem.n_items + 6 + 1 and m.n_columns == problem.n_arcs + 1
 
 
 def test_restrict_arcs_and_replace_keep_the_load_costs():
@@ -295,8 +309,9 @@ def whole_lp(problem: AssignmentProblem):
 
 
 def test_the_lp_gap_of_a_plan_splits_exactly_into_losses_and_priced_slack_with_load_rows():
-    from planner.backends import lns
     from test_lns import fallback_plan
+
+    from planner.backends import lns
 
     problem = banded_gap(80, 6, seed=2)
     relax = whole_lp(problem)
@@ -309,12 +324,15 @@ def test_the_lp_gap_of_a_plan_splits_exactly_into_losses_and_priced_slack_with_l
     # On the fallback plan every capped agent is empty: its floor is unmet and its load rows carry the gap.
     parts = guide.agent_parts(problem, fallback_plan(problem))
     assert parts["load_rows"].sum() + parts["load_columns"].sum() > 0
-    assert guide.agent_scores(problem, plan).sum() == pytest.approx(sum(v.sum() for v in guide.agent_parts(problem, plan).values()))
+    assert guide.agent_scores(problem, plan).sum() == pytest.approx(
+        sum(v.sum() for v in guide.agent_parts(problem, plan).values())
+    )
 
 
 def test_column_generation_gives_the_whole_lp_bound_with_load_costs():
-    from planner.backends import highs
     from test_lns import fallback_plan
+
+    from planner.backends import highs
 
     problem = banded_gap(300, 60, seed=4)
     whole = whole_lp(problem)
@@ -348,15 +366,18 @@ def test_a_neighbourhood_carries_its_agents_load_costs_shifted_by_the_fixed_load
     better = highs._solve_sub(sub, 5.0, 0, 0.0)
     full = plan.copy()
     full[hood.items] = hood.arcs[better]
-    assert sub.objective(sub.start) - sub.objective(better) == pytest.approx(problem.objective(plan) - problem.objective(full), abs=1e-6)
+    assert sub.objective(sub.start) - sub.objective(better) == pytest.approx(
+        problem.objective(plan) - problem.objective(full), abs=1e-6
+    )
     assert problem.violations(full) == []
 
 
 def test_lns_steps_never_increase_the_objective_with_load_costs():
-    from planner.backends import highs, lns
+    import time
+
     from test_lns import fallback_plan
 
-    import time
+    from planner.backends import highs, lns
 
     problem = banded_gap(300, 40, seed=1)
     relax = whole_lp(problem)
@@ -372,7 +393,9 @@ def test_lns_steps_never_increase_the_objective_with_load_costs():
     start = fallback_plan(problem)
     with highs._sub_mips():
         # The deadline only keeps the test short; the assertions hold whenever it stops.
-        plan, stats = lns.improve(problem, start, guide, recording, target=None, deadline=time.perf_counter() + 3, seed=2)
+        plan, stats = lns.improve(
+            problem, start, guide, recording, target=None, deadline=time.perf_counter() + 3, seed=2
+        )
     assert stats["improvements"] > 0 and seen
     assert min(seen) >= -1e-9  # no sub-MIP answer is worse than its start, load costs included
     assert problem.violations(plan) == [] and problem.objective(plan) < problem.objective(start)

@@ -8,6 +8,7 @@ a :class:`BackendSolution`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,7 +21,9 @@ class Status(str, Enum):
     """The one status vocabulary of every backend and of the plan."""
 
     OPTIMAL = "optimal"  # proven optimal: a proven bound within 0.01% of the plan (never without a bound)
-    FEASIBLE = "feasible"  # a plan whose proven gap is within --gap, or a plan without any bound that no clock cut short
+    FEASIBLE = (
+        "feasible"  # a plan whose proven gap is within --gap, or a plan without any bound that no clock cut short
+    )
     TIME_LIMITED = "time_limited"  # the time limit stopped the search with a plan whose gap is above --gap (or unknown)
     INFEASIBLE = "infeasible"  # proven: no plan satisfies every constraint
     NO_SOLUTION = "no_solution"  # stopped (time limit, heuristic failure) without any plan
@@ -39,6 +42,9 @@ class SolveOptions:
     verbose: bool = False
     warm_start: bool = True  # use problem.start where the backend supports it
     extra: dict = field(default_factory=dict)  # backend-specific, e.g. {"pulp_solver": "GUROBI_CMD"}
+    # progress(stage, best, bound): told of each better plan (its cost) or better bound while solving (None:
+    # unchanged); planner/cli/progress.py shows it on a terminal. Never changes the plan.
+    progress: Callable[[str, float | None, float | None], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         """No backend ever gets a value its solver rejects: a UsageError (a ValueError) says what was expected.
@@ -57,6 +63,13 @@ class SolveOptions:
             raise UsageError(f"Expected seed to be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
         if not isinstance(self.extra, dict):
             raise UsageError(f"Expected extra to be a dict, got {self.extra!r}")
+        if self.progress is not None and not callable(self.progress):
+            raise UsageError(f"Expected progress to be None or a function, got {self.progress!r}")
+
+    def tell(self, stage: str, best: float | None = None, bound: float | None = None) -> None:
+        """Report progress (see ``progress``), if anyone listens."""
+        if self.progress is not None:
+            self.progress(stage, best, bound)
 
 
 # What HiGHS and CP-SAT accept: their random seeds are 32-bit signed integers.

@@ -208,7 +208,9 @@ class _Builder:
         for j in np.flatnonzero([z is None for z in self.z]):  # a load column whose row binds no plan: it stays 0
             self.z[j] = self.model.new_int_var(0, 0, f"z{j}")
         self._objective()
-        self.model.minimize(cp_model.LinearExpr.weighted_sum(self.x + self.z, np.r_[self.cost_int, self.z_cost_int].tolist()))
+        self.model.minimize(
+            cp_model.LinearExpr.weighted_sum(self.x + self.z, np.r_[self.cost_int, self.z_cost_int].tolist())
+        )
         return self.model
 
     def _objective(self) -> None:
@@ -263,7 +265,9 @@ class _Builder:
             self.rounded_scales.add(scale)
         terms = xs + zs
         if vals_exact:  # the same coefficients serve both sides: one row
-            self.model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(terms, np.r_[up, zcoef].tolist()), lower, upper)
+            self.model.add_linear_constraint(
+                cp_model.LinearExpr.weighted_sum(terms, np.r_[up, zcoef].tolist()), lower, upper
+            )
             return
         if np.isfinite(hi):
             self.model.add(cp_model.LinearExpr.weighted_sum(terms, np.r_[up, zcoef].tolist()) <= upper)
@@ -355,7 +359,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         options,
         NAME,
         x,
-        finished=status == cp_model.OPTIMAL,  # the search ended; without exact rows there is no bound to call it optimal
+        finished=status
+        == cp_model.OPTIMAL,  # the search ended; without exact rows there is no bound to call it optimal
         infeasible=status == cp_model.INFEASIBLE and builder.rows_exact,
         bound=bound,
         build_s=t1 - t0,
@@ -375,6 +380,8 @@ def _status_words(solver: cp_model.CpSolver, status, options: SolveOptions) -> s
     return f"{name}: CP-SAT stopped without a plan or a proof"
 
 
-def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
+def _no_plan(
+    problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float
+) -> BackendSolution:
     return finish(problem, options, NAME, None, finished=False, infeasible=False, bound=None, build_s=build_s,
                   solve_s=solve_s, message=message)  # fmt: skip

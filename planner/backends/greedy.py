@@ -38,8 +38,7 @@ import time
 import numpy as np
 
 from planner.backends.base import BackendSolution, SolveOptions, Status
-from planner.models.core import tolerance
-from planner.models.core import AssignmentProblem, arcs_by_item
+from planner.models.core import AssignmentProblem, arcs_by_item, tolerance
 
 NAME = "greedy"
 

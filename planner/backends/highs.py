@@ -24,6 +24,36 @@ scheduler (under 1 ms) before running, so ``threads`` is honoured, and again
 after, so that other HiGHS users in the process (PuLP's ``HiGHS`` solver,
 which fails silently on a mismatch) start from a clean slate.
 
+Threads
+-------
+``--threads 1`` (the default) is the fastest on a 2-core machine. HiGHS's
+MIP gains nothing from a second thread here (the full MIP of the 2,000-
+account / 40-CSM book: 3.4 s and the same plan and bound with 1 or 2); what
+``threads`` changes is the LNS, which solves that many sub-MIPs side by side
+(they do run concurrently: HiGHS releases the GIL). It used to count its
+stall in rounds, so two workers ran twice the sub-MIPs before giving up:
+that book took 6.1 s with --threads 2 against 2.6 s with 1 (the issue's
+78.4 s against 23.6 s was the same effect before the neighbourhood fixes).
+Counted in sub-MIPs it is 3.6 s against 2.5 s: on 2 cores shared with the
+process's own Python work (building neighbourhoods, scoring agents) and with
+anything else running, two sub-MIPs at once barely beat one after the other.
+More threads pay only on more cores.
+
+MIP presolve
+------------
+Every MIP run (the full MIP, the core MIP, the LNS sub-MIPs) has HiGHS's
+presolve off. On these models it removes little (the assign rows of items
+with two arcs, by substitution) and what it leaves makes the root's cut
+separation slow: the full MIP of the 2,000-account / 40-CSM book proved
+0.18% in 19.0 s with presolve and 0.14% in 4.1 s without; its core MIP found
+the same plan in 7.6 s with and 1.2 s without; one LNS sub-MIP (~150 items,
+12 agents) hit its 2 s safety cap at the root with presolve and made its
+first improving plan in 0.4 s without. LP runs keep it (it helps the simplex),
+and so do MIPs with a row scaled for huge values (see "Numerics"): there an
+x[e] of 1 − 1e-9, integral to HiGHS's tolerance, leaves 1,000 units of slack
+in a $1e12 ARR cap, and without presolve's coefficient tightening HiGHS
+called a plan 2 units over such a cap optimal (tests/test_numerics.py).
+
 Numerics (see :mod:`planner.backends.numerics`)
 -----------------------------------------------
 HiGHS's tolerances are absolute (primal feasibility 1e-7, dual 1e-7, on the
@@ -63,7 +93,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -186,8 +216,15 @@ def _left(deadline: float | None) -> float | None:
 
 
 def _run(
-    lp: highspy.HighsLp, options: SolveOptions, time_left: float | None, integer: bool, problem=None, start=None,
-    extra: dict | None = None, reset_scheduler: bool = True,
+    lp: highspy.HighsLp,
+    options: SolveOptions,
+    time_left: float | None,
+    integer: bool,
+    problem=None,
+    start=None,
+    extra: dict | None = None,
+    reset_scheduler: bool = True,
+    watch: str | None = None,
 ):
     """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note).
 
@@ -197,6 +234,9 @@ def _run(
     ``reset_scheduler=False`` is for runs made concurrently from several
     threads (the LNS): they must not reset the scheduler under each other,
     so the caller resets it around the whole batch and all use one thread count.
+    ``watch`` (a MIP run's stage name: "core MIP", "full MIP") installs
+    :func:`_watch`: the run stops at its time limit and tells
+    ``options.progress`` of its plans (and, for the full MIP, its bound).
     """
     h = highspy._Highs()
     run_opts = SolveOptions(
@@ -208,11 +248,15 @@ def _run(
             raise SolverError(f"HiGHS rejected option {key}={value!r}")
     if not integer:
         h.setOptionValue("solver", "simplex")  # deterministic, and far faster than IPM on these LPs
+    elif "presolve" not in (extra or {}):  # module docstring, "MIP presolve" (kept on for rows with huge values)
+        h.setOptionValue("presolve", MIP_PRESOLVE if getattr(lp, "row_scale", None) is None else "on")
     lp.integrality_ = _integrality(lp, integer) if isinstance(lp, ScaledLp) else (
         [highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous] * lp.num_col_)  # fmt: skip
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel): a value out of its range")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
+    if integer and watch is not None:
+        _watch(h, lp, options, None if time_left is None else time.perf_counter() + time_left, watch)
     if reset_scheduler:
         highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
     try:
@@ -229,19 +273,66 @@ def _run(
     return h, model_status, note
 
 
+def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: float | None, stage: str) -> None:
+    """HiGHS callbacks for one MIP run: stop it at ``deadline``, and report its progress.
+
+    HiGHS checks its own time limit too rarely at the root: on the 10k book a
+    full MIP given 16 s ran 74 s (a root cut round or the central rounding
+    heuristic took 5-17 s each). Its MIP and simplex interrupt callbacks are
+    called many times a second in most of the search, and the run then stops
+    within a fraction of a second of the deadline (model status "Interrupted
+    by user", read as the time limit). Not everywhere: a cut separation round
+    calls neither, so the run can still end a round late (given 15 s from the
+    rounded plan: 17.7-21 s; given 18 s from the LNS plan in a 120 s CLI run:
+    about 50 s). Hence FULL_MIP_S_PER_ARC keeps time back for it.
+    The full MIP's dual bound is valid for the problem; the core MIP's (over
+    some arcs only) is not, so only the full MIP reports one.
+    """
+    kinds = highspy.cb.HighsCallbackType
+    interrupts = (kinds.kCallbackMipInterrupt, kinds.kCallbackSimplexInterrupt)
+    improving = kinds.kCallbackMipImprovingSolution
+    with_bound = stage == "full MIP"
+
+    def callback(kind, message, out, into, data):
+        if kind in interrupts:
+            if deadline is not None and time.perf_counter() >= deadline:
+                into.user_interrupt = True
+            if kind != interrupts[0]:
+                return  # the simplex's interrupt says nothing about the MIP's plans and bound
+        if options.progress is not None:
+            best, bound = float(out.mip_primal_bound), float(out.mip_dual_bound)
+            options.tell(stage, lp.objective(best) if abs(best) < highspy.kHighsInf else None,
+                         lp.objective(bound) if with_bound and abs(bound) < highspy.kHighsInf else None)  # fmt: skip
+
+    h.setCallback(callback, None)
+    for kind in interrupts:
+        h.startCallback(kind)
+    if options.progress is not None:
+        h.startCallback(improving)
+
+
 # Every column is bounded, so "unbounded or infeasible" can only mean infeasible.
 _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
 def _solution(h: highspy._Highs) -> np.ndarray | None:
     info = h.getInfo()
-    return np.asarray(h.getSolution().col_value) if info.primal_solution_status == highspy.kSolutionStatusFeasible else None
+    return (
+        np.asarray(h.getSolution().col_value)
+        if info.primal_solution_status == highspy.kSolutionStatusFeasible
+        else None
+    )
 
 
+MIP_PRESOLVE = "off"  # HiGHS's presolve in MIP runs (module docstring, "MIP presolve")
 CORE_ARCS_PER_ITEM = 2  # arcs per item kept by smallest reduced cost, besides those the LP uses
 CORE_TIME_SHARE = 0.35  # share of the time left that the core MIP may use
 LNS_TIME_SHARE = 0.85  # share of the time left after the core MIP that the LNS may use (the rest: full MIP)
 FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends with the LNS (no full MIP)
+# Seconds per arc the full MIP needs for a first round of root cuts (its bound), and that HiGHS may run past a
+# deadline without calling back: on the 10k book (176k arcs) its root LP and first cut round took 11 s, and a
+# separation round or heuristic then ran 10 s without an interrupt callback (see _watch).
+FULL_MIP_S_PER_ARC = 2e-4
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
 SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.shift_moves may use after the rounded LP
@@ -333,7 +424,9 @@ def lp_by_columns(problem: AssignmentProblem, options: SolveOptions, deadline: f
     worst = np.abs(cost) + sum(float(np.max(load_cost[m.load.which == qi], initial=0.0)) * np.abs(problem.resource(q.resource).weight)
                                for qi, q in enumerate(problem.load_costs))  # fmt: skip
     artificial_cost = 10.0 * (float(np.max(worst, initial=0.0)) + 1.0)
-    artificial = sp.csc_matrix((np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items))
+    artificial = sp.csc_matrix(
+        (np.ones(n_items), (np.arange(n_items), np.arange(n_items))), shape=(A.shape[0], n_items)
+    )
     columns = np.flatnonzero(chosen)
     lp = _columns_lp(sp.hstack([artificial, A_load, A[:, columns]], format="csc"),
                      np.r_[np.full(n_items, artificial_cost), load_cost, cost[columns]], m.row_lo, m.row_hi,
@@ -408,9 +501,12 @@ def core_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOptio
     core_options = SolveOptions(gap=max(options.gap, CORE_MIN_GAP), threads=options.threads, seed=options.seed,
                                 verbose=options.verbose)  # fmt: skip
     lp = build_lp(core)
-    extra = {"objective_target": target_objective(relax.bound, options.gap) * lp.cost_scale} if options.gap > 0 else None
+    extra = (
+        {"objective_target": target_objective(relax.bound, options.gap) * lp.cost_scale} if options.gap > 0 else None
+    )
     try:
-        h, _, _ = _run(lp, core_options, budget, integer=True, extra=extra)
+        h, _, _ = _run(lp, replace(core_options, progress=options.progress), budget, integer=True, extra=extra,
+                       watch="core MIP")  # fmt: skip
     except SolverError:
         return None  # the caller goes on to its next start
     y = _solution(h)
@@ -460,7 +556,9 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
         return None
     if relative_gap(problem.objective(plan), relax.bound) > options.gap:
         left = _left(deadline)  # the single moves may use a share of the time left; the LNS needs the rest
-        plan, _ = lns.shift_moves(problem, plan, deadline=None if left is None else time.perf_counter() + SHIFT_TIME_SHARE * left)
+        plan, _ = lns.shift_moves(
+            problem, plan, deadline=None if left is None else time.perf_counter() + SHIFT_TIME_SHARE * left
+        )
     return plan
 
 
@@ -468,13 +566,30 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
                  deadline: float | None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS."""
     left = _left(deadline)
-    share = 1.0 if problem.n_arcs >= FULL_MIP_MAX_ARCS else LNS_TIME_SHARE  # then no full MIP follows
-    lns_deadline = None if left is None else time.perf_counter() + share * left
+    lns_deadline = None if left is None else time.perf_counter() + _lns_seconds(problem, left)
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap))  # fmt: skip
+                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap),
+                           on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
+
+
+def _full_mip_seconds(problem: AssignmentProblem) -> float:
+    """The least time worth giving the full MIP (FULL_MIP_S_PER_ARC): with less it proves nothing and overruns."""
+    return FULL_MIP_S_PER_ARC * problem.n_arcs
+
+
+def _lns_seconds(problem: AssignmentProblem, left: float) -> float:
+    """The LNS's share of ``left``: LNS_TIME_SHARE, leaving the full MIP at least its _full_mip_seconds.
+
+    When that would leave the LNS under a third of the time, the LNS takes it all and no full MIP follows
+    (as from FULL_MIP_MAX_ARCS arcs on).
+    """
+    if problem.n_arcs >= FULL_MIP_MAX_ARCS:
+        return left
+    lns_s = left - max((1.0 - LNS_TIME_SHARE) * left, _full_mip_seconds(problem))
+    return lns_s if lns_s >= left / 3 else left
 
 
 def _one_column_lp() -> highspy.HighsLp:
@@ -546,6 +661,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                           build_s=t1 - t0, solve_s=time.perf_counter() - t1, message="Infeasible (LP relaxation)")  # fmt: skip
         if relax is not None:
             lp_bound = relax.bound
+            options.tell("LP", None, lp_bound)
             # On models too small for the LNS, a repair sub-MIP would be the whole model: the core MIP is quicker.
             start = rounded_plan(problem, relax, options, deadline) if lns_ok else None
             notes.append("start from the rounded LP" if start is not None else "")
@@ -556,9 +672,12 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                 start = greedy if by_columns else _greedy_start(problem, options)
                 notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
+            options.tell("first plan", problem.objective(start), None)
             if lns_ok and relative_gap(problem.objective(start), lp_bound) > options.gap:
                 start, stats = improve_plan(problem, start, relax, options, deadline)
-                notes.append(f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s")
+                notes.append(
+                    f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s"
+                )
             gap = relative_gap(problem.objective(start), lp_bound)
             if gap is not None and gap <= options.gap + 1e-12:
                 return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
@@ -566,13 +685,19 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                               message="; ".join(filter(None, ["plan within the requested gap of the LP bound", *notes])))  # fmt: skip
     left = _left(deadline)
     # No full MIP without time to build and run it, nor on millions of arcs (building it alone overruns).
-    if start is not None and left is not None and (left < 1.0 or problem.n_arcs >= FULL_MIP_MAX_ARCS):
+    too_late = left is not None and (left < max(1.0, 0.5 * _full_mip_seconds(problem))
+                                     or problem.n_arcs >= FULL_MIP_MAX_ARCS)  # fmt: skip
+    if start is not None and too_late:
         return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
     lp = lp if lp is not None else build_lp(problem)
     try:
-        h, model_status, note = _run(lp, options, left, integer=True, problem=problem, start=start)
+        # HiGHS may run on past its deadline by about half of _full_mip_seconds (see FULL_MIP_S_PER_ARC): keep that back.
+        mip_left = None if left is None else max(0.5, left - min(0.5 * _full_mip_seconds(problem), 0.5 * left))
+        h, model_status, note = _run(
+            lp, options, mip_left, integer=True, problem=problem, start=start, watch="full MIP"
+        )
     except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
         return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), finished=False,
                       infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
@@ -603,6 +728,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
 
 def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:
     """HiGHS's model status, said plainly when the run ended without a plan for a reason other than a proof."""
+    if status == highspy.HighsModelStatus.kInterrupt:  # by _watch, at the deadline
+        status = highspy.HighsModelStatus.kTimeLimit
     words = h.modelStatusToString(status)
     if has_plan or status in _INFEASIBLE:
         return words

@@ -95,20 +95,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.models.core import tolerance
-from planner.models.core import AssignmentProblem, LoadColumns, Resource, SideRow, arcs_by_item, best_arc_per_item, load_columns
+from planner.models.core import (
+    AssignmentProblem,
+    LoadColumns,
+    Resource,
+    SideRow,
+    arcs_by_item,
+    best_arc_per_item,
+    load_columns,
+    tolerance,
+)
 
 # Neighbourhood size. Measured on the 10k book: smaller neighbourhoods (4-8 agents) make
 # more, smaller improvements and ended further from the bound in the same time.
 MAX_AGENTS = 12  # agents per neighbourhood
 MAX_FREE = 400  # freed items per neighbourhood
+MAX_SHARE = 100  # items a big agent (a pool, digital) frees when it joins a neighbourhood (neighbourhood())
 SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 # A sub-MIP stops at its first improving plan (the start is the first "improving" one) or
 # its node limit, whichever comes first: both are counts, so the search is deterministic.
 SUB_LIMITS = {"mip_max_nodes": SUB_NODES, "mip_max_improving_sols": 2}
 SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early); never above --gap
 SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the counts should bind first)
-STALL_STEPS = 30  # stop after this many rounds in a row without improvement (at most one per agent)
+STALL_STEPS = 30  # stop after this many sub-MIPs in a row without improvement (at most one per agent)
 
 
 @dataclass(frozen=True)
@@ -175,7 +184,9 @@ class LpGuide:
             L = loads[lc.row_which, lc.row_agent]
             filled = np.bincount(lc.row - lc.first_row, weights=lc.coef * z, minlength=lc.n_rows)  # +ẑ_u or −Σ ẑ_j
             slack = np.where(np.isfinite(lc.row_lo), L + filled - lc.row_lo, lc.row_hi - L - filled)
-            parts["load_rows"] = np.bincount(lc.row_agent, weights=self.load_row_price * np.maximum(slack, 0.0), minlength=n)
+            parts["load_rows"] = np.bincount(
+                lc.row_agent, weights=self.load_row_price * np.maximum(slack, 0.0), minlength=n
+            )
             col_loss = self.load_rc * z - np.minimum(self.load_rc, 0.0) * lc.upper
             parts["load_columns"] = np.bincount(lc.agent, weights=np.maximum(col_loss, 0.0), minlength=n)
         return parts
@@ -194,13 +205,32 @@ class Neighbourhood:
     arcs: np.ndarray  # sub-problem arc -> full-problem arc
 
 
-def neighbourhood(problem: AssignmentProblem, choice: np.ndarray, agents: np.ndarray) -> Neighbourhood | None:
-    """The sub-problem that frees the items held by ``agents`` (None when nothing can move)."""
+def neighbourhood(problem: AssignmentProblem, choice: np.ndarray, agents: np.ndarray,
+                  max_share: int | None = None) -> Neighbourhood | None:  # fmt: skip
+    """The sub-problem that frees the items held by ``agents`` (None when nothing can move).
+
+    An agent of S that holds more than ``max_share`` items (a pool, the
+    digital program) frees only ``max_share`` of them: those whose cheapest
+    other arc into S costs least extra over the arc they hold (ties: lower
+    item index). Deterministic. Without it, a big agent could not join any
+    neighbourhood, and the moves a CSM's workload band needs most (taking
+    accounts from a pool or giving them back) would never be tried.
+    """
     in_s = np.zeros(problem.n_agents, dtype=bool)
     in_s[agents] = True
     held = in_s[problem.arc_agent[choice]]
     candidate = in_s[problem.arc_agent] & held[problem.arc_item]
     free = held & (np.bincount(problem.arc_item[candidate], minlength=problem.n_items) >= 2)
+    if max_share is not None:
+        owner = problem.arc_agent[choice]
+        counts = np.bincount(owner[free], minlength=problem.n_agents)
+        for k in np.flatnonzero(in_s & (counts > max_share)):
+            mine = np.flatnonzero(free & (owner == k))
+            other = candidate & (problem.arc_agent != k) & (owner[problem.arc_item] == k)
+            extra = np.full(problem.n_items, np.inf)
+            np.minimum.at(extra, problem.arc_item[other], problem.arc_cost[other])
+            extra = extra[mine] - problem.arc_cost[choice[mine]]
+            free[mine[np.lexsort((mine, extra))[max_share:]]] = False
     if not free.any():
         return None
     return sub_problem(problem, choice, free, candidate & free[problem.arc_item], name="/lns")
@@ -251,12 +281,15 @@ def sub_problem(problem: AssignmentProblem, choice: np.ndarray, free: np.ndarray
 
 
 def grow(problem: AssignmentProblem, choice: np.ndarray, seed_agent: int, rng: np.random.Generator,
-         blocked: np.ndarray | None = None, max_agents: int = MAX_AGENTS, max_free: int = MAX_FREE) -> np.ndarray:  # fmt: skip
+         blocked: np.ndarray | None = None, max_agents: int = MAX_AGENTS, max_free: int = MAX_FREE,
+         max_share: int | None = None) -> np.ndarray:  # fmt: skip
     """A set of agents around ``seed_agent``: those its items could move to, most-linked first.
 
     Agents in ``blocked`` (another neighbourhood of the same round) are never added.
     """
     held_by = np.bincount(problem.arc_agent[choice], minlength=problem.n_agents)
+    if max_share is not None:  # a big agent joins with a share of its items (see neighbourhood)
+        held_by = np.minimum(held_by, max_share)
     in_s = np.zeros(problem.n_agents, dtype=bool)
     in_s[seed_agent] = True
     freed = held_by[seed_agent]
@@ -311,7 +344,9 @@ def repair(
     cap = cap + tolerance(cap)  # as ``AssignmentProblem.violations`` allows
 
     def loads(arcs: np.ndarray) -> np.ndarray:  # R × agents: what the chosen ``arcs`` use
-        return np.stack([np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight])
+        return np.stack(
+            [np.bincount(problem.arc_agent[arcs], weights=w[arcs], minlength=problem.n_agents) for w in weight]
+        )
 
     load = loads(choice)
     arcs_of = arcs_by_item(problem.arc_item, problem.n_items)
@@ -452,6 +487,8 @@ def improve(
     workers: int = 1,
     stall_steps: int = STALL_STEPS,
     sub_gap: float = SUB_GAP,
+    max_share: int | None = MAX_SHARE,
+    on_improve=None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a complete feasible plan until its cost <= ``target``, the deadline, or a stall.
 
@@ -465,7 +502,12 @@ def improve(
     sets (so their improvements combine: they free disjoint items and touch
     disjoint capacity rows) and solves them concurrently. Side rows couple
     every item, so when the combined plan breaks one, only the best single
-    improvement of the round is kept. Returns the best plan and counts.
+    improvement of the round is kept. The search stops after ``stall_steps``
+    sub-MIPs in a row without improvement, however many workers share them:
+    counted in rounds, two workers ran twice the sub-MIPs before stopping,
+    which made ``--threads 2`` slower than ``--threads 1`` (see the HiGHS
+    backend's docstring, "Threads"). ``on_improve(cost)``, if given, is
+    told each better plan's cost. Returns the best plan and counts.
     """
     rng = np.random.default_rng(seed)
     choice = np.asarray(choice, dtype=np.int64).copy()
@@ -481,8 +523,10 @@ def improve(
                 break
             score = guide.agent_scores(problem, choice)
             # Tie-break by items held, so agents still get explored where the LP prices nothing (side rows).
-            score += 1e-9 * max(1.0, float(np.abs(problem.arc_cost).mean())) * np.bincount(
-                problem.arc_agent[choice], minlength=problem.n_agents
+            score += (
+                1e-9
+                * max(1.0, float(np.abs(problem.arc_cost).mean()))
+                * np.bincount(problem.arc_agent[choice], minlength=problem.n_agents)
             )
             score *= rng.uniform(0.8, 1.2, problem.n_agents) / (1.0 + seeded)
             blocked = np.zeros(problem.n_agents, dtype=bool)
@@ -492,13 +536,13 @@ def improve(
                 if blocked[seed_agent]:
                     break
                 seeded[seed_agent] += 1
-                agents = grow(problem, choice, seed_agent, rng, blocked)
+                agents = grow(problem, choice, seed_agent, rng, blocked, max_share=max_share)
                 blocked[agents] = True
-                hood = neighbourhood(problem, choice, agents)
+                hood = neighbourhood(problem, choice, agents, max_share=max_share)
                 if hood is not None:
                     hoods.append(hood)
             steps += 1
-            stall += 1
+            stall += max(1, len(hoods))  # counted in sub-MIPs: more workers must not search longer before stopping
             cap = SUB_SECONDS if left is None else min(SUB_SECONDS, left)
             jobs = [(h.problem, cap, seed + steps * workers + j, sub_gap) for j, h in enumerate(hoods)]
             answers = list(pool.map(lambda job: solve_sub(*job), jobs)) if pool else [solve_sub(*job) for job in jobs]
@@ -523,8 +567,9 @@ def improve(
             choice, cost = trial, problem.objective(trial)
             improvements += 1
             stall = 0
+            if on_improve is not None:  # progress: the new plan's cost
+                on_improve(cost)
     finally:
         if pool is not None:
             pool.shutdown()
     return choice, {"steps": steps, "improvements": improvements, "seconds": time.perf_counter() - t0}
-

@@ -153,7 +153,9 @@ def build_model(problem: AssignmentProblem) -> tuple[pulp.LpProblem, list[pulp.L
     prob = pulp.LpProblem(_safe_name(problem.name), pulp.LpMinimize)
     # PuLP writes columns sorted by name; zero-padding keeps them in arc order (and "z" after "x").
     x = [prob.add_variable(f"x{e:07d}", 0, 1, pulp.LpBinary) for e in range(problem.n_arcs)]
-    x += [prob.add_variable(f"z{j:07d}", 0, float(hi), pulp.LpContinuous) for j, hi in enumerate(_load_uppers(m).tolist())]
+    x += [
+        prob.add_variable(f"z{j:07d}", 0, float(hi), pulp.LpContinuous) for j, hi in enumerate(_load_uppers(m).tolist())
+    ]
     prob.setObjective(pulp.LpAffineExpression(list(zip(x, m.cost.tolist(), strict=True))))
     A = m.A
     t = row_factors(A, decimal=True)
@@ -202,7 +204,9 @@ def check_solver_name(name: str) -> None:
     """A UsageError (exit 2) unless ``name`` is a PuLP solver available on this machine."""
     available = pulp.listSolvers(onlyAvailable=True)
     if name not in available:
-        raise UsageError(f"Expected --pulp-solver to be one of the PuLP solvers available here: {', '.join(available)}; got {name!r}")
+        raise UsageError(
+            f"Expected --pulp-solver to be one of the PuLP solvers available here: {', '.join(available)}; got {name!r}"
+        )
 
 
 def make_solver(name: str, options: SolveOptions, warm_start: bool, log_path: Path | None) -> pulp.LpSolver:
@@ -271,7 +275,9 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                      "rounded: its bound and any proof are not reported")  # fmt: skip
         bound, infeasible = None, False
         if values is not None and problem.violations(problem.x_to_choice(values)):
-            notes.append(f"its plan breaks a cap of the unrounded model: {problem.violations(problem.x_to_choice(values))[0]}")
+            notes.append(
+                f"its plan breaks a cap of the unrounded model: {problem.violations(problem.x_to_choice(values))[0]}"
+            )
             values = None
     return finish(
         problem,
@@ -288,7 +294,9 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     )
 
 
-def _no_plan(problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float) -> BackendSolution:
+def _no_plan(
+    problem: AssignmentProblem, options: SolveOptions, message: str, build_s: float, solve_s: float
+) -> BackendSolution:
     return finish(problem, options, NAME, None, finished=False, infeasible=False, bound=None, build_s=build_s,
                   solve_s=solve_s, message=message)  # fmt: skip
 
@@ -304,10 +312,15 @@ def _infeasible(
     wall = summary.wall_seconds if summary.wall_seconds is not None else solve_s
     if wall < time_limit:
         return True, ""
-    return False, "CBC said infeasible after reaching its time limit (it does when the limit cuts preprocessing); not a proof"
+    return (
+        False,
+        "CBC said infeasible after reaching its time limit (it does when the limit cuts preprocessing); not a proof",
+    )
 
 
-def _bound(summary: CbcSummary | None, optimal: bool, objective: float | None, offset: float, gap: float) -> float | None:
+def _bound(
+    summary: CbcSummary | None, optimal: bool, objective: float | None, offset: float, gap: float
+) -> float | None:
     """The bound the solver proved: CBC's "Lower bound:" from its log; else what its stopping rule proves; else None.
 
     A solver that reports "optimal" stopped because its relative gap reached

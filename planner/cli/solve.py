@@ -81,7 +81,10 @@ def solve(
     with err.status("Loading and validating the book..."):
         b = load_book_or_exit(book, policy, as_of, column_map)
     load_s = time.perf_counter() - started
-    with err.status(f"Building and solving {len(b.accounts):,} accounts with {backend}..."):
+    with err.status(f"Building and solving {len(b.accounts):,} accounts with {backend}...") as status:
+        from planner.cli.progress import SolveProgress
+
+        progress = SolveProgress(status, f"Solving {len(b.accounts):,} accounts with {backend}", started)
         result = run(
             b,
             backend,
@@ -98,6 +101,7 @@ def solve(
             max_moves=max_moves,
             max_moved_arr=max_moved_arr,
             strict=strict,
+            progress=progress,
         )
     write_or_exit(result, out_dir, force)
     out.print(summary_table(result))

@@ -198,6 +198,7 @@ def solve(
     max_moves: int | None = None,
     max_moved_arr: float | None = None,
     strict: bool = False,
+    progress=None,
 ) -> PlanResult:
     """The optimal coverage plan of `book`, with its proof (or the reasons there is none).
 
@@ -210,11 +211,11 @@ def solve(
 
     `started` (a time.perf_counter() reading) is when the command began:
     `time_limit` counts from then, so it binds the load, the build and
-    everything after the solver too.
+    everything after the solver too. `progress` (see SolveOptions.progress) is told how the solve goes.
     """
     options = SolveOptions(
         time_limit=time_limit, gap=gap, threads=threads, seed=seed, verbose=verbose, warm_start=warm_start,
-        extra={"pulp_solver": pulp_solver} if pulp_solver else {},
+        extra={"pulp_solver": pulp_solver} if pulp_solver else {}, progress=progress,
     )  # fmt: skip
     clock = Clock.start(time_limit, started)
     job = coverage_job(book, max_moves, max_moved_arr, strict)
