@@ -291,6 +291,11 @@ def test_only_changes_writes_each_changed_account_once(tmp_path):
     assert sorted(exported + not_exported) == sorted(changed)  # each exactly once
     assert not_exported == [to18(sf_account(5))]  # the digital account: no digital owner configured
     assert result.counts["selected"] == result.counts["plan_changed"] == 4
+    # The plan summary's count of moves (planner.planning.result.Counts): an owner today and another one in the plan.
+    moved = [r for r in plan_rows(plan) if r["changed"] == "true" and r["previous_owner"] and r["owner_id"]]
+    assert result.counts["plan_moved"] == len(moved) and result.counts["plan_new"] == sum(
+        not r["previous_owner"] for r in plan_rows(plan)
+    )
     assert result.counts["exported"] + result.counts["export_exceptions"] == 4
 
 

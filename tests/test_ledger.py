@@ -233,7 +233,7 @@ def test_a_ledger_from_a_newer_planner_is_refused(tmp_path):
 
 
 def test_a_missing_or_foreign_ledger_is_refused(tmp_path):
-    with pytest.raises(LedgerError, match="No ledger at"):
+    with pytest.raises(LedgerError, match="No ledger at .*give the plan.s folder instead of its id"):
         Ledger(tmp_path / "none.sqlite", create=False)
     assert not (tmp_path / "none.sqlite").exists()
     (tmp_path / "notes.sqlite").write_text("not a database, just text that is long enough to have a header" * 20)

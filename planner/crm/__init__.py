@@ -122,7 +122,13 @@ def _counts(kind: str, plan: Plan, built: Built, files: Sequence[OutFile]) -> di
     exceptions = Counter(e.file for e in built.exceptions)
     counts = {
         "plan_accounts": len(plan.assignments),
-        "plan_changed": sum(r["changed"] == "true" for r in plan.assignments),
+        "plan_changed": sum(r["changed"] == "true" for r in plan.assignments),  # what --only-changes selects
+        # The plan summary's own counts (planner/planning/result.py Counts): each account once, as what it is.
+        "plan_moved": sum(
+            r["changed"] == "true" and r["previous_owner"] != "" and r["owner_id"] != "" for r in plan.assignments
+        ),  # fmt: skip
+        "plan_new": sum(r["previous_owner"] == "" for r in plan.assignments),
+        "plan_left_without_owner": sum(r["previous_owner"] != "" and r["owner_id"] == "" for r in plan.assignments),
         "selected": len(built.selected),
         "exported": len(built.export),
         "exported_changed": sum(c.changed for c in built.export),

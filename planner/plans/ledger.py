@@ -546,7 +546,9 @@ class Ledger:
         existed = self.path.exists()
         if not existed and (readonly or not create):
             raise LedgerError(
-                f"No ledger at {self.path}. Expected {LEDGER_NAME} next to the plan folders, or pass --ledger PATH."
+                f"No ledger at {self.path}. Expected {LEDGER_NAME} next to the plan folders: give the plan's folder "
+                "instead of its id (its ledger is found beside it), run from the folder that holds the ledger, or "
+                "pass --ledger PATH."
             )
         if not existed:
             try:
