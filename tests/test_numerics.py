@@ -140,7 +140,8 @@ def test_a_1e12_cap_overfilled_by_frozen_accounts_is_no_plan_for_any_backend(bas
         a.loc[a["account_id"] == account, "arr"] = "1000000000000"
         c.loc[c["csm_id"] == owner, "max_arr"] = "1000000000000"
 
-    results = solve_all(load_book(variant(base, tmp_path / "book", edit), as_of=AS_OF))
+    edited = load_book(variant(base, tmp_path / "book", edit), as_of=AS_OF)
+    results = solve_all(edited, strict=True)
     for b in EXACT:
         assert results[b].status == Status.INFEASIBLE, b
         assert any(
@@ -148,6 +149,13 @@ def test_a_1e12_cap_overfilled_by_frozen_accounts_is_no_plan_for_any_backend(bas
         )
     assert results["greedy"].status == Status.NO_SOLUTION
     assert results["greedy"].diagnosis[0].startswith("greedy: no agent had room for item")
+    # Without --strict the exact backends hand back the rest of the book, that account not placed (exit 5).
+    from planner.planning.solve import solve
+
+    for b in EXACT:
+        r = solve(edited, b, baseline=False)
+        assert r.status.has_plan and r.evaluation.ok, b
+        assert [(u["account_id"], u["reason"]) for u in r.summary["unplaced"]] == [(account, "not placed")], b
 
 
 def tight_1e12_row(small: float = 2.0) -> AssignmentProblem:
