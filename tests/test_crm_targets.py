@@ -373,6 +373,8 @@ def test_rollback_undoes_the_export_recorded_as_applied_not_the_last_one(tmp_pat
     assert both.exit_code == 2 and "got both" in both.output and not (tmp_path / "rb").exists()
     rolled = cli("plans", "rollback", plan_id, "--out", tmp_path / "rb", "--ledger", ledger)
     assert rolled.exit_code == 0, rolled.output
+    assert f"\nRolls back export #1 (salesforce -> {tmp_path / 'sf'})" in rolled.output  # a note, not a warning
+    assert "warning: Rolls back" not in rolled.output
     assert (tmp_path / "rb" / "rollback.csv").read_bytes() == (tmp_path / "sf" / "rollback.csv").read_bytes()
     assert rows(tmp_path / "rb" / "rollback.csv")[0] == ["Id", "CSM__c"]
     assert summary(tmp_path / "rb")["options"]["rolls_back"] == 1

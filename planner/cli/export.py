@@ -43,6 +43,8 @@ def print_result(result) -> None:
         table.add_row(f["name"], f["role"], f"{f['rows']:,}", f.get("how", ""), f["sha256"][:16])
     console.print(table)
     console.print(", ".join(f"{k}={v:,}" for k, v in result.counts.items()))
+    for note in result.notes:
+        console.print(note)
     for warning in result.warnings:
         warning_line(warning)
     console.print(f"checksum {result.checksum}; ledger export #{result.export_id}; plan is now {result.state}")

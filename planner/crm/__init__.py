@@ -68,6 +68,7 @@ class ExportResult:
     export_id: int  # the ledger's id of this export
     draft: bool  # exported without approval (--allow-draft)
     state: str  # the plan's ledger state afterwards
+    notes: tuple[str, ...] = ()  # what the user should know that is not a warning (which export a rollback undoes)
 
 
 def make_format(
@@ -272,7 +273,7 @@ def export_plan(
 def _commit(
     led: Ledger, plan: Plan, crm: CrmFormat, kind: str, out_dir: Path, force: bool, files: list[OutFile],
     exceptions: Sequence[ExceptionRow], built: Built, options: dict, by: str, draft: bool, to_state: str | None,
-    notes: Sequence[str] = (),
+    notes: Sequence[str] = (), info: Sequence[str] = (),
 ) -> ExportResult:  # fmt: skip
     """Write the folder and its ledger rows (and move the plan to `to_state`); the caller's transaction makes them one step."""
     counts = _counts(kind, plan, built, files)
@@ -283,6 +284,7 @@ def _commit(
         "kind": kind, "plan_id": plan.plan_id, "format": crm.name, "target": crm.target, "created_at": utc_now(),
         "by": by, "plan_dir": str(plan.path.resolve()), "ledger": str(led.path.resolve()), "draft": draft,
         "options": options, "counts": counts, "files": infos, "checksum": digest, "warnings": warnings,
+        "notes": list(info),
     }  # fmt: skip
     # The CLI checked this before any work; library callers get the same refusal here, before anything is written.
     check_overlap(out_dir, {"the plan": plan.path, "the ledger": led.path})
@@ -296,7 +298,18 @@ def _commit(
             led.transition(plan.plan_id, to_state, by, note=f"{crm.name} -> {out_dir.resolve()}")
     state = led.get(plan.plan_id).state
     return ExportResult(
-        plan.plan_id, kind, crm.name, out_dir, tuple(infos), counts, tuple(warnings), digest, export_id, draft, state
+        plan.plan_id,
+        kind,
+        crm.name,
+        out_dir,
+        tuple(infos),
+        counts,
+        tuple(warnings),
+        digest,
+        export_id,
+        draft,
+        state,
+        tuple(info),
     )
 
 
@@ -334,8 +347,8 @@ def rollback_plan(
             *role_files(crm, "rollback", built, plan_id, opts["max_records"], opts["max_bytes"]),
             exceptions_file(exceptions),
         ]
-        notes = [f"Rolls back export #{chosen.id} ({chosen.format} -> {chosen.out_dir})", *notes]
         return _commit(
             led, plan, crm, "rollback", Path(out_dir), force, files, exceptions, built, opts | {"rolls_back": chosen.id},
             by, draft=False, to_state=None if record.state == "rolled_back" else "rolled_back", notes=notes,
+            info=(f"Rolls back export #{chosen.id} ({chosen.format} -> {chosen.out_dir})",),
         )  # fmt: skip
