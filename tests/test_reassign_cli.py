@@ -174,6 +174,22 @@ def test_a_ledger_elsewhere_is_named_in_the_next_step(tmp_path):
     assert f"planner plans approve {tmp_path / 'plan'} --by NAME --ledger {ledger}" in r.output
 
 
+def test_a_plan_folder_finds_the_ledger_it_was_recorded_in_without_ledger(tmp_path, monkeypatch):
+    """summary.json names the ledger the plan was recorded in, so the folder alone finds it from any folder."""
+    ledger = tmp_path / "ledgers" / "team.sqlite"
+    r = run("reassign", FIX / "handoff", *AS_OF, "--out", tmp_path / "plans" / "r", "--ledger", ledger)
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "plans" / "r" / "summary.json").read_text())
+    assert summary["ledger"] == str(ledger.resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    approved = run("plans", "approve", tmp_path / "plans" / "r", "--by", "alice")
+    assert approved.exit_code == 0, approved.output
+    assert f"{summary['plan_id']} approved by alice ({ledger})" in approved.output
+    assert not (tmp_path / "plans" / "planner-ledger.sqlite").exists()  # no second ledger started beside the folder
+
+
 def test_the_same_plan_written_twice_keeps_its_first_folder(tmp_path):
     first = run("reassign", FIX / "handoff", *AS_OF, "--out", tmp_path / "a")
     second = run("reassign", FIX / "handoff", *AS_OF, "--out", tmp_path / "b")

@@ -193,19 +193,25 @@ def ledger_input(ledger: Path | None, plan_dir: Path | None = None) -> Path:
     return resolve_ledger_path(ledger, plan_dir)
 
 
-def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan") -> None:
+def write_or_exit(result, out_dir: Path, force: bool, what: str = "plan", ledger: Path | None = None) -> None:
     """Print the reasons and exit 3 when there is no plan; else write it atomically.
 
     The write fails (exit 4, nothing replaced) if --out appeared meanwhile, or
     with --force if what is there now is not the planner's own output.
+    summary.json names the ledger the plan is about to be recorded in (the
+    --ledger given, else the default), so the folder finds it from anywhere.
     """
+    from dataclasses import replace
+
+    from planner.plans.ledger import resolve_ledger_path
+
     if result.assignments is None:
         err.print(Text.assemble((f"No {what}", "bold red"), f" ({result.status.value}). Why:"))
         for reason in result.diagnosis:
             err.print(f"  - {reason}")
         err.print("Nothing was written.")
         raise typer.Exit(EXIT_NO_PLAN)
-    result.write(out_dir, force=force)
+    replace(result, ledger=str(resolve_ledger_path(ledger, out_dir).resolve())).write(out_dir, force=force)
 
 
 def end_with_unplaced(result) -> None:

@@ -100,7 +100,7 @@ def reassign(
             )
     except LeaverError as exc:
         fail(str(exc), exc.exit_code)
-    write_or_exit(result, out_dir, force, what="reassignment plan")
+    write_or_exit(result, out_dir, force, what="reassignment plan", ledger=ledger)
     out.print(handoff_table(result.extra_tables["handoffs.csv"]))
     out.print(summary_table(result))
     out.print(

@@ -103,7 +103,7 @@ def solve(
             strict=strict,
             progress=progress,
         )
-    write_or_exit(result, out_dir, force)
+    write_or_exit(result, out_dir, force, ledger=ledger)
     out.print(summary_table(result))
     out.print(f"Plan written to {out_dir}/ (assignments.csv, owners.csv, summary.json)")
     shortage = result.details.get("shortage") or ()

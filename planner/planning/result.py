@@ -144,6 +144,7 @@ class PlanResult:
     extra_tables: dict = field(default_factory=dict, repr=False)  # file name -> DataFrame (e.g. handoffs.csv)
     model: object = field(default=None, repr=False, compare=False)
     created_at: str = field(default_factory=utc_stamp)
+    ledger: str = ""  # the ledger the CLI records the plan in (absolute path), so the folder finds it from anywhere
 
     @property
     def has_plan(self) -> bool:
@@ -193,6 +194,8 @@ class PlanResult:
             "bound": _round(self.bound),
             "gap": self.gap,
         }
+        if self.ledger:
+            out["ledger"] = self.ledger
         if not self.has_plan:
             out["diagnosis"] = list(self.diagnosis)
             return out | self.details

@@ -313,6 +313,7 @@ def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: st
     """The ledger that holds `plan_id`, found wherever the user stands.
 
     --ledger or $PLANNER_LEDGER, when given, is the answer. Otherwise the
+    ledger the folder's summary.json names (where solve recorded it), the
     ledger next to the plan folder (`plan_dir`) or in the current folder,
     whichever holds the plan (neither: the one next to the folder, which a
     folder brought to a new place starts). For a plan id alone, the
@@ -327,6 +328,10 @@ def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: st
     if explicit or os.environ.get(LEDGER_ENV):
         return default
     near = [default] + ([Path(LEDGER_NAME)] if plan_dir is not None else [])
+    if plan_dir is not None:
+        named = _named_ledger(Path(plan_dir))
+        if named is not None:
+            near.insert(0, named)  # the ledger the plan was recorded in, named in its summary.json
     for path in near:
         if _holds(path, plan_id):
             return path
@@ -346,6 +351,15 @@ def locate_ledger(plan_id: str, explicit: str | Path | None = None, plan_dir: st
             "Pass --ledger PATH to say which"
         )
     return found[0] if found else default
+
+
+def _named_ledger(plan_dir: Path) -> Path | None:
+    """The ledger a plan folder's summary.json names (where `planner solve` recorded it), if any."""
+    try:
+        named = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8")).get("ledger")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(named) if isinstance(named, str) and named else None
 
 
 def _holds(path: Path, plan_id: str) -> bool:
