@@ -233,3 +233,14 @@ def test_the_defaults_end_a_solve_at_a_proven_half_percent_within_two_minutes(tm
     options = json.loads((tmp_path / "p" / "summary.json").read_text())["options"]
     assert (options["gap"], options["time_limit"]) == (0.005, 120.0)
     assert "optimal (proven within 0.00% of the best possible plan)" in r.output
+
+
+@pytest.mark.parametrize("command", ["validate", "import"])
+def test_an_unknown_locale_is_a_usage_error(tmp_path, command):
+    book = FIX / "tiny"
+    args = ["validate", book] if command == "validate" else ["import", "salesforce", book / "accounts.csv", "--users",
+                                                            book / "csms.csv", "--out", tmp_path / "b"]  # fmt: skip
+    r = run(*args, "--locale", "xx-YY")
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--locale': Expected a locale such as en-US, de-DE or fr-FR, got 'xx-YY'" in r.output
+    assert list(tmp_path.iterdir()) == []

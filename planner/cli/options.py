@@ -80,6 +80,20 @@ def check_gap(value: float) -> float:
     return value
 
 
+def check_locale_option(value: Optional[str]) -> Optional[str]:
+    """--locale: a locale babel knows (en-US, de_DE, fr-FR), else a usage error (exit 2) saying what is expected."""
+    if value is None:
+        return None
+    from planner.errors import BookError
+    from planner.io.colmap import check_locale
+
+    try:
+        check_locale(value, "--locale")
+    except BookError:
+        raise typer.BadParameter(f"Expected a locale such as en-US, de-DE or fr-FR, got {value!r}") from None
+    return value
+
+
 def whole_range(lo: int, hi: int):
     """A callback: a whole number from lo to hi, else a usage error saying so (typer's own range message gives one end)."""
 
@@ -183,6 +197,7 @@ LocaleOption = Annotated[
     typer.Option(
         "--locale",
         metavar="LOCALE",
+        callback=check_locale_option,
         help="How numbers and amounts are written, e.g. en-US ($1,200,000), de-DE (1.200.000,00 EUR), "
         "fr-FR (1 200 000,00); overrides the map's locale.",
     ),
