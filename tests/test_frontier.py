@@ -79,7 +79,8 @@ def test_the_command_writes_the_table_and_records_every_point(folder, tmp_path):
     ledger = tmp_path / "planner-ledger.sqlite"
     assert r.output.count("Recorded plan-") == len(rows)
     first = out / rows[0]["folder"]
-    assert runner.invoke(app, ["plans", "approve", str(first), "--by", "vp", "--ledger", str(ledger)]).exit_code == 0
+    # The point's folder names the ledger it is in (no --ledger needed, from any folder).
+    assert runner.invoke(app, ["plans", "approve", str(first), "--by", "vp"]).exit_code == 0
     exported = runner.invoke(
         app, ["export", str(first), "-f", "csv", "-o", str(tmp_path / "exp"), "--ledger", str(ledger)]
     )

@@ -55,14 +55,18 @@ def solve_point(
     spec: BookSpec, backend: str, options: dict, max_moves: int | None, out: str, name: str, point: int
 ) -> FrontierPoint:
     """Solve the book under a cap on moves and write its plan folder to `out`/`name` (runs in a worker process)."""
+    from dataclasses import replace
+
     from planner.planning.solve import solve
 
     t0 = time.perf_counter()
+    options = dict(options)
+    ledger = options.pop("ledger", "")  # the ledger the CLI records the folders in: summary.json names it
     result = solve(cached_book(spec), backend, max_moves=max_moves, **options)
     folder = None
     if result.has_plan:
         folder = name  # renamed NN-moves-M once every point is known (_numbered)
-        result.write(Path(out) / folder)
+        replace(result, ledger=ledger).write(Path(out) / folder)
     return FrontierPoint(
         point=point, max_moves=max_moves, status=result.status.value, plan_id=result.plan_id, folder=folder,
         moves=result.counts.moved if result.counts else None,
