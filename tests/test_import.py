@@ -280,3 +280,18 @@ def test_a_books_digital_program_matches_as_an_owner_by_its_email(generated, tmp
     result = invoke("validate", book, "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert email.upper() not in result.output and f"{int(digital.sum())} by email" in result.output
+
+
+def test_an_owner_with_far_more_accounts_than_a_csm_may_hold_is_named_with_the_map_line(tmp_path):
+    """Without [roster] pools / digital the pooled and digital users read as CSMs; the import says which and how."""
+    generated = write_book(generate_book(600, 12, seed=3, as_of=pd.Timestamp(AS_OF).date()), tmp_path / "gen")
+    export = write_export("salesforce", generated, tmp_path / "crm")
+    result = invoke("import", "salesforce", export.accounts, "--users", export.users, "--out", tmp_path / "b",
+                    "--as-of", AS_OF)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "pooled team or the digital program" in line]
+    digital = next(line for line in lines if "Digital CS" in line)
+    assert digital.startswith("warning: users.csv: Expected a CSM to own at most 50 accounts, Digital CS (")
+    assert '[roster] digital = "Digital CS"' in digital
+    csms = pd.read_csv(generated / "csms.csv", dtype=str, keep_default_na=False)
+    assert not any(name in line for line in lines for name in csms["name"])  # real CSMs are not named

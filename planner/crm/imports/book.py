@@ -656,10 +656,28 @@ def import_book(
         raw = RawBook(raw.name, {**raw.tables, "pools": replace(raw.tables["pools"], frame=pools)}, frozenset())
         book, checked = validate_raw(raw, [], policy, as_of, EMPTY)
     findings += [f for f in checked if not (f.severity == "error" and (f.file, f.row, f.column) in mine)]
+    if book is not None:
+        findings += _pool_like_csms(book, users_raw.label)
     findings = list(dict.fromkeys(findings))  # a value both the conversion and the book's check reject: said once
     if any(f.severity == "error" for f in findings):
         book = None
     return Imported({name: t.frame for name, t in raw.tables.items()}, findings, book)
+
+
+def _pool_like_csms(book, label: str) -> list[Finding]:
+    """A CSM owning far more accounts than a CSM may hold is likely a pooled team or the digital program: say how to
+    name it in the map (else the plan must move most of its accounts, or leave them unplaced)."""
+    owned = book.accounts["current_owner"].value_counts()
+    out = []
+    for r in book.csms.to_dict("records"):
+        n = int(owned.get(r["csm_id"], 0))
+        if n > 2 * r["max_accounts"]:
+            message = (f"Expected a CSM to own at most {r['max_accounts']:,} accounts, {r['name'] or r['csm_id']} "
+                       f"({r['csm_id']}) owns {n:,}: if this user is a pooled team or the digital program, name it in "
+                       f'the map: [roster] pools = ["{r["name"] or r["csm_id"]}"] or [roster] digital = '
+                       f'"{r["name"] or r["csm_id"]}"')  # fmt: skip
+            out.append(Finding("warning", label, None, None, message, "pool_like_csm"))
+    return out
 
 
 def _named(findings: list[Finding], raw: RawBook) -> list[Finding]:
