@@ -24,7 +24,9 @@ Data (per account a, owner o; see policy for every default)
     mis[a,o]          for a CSM: cost_per_gap_hour · max(0, tzgap[a,o] − free_gap_hours)
                                  + mismatch_cost · [region[o] ≠ region[a]]
     cap_h[o], cap_n[o], cap_arr[o]   hours (capacity_hours · max_utilization), accounts, ARR caps
-    F[r,o]            load of resource r the commitments (E6 freeze, E7 pin: a's only arc) put on o
+    F[r,o]            load of resource r the commitments put on o: E6 freeze and E7 pin (a's only arc), and
+                      a's arc to its current active CSM where it is a's only arc (no other owner may take
+                      a: leaving it without an owner is worse than keeping it where it is, over a cap)
     b[r,o]            max(cap[r,o], F[r,o]): a cap the commitments alone exceed is raised to what they
                       need (and no more); with strict, b = cap and such a book is infeasible
     L[r,o]            Σ_a w[r,a,o] x[a,o]: o's load of hours, accounts, ARR
@@ -128,6 +130,7 @@ class CoverageModel:
     arc_rule: np.ndarray  # object: '' | 'keep_current' | 'freeze' | 'pin'
     arc_exception: np.ndarray  # object: why a kept, frozen or pinned arc breaks today's rules, else ''
     committed_over: dict = None  # resource -> owner indices whose cap the commitments alone exceed (raised)
+    arc_committed: np.ndarray = None  # bool per arc: a commitment (freeze, pin, or the only arc: kept current CSM)
 
     @property
     def arc_owner_ids(self) -> np.ndarray:
@@ -428,7 +431,9 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
     n_own = len(owners.ids)
     weights = {"hours": arc_h, "accounts": np.where(is_csm, 1.0, 0.0), "arr": np.where(is_csm, arr[rows], 0.0)}
     caps = {"hours": owners.cap_hours, "accounts": owners.cap_accounts, "arr": owners.cap_arr}
-    committed = np.isin(rule, ["freeze", "pin"])
+    only_arc = np.bincount(rows, minlength=n)[rows] == 1
+    stays = (cols == cur[rows]) & cur_active_csm[rows]  # the arc to today's active CSM (eligible or kept, E5)
+    committed = np.isin(rule, ["freeze", "pin"]) | (only_arc & stays)
     over_caps = {}
     for name, w in weights.items():
         load = np.bincount(cols[committed], weights=w[committed], minlength=n_own)
@@ -489,6 +494,7 @@ def build_coverage(book, max_moves: int | None = None, max_moved_arr: float | No
         arc_rule=rule,
         arc_exception=exception,
         committed_over={name: ks for name, ks in over_caps.items() if len(ks)},
+        arc_committed=committed,
     )
 
 

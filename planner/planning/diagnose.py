@@ -159,11 +159,11 @@ def _funnel(steps) -> str:
     return ", ".join(said)
 
 
-@check("renewal-freeze and pinned loads over caps")
+@check("renewal-freeze, pinned and sole-owner loads over caps")
 def forced_loads_over_caps(book, model) -> Iterable[str]:
-    """Renewal-freeze and pinned accounts that alone overfill their owner."""
+    """Commitments (renewal freeze, pins, accounts no other owner may take) that alone overfill their owner."""
     p = model.problem
-    forced_arcs = np.flatnonzero(np.isin(model.arc_rule, ["freeze", "pin"]))
+    forced_arcs = np.flatnonzero(model.arc_committed)
     if not len(forced_arcs):
         return
     for r in p.resources:
@@ -171,7 +171,7 @@ def forced_loads_over_caps(book, model) -> Iterable[str]:
         for k in np.flatnonzero(load > r.capacity + 1e-6):
             n = int(np.sum(p.arc_agent[forced_arcs] == k))
             yield (
-                f"{model.owners.ids[k]} must keep {n} accounts (renewal freeze or pins) needing "
+                f"{model.owners.ids[k]} must keep {n} accounts (renewal freeze, pins, or no other owner may take them) needing "
                 f"{_amount(r.name, load[k])}, but the cap is {_amount(r.name, r.capacity[k])}"
             )
 
@@ -336,7 +336,7 @@ def _fewest_uncovered(book, model, keep_commitments: bool) -> Uncovered:
     dummy = p.n_agents
     # Tie-break: leave uncovered an account without a freeze or pin first (those stay put by rule), then the least ARR.
     forced = np.zeros(n)
-    forced[p.arc_item[np.isin(model.arc_rule, ["freeze", "pin"])]] = 1.0
+    forced[p.arc_item[model.arc_committed]] = 1.0
     uncovered = 1.0 + TIE_BREAK * (forced + arr / (1.0 + float(arr.sum()))) / (1.0 + forced.sum())
     may = np.flatnonzero(forced == 0) if keep_commitments else np.arange(n)
     elastic = with_arcs(_tie_break(p), may, np.full(len(may), dummy), uncovered[may], np.zeros(len(may)), new_agents=1)

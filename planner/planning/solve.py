@@ -98,16 +98,17 @@ def over_caps(book: Book, model, choice) -> list[dict]:
 
     p, owners = model.problem, model.owners
     caps = {"hours": owners.cap_hours, "accounts": owners.cap_accounts, "arr": owners.cap_arr}
-    committed = np.isin(model.arc_rule, ["freeze", "pin"])
+    committed = model.arc_committed
     cost = owner_costs(model, choice)["over_cap"]
     rows = []
     for name, agents in (model.committed_over or {}).items():
         load = p.load(name, choice)
         for k in agents:
             mine = committed & (p.arc_agent == k)
-            frozen, pinned = (
+            frozen, pinned, sole = (
                 int((mine & (model.arc_rule == "freeze")).sum()),
                 int((mine & (model.arc_rule == "pin")).sum()),
+                int((mine & ~np.isin(model.arc_rule, ["freeze", "pin"])).sum()),
             )
             over = float(load[k] - caps[name][k])
             why = []
@@ -116,6 +117,8 @@ def over_caps(book: Book, model, choice) -> list[dict]:
                 why.append(f"{frozen} account(s) renewing by {last.isoformat()} keep their owner")
             if pinned:
                 why.append(f"{pinned} account(s) are pinned to it")
+            if sole:
+                why.append(f"{sole} account(s) no other owner may take stay with it")
             amount = {"hours": f"{over:,.1f} h/month", "accounts": f"{over:,.0f} accounts", "arr": f"${over:,.0f} ARR"}[
                 name
             ]
