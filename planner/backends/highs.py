@@ -570,9 +570,11 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
     lns_deadline = None if left is None else time.perf_counter() + _lns_seconds(problem, left)
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
+    # Pairs of moves between sub-MIPs, where load costs make them pay (lns.improve, polish).
+    polish = (lambda choice: lns.polish(problem, choice, deadline=lns_deadline)[0]) if problem.load_costs else None
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap),
+                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap), polish=polish,
                            on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
 
 

@@ -133,6 +133,7 @@ SUB_NODES = 50  # branch-and-bound node limit of one sub-MIP (deterministic)
 SUB_LIMITS = {"mip_max_nodes": SUB_NODES, "mip_max_improving_sols": 2}
 SUB_GAP = 1e-3  # relative gap at which a sub-MIP stops (its improving plan comes early); never above --gap
 SUB_SECONDS = 2.0  # wall-clock cap of one sub-MIP (a safety net; the counts should bind first)
+POLISH_EVERY = 8  # improve(): run its polish after this many improvements
 STALL_STEPS = 30  # stop after this many sub-MIPs in a row without improvement (at most one per agent)
 
 
@@ -505,6 +506,8 @@ def improve(
     sub_gap: float = SUB_GAP,
     max_share: int | None = MAX_SHARE,
     on_improve=None,
+    polish=None,
+    polish_every: int = POLISH_EVERY,
 ) -> tuple[np.ndarray, dict]:
     """Improve a complete feasible plan until its cost <= ``target``, the deadline, or a stall.
 
@@ -523,7 +526,12 @@ def improve(
     counted in rounds, two workers ran twice the sub-MIPs before stopping,
     which made ``--threads 2`` slower than ``--threads 1`` (see the HiGHS
     backend's docstring, "Threads"). ``on_improve(cost)``, if given, is
-    told each better plan's cost. Returns the best plan and counts.
+    told each better plan's cost. ``polish(choice) -> choice``, if given (a
+    local search that never worsens a plan, e.g. :func:`polish`), runs after
+    every ``polish_every`` improvements: the sub-MIPs' new plans open moves
+    and pairs between agents that were never in one neighbourhood (on the 10k
+    book, 40 s of LNS from the polished plan: 3,092,553 alone, 3,090,114
+    polished about every 8 improvements). Returns the best plan and counts.
     """
     rng = np.random.default_rng(seed)
     choice = np.asarray(choice, dtype=np.int64).copy()
@@ -583,6 +591,10 @@ def improve(
             choice, cost = trial, problem.objective(trial)
             improvements += 1
             stall = 0
+            if polish is not None and improvements % polish_every == 0:
+                polished = polish(choice)
+                if problem.objective(polished) < cost and not problem.violations(polished):
+                    choice, cost = polished, problem.objective(polished)
             if on_improve is not None:  # progress: the new plan's cost
                 on_improve(cost)
     finally:
