@@ -689,7 +689,7 @@ def pair_moves(problem: AssignmentProblem, choice: np.ndarray, *, deadline: floa
                 a, b = into[ii], out[oo]
                 s = src[a]
                 ls = load[:, s] - w_cur[:, a] + weight[:, b]
-                delta[ii, oo] += (pen(s, ls) + now[s] - pen(s, src_after[:, a]) - pen(s, dst_after[:, b]))
+                delta[ii, oo] += pen(s, ls) + now[s] - pen(s, src_after[:, a]) - pen(s, dst_after[:, b])
                 ok[ii, oo] &= np.all(ls <= cap[:, s], axis=0)
             delta[~ok] = np.inf
             best = int(np.argmin(delta))
