@@ -101,6 +101,34 @@ def test_improve_never_worsens_stays_feasible_and_is_deterministic(workers):
     assert np.array_equal(plan, again)
 
 
+def test_improve_polishes_after_every_few_improvements_and_keeps_only_a_better_plan():
+    problem = gap_with_fallback()
+    relax = relaxation(problem)
+    guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
+    start = fallback_plan(problem)
+    seen = []
+
+    def worse(choice):  # a "polish" that would put item 0 back on the fallback agent: never kept
+        seen.append(problem.objective(choice))
+        out = choice.copy()
+        out[0] = start[0]
+        return out
+
+    plan, stats = lns.improve(problem, start, guide, sub_solver, target=None, deadline=None, seed=3,
+                              polish=worse, polish_every=2)  # fmt: skip
+    plain, _ = lns.improve(problem, start, guide, sub_solver, target=None, deadline=None, seed=3)
+    assert len(seen) == stats["improvements"] // 2 > 0
+    assert np.array_equal(plan, plain)  # nothing worse was kept, so the search went as without polish
+
+    def better(choice):  # one improving single move, when there is one
+        return lns.shift_moves(problem, choice, max_rounds=1)[0]
+
+    polished, _ = lns.improve(problem, start, guide, sub_solver, target=None, deadline=None, seed=3,
+                              polish=better, polish_every=2)  # fmt: skip
+    assert problem.violations(polished) == []
+    assert not np.array_equal(polished, plain)
+
+
 def test_improve_stops_at_the_target():
     problem = gap_with_fallback()
     relax = relaxation(problem)

@@ -428,6 +428,78 @@ def test_shift_moves_lower_the_true_objective_and_keep_every_cap():
     assert lns.shift_moves(problem, plan)[1] == 0  # no single improving move is left
 
 
+def test_pair_moves_swap_two_items_where_no_single_move_keeps_the_caps():
+    from planner.backends import lns
+
+    # Agent 0 holds item 0 (4 h), agent 1 item 1 (6 h); floors 6 and 4 at 10 per idle hour, caps 6 h each.
+    # Either single move breaks a cap; the swap fills both floors exactly (20 -> 0 of load cost).
+    problem = AssignmentProblem(
+        n_items=2,
+        n_agents=2,
+        arc_item=np.array([0, 0, 1, 1]),
+        arc_agent=np.array([0, 1, 0, 1]),
+        arc_cost=np.array([1.0, 1.0, 1.0, 1.0]),
+        resources=(Resource("hours", np.array([4.0, 4.0, 6.0, 6.0]), np.array([6.0, 6.0])),),
+        load_costs=(band([6, 4], 10, INF, [(INF, 0)], n=2),),
+    )
+    start = np.array([0, 3])
+    assert problem.objective(start) == pytest.approx(2.0 + 20.0)
+    assert lns.shift_moves(problem, start)[1] == 0
+    plan, pairs = lns.pair_moves(problem, start)
+    assert pairs == 1 and plan.tolist() == [1, 2]
+    assert problem.violations(plan) == [] and problem.objective(plan) == pytest.approx(2.0)
+
+
+def test_pair_moves_make_an_ejection_chain_through_a_full_agent():
+    from planner.backends import lns
+
+    # Item 0 (on agent 0) is 5 cheaper on agent 1, but agent 1 is full with item 1, which agent 2 takes at +1;
+    # agent 0 has a floor of 0, agent 2 is priced only above 20 h: the chain 0 -> 1, 1 -> 2 gains 4.
+    problem = AssignmentProblem(
+        n_items=2,
+        n_agents=3,
+        arc_item=np.array([0, 0, 1, 1]),
+        arc_agent=np.array([0, 1, 1, 2]),
+        arc_cost=np.array([6.0, 1.0, 1.0, 2.0]),
+        resources=(Resource("hours", np.full(4, 6.0), np.array([10.0, 6.0, 10.0])),),
+        load_costs=(band(0, 0, [INF, INF, 20], [(INF, 3)], n=3),),
+    )
+    start = np.array([0, 2])
+    assert lns.shift_moves(problem, start)[1] == 0
+    plan, pairs = lns.pair_moves(problem, start)
+    assert pairs == 1 and plan.tolist() == [1, 3]
+    assert problem.objective(start) - problem.objective(plan) == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pair_moves_never_worsen_keep_every_cap_and_are_deterministic(seed):
+    from planner.backends import lns
+
+    problem = tiny_problem(seed)
+    arcs_of = [np.flatnonzero(problem.arc_item == i) for i in range(problem.n_items)]
+    feasible = [np.array(c) for c in itertools.product(*arcs_of) if not problem.violations(np.array(c))]
+    best, _ = brute_force(problem)
+    for start in feasible[:: max(1, len(feasible) // 25)]:
+        plan, pairs = lns.pair_moves(problem, start)
+        assert problem.violations(plan) == []
+        assert problem.objective(plan) <= problem.objective(start) + 1e-9
+        assert (pairs > 0) == (problem.objective(plan) < problem.objective(start) - 1e-9)
+        assert problem.objective(plan) >= best - 1e-9
+        assert np.array_equal(plan, lns.pair_moves(problem, start)[0])
+
+
+def test_polish_leaves_no_improving_single_move_or_pair_on_a_banded_book():
+    from planner.backends import lns
+
+    problem = banded_gap(300, 20, seed=6)
+    start = backends.solve(problem, "greedy").choice
+    shifted, _ = lns.shift_moves(problem, start)
+    plan, moves = lns.polish(problem, start)
+    assert problem.violations(plan) == [] and problem.objective(plan) < problem.objective(shifted)
+    assert lns.shift_moves(problem, plan)[1] == 0 and lns.pair_moves(problem, plan)[1] == 0
+    assert np.array_equal(plan, lns.polish(problem, start)[0])
+
+
 def test_repair_moves_the_item_whose_move_costs_least_with_load_costs():
     from planner.backends import highs, lns
 

@@ -335,7 +335,7 @@ FULL_MIP_MAX_ARCS = 1_000_000  # from this many arcs a time-limited solve ends w
 FULL_MIP_S_PER_ARC = 2e-4
 CORE_TIME_DEFAULT = 120.0  # seconds for the core MIP when the run has no time limit
 CORE_MIN_GAP = 1e-3  # the core MIP's own gap never below this
-SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.shift_moves may use after the rounded LP
+SHIFT_TIME_SHARE = 0.2  # share of the time left that lns.polish (single moves, pairs) may use after the rounded LP
 
 
 @dataclass(frozen=True)
@@ -547,16 +547,17 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
                  deadline: float | None) -> np.ndarray | None:  # fmt: skip
     """The LP optimum rounded and repaired (lns.lp_rounding, lns.repair); None unless it keeps every row.
 
-    When it is not yet within --gap of the bound, single moves (lns.shift_moves) improve it first: with load
-    costs the rounding leaves many agents a few hours off their band, which they fix in about a second.
+    When it is not yet within --gap of the bound, single moves and pairs of moves (lns.polish) improve it
+    first: with load costs the rounding leaves many agents a few hours off their band, which single moves fix
+    in about a second and pairs (swaps, ejection chains) further in a few seconds more.
     """
     with _sub_mips():
         plan = lns.repair(problem, lns.lp_rounding(problem, relax.x), _solve_sub, seed=options.seed, deadline=deadline)
     if not (np.all(plan >= 0) and not problem.violations(plan)):
         return None
     if relative_gap(problem.objective(plan), relax.bound) > options.gap:
-        left = _left(deadline)  # the single moves may use a share of the time left; the LNS needs the rest
-        plan, _ = lns.shift_moves(
+        left = _left(deadline)  # the moves may use a share of the time left; the LNS needs the rest
+        plan, _ = lns.polish(
             problem, plan, deadline=None if left is None else time.perf_counter() + SHIFT_TIME_SHARE * left
         )
     return plan
@@ -569,9 +570,11 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
     lns_deadline = None if left is None else time.perf_counter() + _lns_seconds(problem, left)
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
+    # Pairs of moves between sub-MIPs, where load costs make them pay (lns.improve, polish).
+    polish = (lambda choice: lns.polish(problem, choice, deadline=lns_deadline)[0]) if problem.load_costs else None
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap),
+                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap), polish=polish,
                            on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
 
 
