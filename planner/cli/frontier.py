@@ -70,11 +70,12 @@ def frontier(
     b = load_book_or_exit(book, policy, as_of)
     spec = BookSpec(str(book.resolve()), None if policy is None else str(policy.resolve()), b.as_of)
     remember(spec, b)
-    options = {"gap": gap, "threads": threads, "seed": seed, "ledger": str(ledger_path.resolve())}
+    options = {"gap": gap, "threads": threads, "seed": seed}
     with atomic_dir(out_dir, force=force, kind="frontier") as tmp:
         with err.status(f"Solving {points} points of the frontier on {len(b.accounts):,} accounts..."):
             found = plan_frontier(spec, tmp, points, backend.value if hasattr(backend, "value") else backend,
-                                  options=options, workers=workers, time_limit=time_limit, started=started)  # fmt: skip
+                                  options=options, workers=workers, time_limit=time_limit, started=started,
+                                  ledger=str(ledger_path.resolve()))  # fmt: skip
         import pandas as pd
 
         write_frame(pd.DataFrame([p.row() for p in found]), tmp / "frontier.csv")

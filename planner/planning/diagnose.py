@@ -516,6 +516,9 @@ def with_arcs(p, items, agents, costs, hours, new_agents: int = 0):
     )
 
 
+SET_ASIDE_HEAD = "account(s) no owner may take would be left unassigned in any case:"  # heads that section
+
+
 def diagnose(book, model, proven: bool = True, set_aside: bool = False) -> list[str]:
     """Sentences that explain why the coverage model has no plan; never raises.
 
@@ -529,7 +532,7 @@ def diagnose(book, model, proven: bool = True, set_aside: bool = False) -> list[
     checks = [fn for fn in CHECKS if not (set_aside and fn is accounts_nobody_may_cover)]
     found = [s for fn in checks for s in run_check(fn, book, model)]
     if set_aside and len(nobody := model.problem.items_without_arcs()):
-        found.append(f"{len(nobody):,} account(s) no owner may take would be left unassigned in any case:")
+        found.append(f"{len(nobody):,} {SET_ASIDE_HEAD}")
         found += run_check(accounts_nobody_may_cover, book, model)
     if found:
         return found

@@ -52,7 +52,14 @@ class FrontierPoint:
 
 
 def solve_point(
-    spec: BookSpec, backend: str, options: dict, max_moves: int | None, out: str, name: str, point: int
+    spec: BookSpec,
+    backend: str,
+    options: dict,
+    max_moves: int | None,
+    out: str,
+    name: str,
+    point: int,
+    ledger: str = "",
 ) -> FrontierPoint:
     """Solve the book under a cap on moves and write its plan folder to `out`/`name` (runs in a worker process)."""
     from dataclasses import replace
@@ -60,13 +67,11 @@ def solve_point(
     from planner.planning.solve import solve
 
     t0 = time.perf_counter()
-    options = dict(options)
-    ledger = options.pop("ledger", "")  # the ledger the CLI records the folders in: summary.json names it
     result = solve(cached_book(spec), backend, max_moves=max_moves, **options)
     folder = None
     if result.has_plan:
         folder = name  # renamed NN-moves-M once every point is known (_numbered)
-        replace(result, ledger=ledger).write(Path(out) / folder)
+        replace(result, ledger=ledger).write(Path(out) / folder)  # summary.json names the ledger it goes to
     return FrontierPoint(
         point=point, max_moves=max_moves, status=result.status.value, plan_id=result.plan_id, folder=folder,
         moves=result.counts.moved if result.counts else None,
@@ -84,7 +89,8 @@ def caps_between(least: int, free: int, points: int) -> list[int]:
 
 
 def plan_frontier(spec: BookSpec, out: Path, points: int = 8, backend: str = "highs", *, options: dict | None = None,
-                  workers: int | None = None, time_limit: float | None = None, started: float | None = None) -> list[FrontierPoint]:  # fmt: skip
+                  workers: int | None = None, time_limit: float | None = None, started: float | None = None,
+                  ledger: str = "") -> list[FrontierPoint]:  # fmt: skip
     """The frontier's points, each plan folder written under `out` (a folder that exists); cheapest-change first.
 
     `options` are solve()'s (gap, threads, seed, ...); `time_limit` binds the
@@ -108,7 +114,9 @@ def plan_frontier(spec: BookSpec, out: Path, points: int = 8, backend: str = "hi
     if least.found is not None:
         ends.append((int(round(least.found)), "point-least"))
     with Runner(workers) as runner:
-        found = runner.run(solve_point, [(spec, backend, options, cap, str(out), name, 0) for cap, name in ends])
+        found = runner.run(
+            solve_point, [(spec, backend, options, cap, str(out), name, 0, ledger) for cap, name in ends]
+        )
         free = found[0]
         if free.moves is not None and least.found is not None and points > 2:
             caps = [
@@ -116,7 +124,9 @@ def plan_frontier(spec: BookSpec, out: Path, points: int = 8, backend: str = "hi
                 for c in caps_between(int(round(least.found)), free.moves, points)
                 if c not in (free.moves, ends[1][0])
             ]
-            found += runner.run(solve_point, [(spec, backend, options, c, str(out), f"point-{c}", 0) for c in caps])
+            found += runner.run(
+                solve_point, [(spec, backend, options, c, str(out), f"point-{c}", 0, ledger) for c in caps]
+            )
     ordered = sorted(found, key=lambda p: (p.moves if p.moves is not None else math.inf, p.max_moves is None))
     return [_numbered(p, i, out) for i, p in enumerate(ordered, start=1)]
 

@@ -144,16 +144,17 @@ def idle_beside_busy(book, plan: Mapping[str, str], loads: Mapping[str, Mapping[
         room = r["capacity_hours"] * pol.csm_max_utilization - load.get("hours", 0.0)
         if load.get("accounts", 0.0) + 1 > r["max_accounts"]:
             continue
-        best = None
+        best, mine_now = None, load_cost(me, load)
         for c in busy:
+            theirs_now = load_cost(c, loads[c])
             for a in movable[c]:
                 h = ctx.hours(a)
                 if h > room + 1e-9 or load.get("arr", 0.0) + a["arr"] > r["max_arr"] + 1e-6:
                     continue
                 if _eligibility_breaches(ctx, a, me):
                     continue
-                balance = (load_cost(me, load) - load_cost(me, shifted(load, a, h, +1))
-                           + load_cost(c, loads[c]) - load_cost(c, shifted(loads[c], a, account_cost(ctx, a, c).hours, -1)))  # fmt: skip
+                balance = (mine_now - load_cost(me, shifted(load, a, h, +1))
+                           + theirs_now - load_cost(c, shifted(loads[c], a, account_cost(ctx, a, c).hours, -1)))  # fmt: skip
                 costs = account_cost(ctx, a, me).total - account_cost(ctx, a, c).total
                 if best is None or costs - balance < best["net"] - 1e-9:
                     best = {"csm_id": me, "utilization": round(use[me], 4), "could_take": a["account_id"], "from": c,

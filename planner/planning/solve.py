@@ -242,7 +242,7 @@ def _short_book(job: CoverageJob, result: PlanResult, backend: str, options: Sol
     that cannot help: a continuity cap no plan meets, no account that fits,
     or no time left (the proven "no plan" stands).
     """
-    from planner.planning.diagnose import fewest_uncovered, full_owners_detail
+    from planner.planning.diagnose import SET_ASIDE_HEAD, fewest_uncovered, full_owners_detail
 
     left = clock.left()
     if left is not None and left < SHORT_BOOK_MIN_S:
@@ -256,7 +256,7 @@ def _short_book(job: CoverageJob, result: PlanResult, backend: str, options: Sol
     listed = tuple(f"{a}: " for a in book.accounts["account_id"].iloc[np.r_[u.accounts, job.nobody]])
     why = []
     for line in result.diagnosis:
-        if line.endswith("no owner may take would be left unassigned in any case:"):
+        if line.endswith(SET_ASIDE_HEAD):
             break
         if not line.startswith(listed):
             why.append(line)
