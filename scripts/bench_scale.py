@@ -18,7 +18,8 @@ utilization_min / _median / _max (active CSMs' hours / capacity), moved
 (accounts that change owner), moved_arr, new_accounts; today_cost (today's
 owners priced by the same model: what the plan is compared with) and
 today_broken_rules; greedy_objective, greedy_broken_caps, greedy_saving;
-peak_rss_mb; pulp_build_s (the same model built expression by expression in
+peak_rss_mb (this process), peak_child_rss_mb (the largest child: the fenced
+full MIP); pulp_build_s (the same model built expression by expression in
 PuLP, the textbook way) and build_speedup = pulp_build_s / build_s.
 
 --compare BEFORE.json (a line this script printed earlier, e.g. on main)
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     out = {"accounts": args.accounts, "csms": csms, "pools": len(tables["pools"]), "backend": args.backend,
            "threads": args.threads, **figures(result, total_s)}  # fmt: skip
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # The fenced full MIP runs in a child process (planner/backends/fence.py): its peak is counted here.
+    out["peak_child_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     if not args.no_pulp_build and result.model is not None:
         build_s = out["build_s"]
         out["pulp_build_s"] = round(pulp_textbook_build(result.model.problem), 3)

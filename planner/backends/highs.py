@@ -225,6 +225,7 @@ def _run(
     extra: dict | None = None,
     reset_scheduler: bool = True,
     watch: str | None = None,
+    on_plan=None,
 ):
     """One HiGHS run of `lp` (as a MIP or as its LP relaxation); returns (highs, model status, note).
 
@@ -256,7 +257,7 @@ def _run(
         raise SolverError("HiGHS rejected the model (passModel): a value out of its range")
     note = _warm_start(h, problem, options, start) if integer and problem is not None else ""
     if integer and watch is not None:
-        _watch(h, lp, options, None if time_left is None else time.perf_counter() + time_left, watch)
+        _watch(h, lp, options, None if time_left is None else time.perf_counter() + time_left, watch, on_plan)
     if reset_scheduler:
         highspy._Highs.resetGlobalScheduler(True)  # so that our "threads" option takes effect
     try:
@@ -273,7 +274,8 @@ def _run(
     return h, model_status, note
 
 
-def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: float | None, stage: str) -> None:
+def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: float | None, stage: str,
+           on_plan=None) -> None:  # fmt: skip
     """HiGHS callbacks for one MIP run: stop it at ``deadline``, and report its progress.
 
     HiGHS checks its own time limit too rarely at the root: on the 10k book a
@@ -284,9 +286,15 @@ def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: flo
     by user", read as the time limit). Not everywhere: a cut separation round
     calls neither, so the run can still end a round late (given 15 s from the
     rounded plan: 17.7-21 s; given 18 s from the LNS plan in a 120 s CLI run:
-    about 50 s). Hence FULL_MIP_S_PER_ARC keeps time back for it.
+    about 50 s; the cause of the longest overruns is the analytic centre HiGHS
+    computes at the root, see planner/backends/fence.py). So from
+    FENCE_MIN_ARCS arcs on a time-limited full MIP runs in a child process
+    killed at the deadline, which then binds (the 10k book's 120 s run: 154 s
+    before, 120.8 s after); below it, FULL_MIP_S_PER_ARC keeps time back.
     The full MIP's dual bound is valid for the problem; the core MIP's (over
-    some arcs only) is not, so only the full MIP reports one.
+    some arcs only) is not, so only the full MIP reports one. ``on_plan`` is
+    given each improving plan's column vector (the fenced full MIP sends it to
+    its parent, see :func:`_full_mip_child`).
     """
     kinds = highspy.cb.HighsCallbackType
     interrupts = (kinds.kCallbackMipInterrupt, kinds.kCallbackSimplexInterrupt)
@@ -299,6 +307,8 @@ def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: flo
                 into.user_interrupt = True
             if kind != interrupts[0]:
                 return  # the simplex's interrupt says nothing about the MIP's plans and bound
+        if kind == improving and on_plan is not None:
+            on_plan(np.array(out.mip_solution, dtype=float))
         if options.progress is not None:
             best, bound = float(out.mip_primal_bound), float(out.mip_dual_bound)
             options.tell(stage, lp.objective(best) if abs(best) < highspy.kHighsInf else None,
@@ -307,7 +317,7 @@ def _watch(h: highspy._Highs, lp: ScaledLp, options: SolveOptions, deadline: flo
     h.setCallback(callback, None)
     for kind in interrupts:
         h.startCallback(kind)
-    if options.progress is not None:
+    if options.progress is not None or on_plan is not None:
         h.startCallback(improving)
 
 
@@ -694,39 +704,134 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
         return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
                       bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, ["Time limit reached", *notes])))  # fmt: skip
-    lp = lp if lp is not None else build_lp(problem)
+    fenced = left is not None and problem.n_arcs >= FENCE_MIN_ARCS and options.extra.get("fence", True)
     try:
-        # HiGHS may run on past its deadline by about half of _full_mip_seconds (see FULL_MIP_S_PER_ARC): keep that back.
-        mip_left = None if left is None else max(0.5, left - min(0.5 * _full_mip_seconds(problem), 0.5 * left))
-        h, model_status, note = _run(
-            lp, options, mip_left, integer=True, problem=problem, start=start, watch="full MIP"
-        )
+        if fenced:  # HiGHS cannot overrun the deadline (planner/backends/fence.py)
+            answer = _fenced_full_mip(problem, options, time.perf_counter() + left, start)
+        else:
+            lp = lp if lp is not None else build_lp(problem)
+            # HiGHS may run past its deadline by about half of _full_mip_seconds (FULL_MIP_S_PER_ARC): keep that back.
+            mip_left = None if left is None else max(0.5, left - min(0.5 * _full_mip_seconds(problem), 0.5 * left))
+            answer = _full_mip(lp, problem, options, mip_left, start)
     except SolverError as exc:  # the best plan so far (if any) stands, with the LP bound
         return finish(problem, options, NAME, None if start is None else problem.choice_to_x(start), finished=False,
                       infeasible=False, bound=lp_bound, build_s=t1 - t0, solve_s=time.perf_counter() - t1,
                       message="; ".join(filter(None, [f"the full MIP failed: {exc}", *notes])))  # fmt: skip
     t2 = time.perf_counter()
-    if model_status == highspy.HighsModelStatus.kModelEmpty:
-        return _no_columns(problem, options, lp, t1 - t0, t2 - t1, h.modelStatusToString(model_status))
-    info = h.getInfo()
-    x = _solution(h)
-    bound = lp.objective(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    if answer.empty:
+        lp = lp if lp is not None else build_lp(problem)
+        return _no_columns(problem, options, lp, t1 - t0, t2 - t1, answer.words)
+    bound = answer.bound
     if lp_bound is not None:
         bound = lp_bound if bound is None else max(bound, lp_bound)
-    message = "; ".join(filter(None, [_status_words(h, model_status, x is not None, options), note, *notes]))
     return finish(
         problem,
         options,
         NAME,
-        x,
-        finished=model_status == highspy.HighsModelStatus.kOptimal,
-        infeasible=model_status in _INFEASIBLE,
+        None if answer.choice is None else problem.choice_to_x(answer.choice),
+        finished=answer.finished,
+        infeasible=answer.infeasible,
         bound=bound,
         build_s=t1 - t0,
         solve_s=t2 - t1,
-        solver_objective=lp.objective(info.objective_function_value) if x is not None else None,
-        message=message,
+        solver_objective=answer.solver_objective,
+        message="; ".join(filter(None, [answer.words, answer.note, *notes])),
     )
+
+
+FENCE_MIN_ARCS = (
+    50_000  # from this many arcs a time-limited full MIP runs in a child process (planner/backends/fence.py)
+)
+
+
+@dataclass(frozen=True)
+class MipAnswer:
+    """What a full-MIP run ended with (picklable: the fenced run sends it from its child)."""
+
+    choice: np.ndarray | None  # the plan (an arc per item), None without one
+    finished: bool  # proven optimal within --gap
+    infeasible: bool
+    empty: bool  # HiGHS's "model empty" (no columns): decided by _no_columns
+    bound: float | None  # HiGHS's dual bound, in the problem's units
+    solver_objective: float | None
+    words: str  # the model status, said plainly
+    note: str = ""  # e.g. a rejected warm start
+
+
+def _full_mip(lp: ScaledLp, problem: AssignmentProblem, options: SolveOptions, time_left: float | None,
+              start: np.ndarray | None, on_plan=None) -> MipAnswer:  # fmt: skip
+    """The full MIP, warm-started from ``start``, in this process. Raises :class:`SolverError` as :func:`_run`."""
+    h, status, note = _run(lp, options, time_left, integer=True, problem=problem, start=start, watch="full MIP",
+                           on_plan=on_plan)  # fmt: skip
+    info = h.getInfo()
+    x = _solution(h)
+    return MipAnswer(
+        choice=None if x is None else problem.x_to_choice(x),
+        finished=status == highspy.HighsModelStatus.kOptimal,
+        infeasible=status in _INFEASIBLE,
+        empty=status == highspy.HighsModelStatus.kModelEmpty,
+        bound=lp.objective(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None,
+        solver_objective=lp.objective(info.objective_function_value) if x is not None else None,
+        words=h.modelStatusToString(status) if status == highspy.HighsModelStatus.kModelEmpty
+        else _status_words(h, status, x is not None, options),
+        note=note,
+    )  # fmt: skip
+
+
+def _full_mip_child(problem: AssignmentProblem, options: SolveOptions, time_left: float, start, report) -> MipAnswer:
+    """The full MIP in the fenced child: each improving plan and each better bound is reported as it comes."""
+    last = {"best": None, "bound": None}
+
+    def tell(stage, best, bound):  # the callbacks call this many times a second: send only what changed
+        if (best is not None and best != last["best"]) or (bound is not None and bound != last["bound"]):
+            last.update(
+                best=best if best is not None else last["best"], bound=bound if bound is not None else last["bound"]
+            )
+            report(("tell", stage, best, bound))
+
+    def on_plan(x):
+        report(("plan", problem.x_to_choice(x)))
+
+    lp = build_lp(problem)
+    return _full_mip(lp, problem, replace(options, progress=tell), time_left, start, on_plan)
+
+
+FENCE_START_S = 1.0  # seconds kept back for starting the fenced child and reading its answer
+
+
+def _fenced_full_mip(problem: AssignmentProblem, options: SolveOptions, deadline: float,
+                     start: np.ndarray | None) -> MipAnswer:  # fmt: skip
+    """The full MIP in a child process stopped at ``deadline`` (fence.run_fenced); the best plan and bound it told."""
+    from planner.backends import fence
+
+    best = {"choice": start, "objective": None if start is None else problem.objective(start), "bound": None}
+
+    def on_report(payload) -> None:
+        if payload[0] == "tell":
+            _, stage, cost, bound = payload
+            if bound is not None:
+                best["bound"] = bound if best["bound"] is None else max(best["bound"], bound)
+            options.tell(stage, cost, bound)
+            return
+        choice = payload[1]
+        if np.all(choice >= 0) and not problem.violations(choice):
+            cost = problem.objective(choice)
+            if best["objective"] is None or cost < best["objective"]:
+                best.update(choice=choice, objective=cost)
+
+    child_options = replace(options, progress=None)
+    time_left = max(0.5, deadline - time.perf_counter() - FENCE_START_S)
+    try:
+        done, answer = fence.run_fenced(_full_mip_child, (problem, child_options, time_left, start), deadline,
+                                        on_report)  # fmt: skip
+    except fence.FenceError as exc:
+        raise SolverError(str(exc).splitlines()[0]) from None
+    if done:
+        return answer
+    return MipAnswer(
+        choice=best["choice"], finished=False, infeasible=False, empty=False, bound=best["bound"],
+        solver_objective=None, words="Time limit reached",
+    )  # fmt: skip
 
 
 def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:

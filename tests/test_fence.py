@@ -1,0 +1,86 @@
+"""The fenced child process (planner/backends/fence.py) and the HiGHS full MIP run in it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from planner.backends import fence
+
+
+def _reports_then_hangs(n: int, report):
+    for i in range(n):
+        report(("step", i))
+    time.sleep(600)
+
+
+def _returns(value, report):
+    report("working")
+    return value
+
+
+def _raises(report):
+    raise ValueError("bad model")
+
+
+def test_a_child_that_never_ends_is_stopped_at_the_deadline_and_its_reports_kept():
+    got = []
+    t0 = time.perf_counter()
+    done, value = fence.run_fenced(_reports_then_hangs, (3,), t0 + 3.0, got.append)
+    took = time.perf_counter() - t0
+    assert (done, value) == (False, None)
+    assert got == [("step", 0), ("step", 1), ("step", 2)]
+    assert 3.0 <= took < 5.0  # the deadline binds (start-up of the child included)
+
+
+def test_a_child_that_ends_in_time_returns_its_value_after_its_reports():
+    got = []
+    done, value = fence.run_fenced(_returns, ({"plan": np.arange(3)},), time.perf_counter() + 30.0, got.append)
+    assert done and got == ["working"]
+    assert value["plan"].tolist() == [0, 1, 2]
+
+
+def test_a_child_that_fails_says_why():
+    with pytest.raises(fence.FenceError, match="ValueError: bad model"):
+        fence.run_fenced(_raises, (), time.perf_counter() + 30.0, lambda _: None)
+
+
+def test_the_fenced_full_mip_gives_the_plan_and_bound_of_the_full_mip_in_process(monkeypatch):
+    pytest.importorskip("highspy")
+    from test_lns import gap_with_fallback
+
+    from planner.backends import highs
+    from planner.backends.base import SolveOptions
+
+    problem = gap_with_fallback(n_items=120, n_agents=12, seed=3)
+    options = SolveOptions(time_limit=60.0, gap=1e-4, seed=1, extra={"core": False})
+    inside = highs.solve(problem, options)
+    told = []
+    monkeypatch.setattr(highs, "FENCE_MIN_ARCS", 0)
+    fenced = highs.solve(problem, SolveOptions(time_limit=60.0, gap=1e-4, seed=1, extra={"core": False},
+                                               progress=lambda *a: told.append(a)))  # fmt: skip
+    assert fenced.status == inside.status
+    assert fenced.objective == pytest.approx(inside.objective)
+    assert fenced.bound == pytest.approx(inside.bound)
+    assert np.array_equal(fenced.choice, inside.choice)
+    assert told and all(stage == "full MIP" for stage, _, _ in told)  # the child's progress reaches the parent
+
+
+def test_a_fenced_full_mip_cut_short_keeps_the_best_plan_it_reported(monkeypatch):
+    pytest.importorskip("highspy")
+    from test_lns import gap_with_fallback
+
+    from planner.backends import highs
+    from planner.backends.base import SolveOptions, Status
+
+    problem = gap_with_fallback(n_items=400, n_agents=40, seed=4)
+    monkeypatch.setattr(highs, "FENCE_MIN_ARCS", 0)
+    monkeypatch.setattr(highs, "FENCE_START_S", 0.0)
+    t0 = time.perf_counter()
+    sol = highs.solve(problem, SolveOptions(time_limit=4.0, gap=0.0, seed=1, extra={"core": False}))
+    assert time.perf_counter() - t0 < 6.0
+    assert sol.status in (Status.TIME_LIMITED, Status.OPTIMAL, Status.FEASIBLE)
+    assert np.all(sol.choice >= 0) and not problem.violations(sol.choice)
+    assert sol.objective == pytest.approx(problem.objective(sol.choice))
