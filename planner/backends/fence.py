@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -60,38 +61,64 @@ def _child(conn, fn: Callable, args: tuple) -> None:
         conn.close()
 
 
+class Fenced:
+    """A child running ``fn(*args, report)`` (see the module docstring); its reports are read as they come.
+
+    A reader thread takes each report off the pipe at once (so a child that
+    reports big plans never blocks on a full pipe while the parent is busy)
+    and hands it to ``on_report`` in that thread. :meth:`wait` returns the
+    child's value, or None when ``deadline`` came first (the child is then
+    killed). Raises :class:`FenceError` from :meth:`wait` when the child
+    raised or died without an answer.
+    """
+
+    def __init__(self, fn: Callable, args: tuple, on_report: Callable[[Any], None]):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+        self._proc.start()
+        child.close()
+        self._end: tuple[str, Any] | None = None
+        self._done = threading.Event()
+        self._reader = threading.Thread(target=self._read, args=(on_report,), daemon=True)
+        self._reader.start()
+
+    def _read(self, on_report) -> None:
+        try:
+            while True:
+                kind, payload = self._conn.recv()
+                if kind == "report":
+                    on_report(payload)
+                else:
+                    self._end = (kind, payload)
+                    return
+        except (EOFError, OSError):
+            self._end = ("error", f"the solver process ended without an answer (exit code {self._proc.exitcode})")
+        finally:
+            self._done.set()
+
+    def wait(self, deadline: float) -> tuple[bool, Any]:
+        """(whether the child answered before ``deadline``, its value or None); the child is gone afterwards."""
+        try:
+            if not self._done.wait(max(0.0, deadline - time.perf_counter())):
+                return False, None
+            kind, payload = self._end
+            if kind != "done":
+                raise FenceError(payload)
+            return True, payload
+        finally:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join()
+            self._reader.join(timeout=5.0)
+            self._conn.close()
+
+
 def run_fenced(fn: Callable, args: tuple, deadline: float, on_report: Callable[[Any], None]) -> tuple[bool, Any]:
     """(whether ``fn`` finished before ``deadline``, its value or None); ``fn(*args, report)`` runs in a child.
 
-    ``fn`` must be a module-level function and ``args`` picklable. Raises
+    ``fn`` must be a module-level function and ``args`` picklable; ``on_report``
+    is called (in a reader thread) with each report. Raises
     :class:`FenceError` when the child raised or died without an answer.
     """
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False, None
-            if not parent.poll(min(left, 0.5)):
-                if not proc.is_alive() and not parent.poll(0):
-                    raise FenceError(f"the solver process ended without an answer (exit code {proc.exitcode})")
-                continue
-            try:
-                kind, payload = parent.recv()
-            except EOFError:
-                raise FenceError(f"the solver process ended without an answer (exit code {proc.exitcode})") from None
-            if kind == "report":
-                on_report(payload)
-            elif kind == "done":
-                return True, payload
-            else:
-                raise FenceError(payload)
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        parent.close()
+    return Fenced(fn, args, on_report).wait(deadline)

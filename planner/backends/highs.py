@@ -91,6 +91,7 @@ produced a plan. No HiGHS failure reaches the user as a traceback.
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -574,18 +575,60 @@ def rounded_plan(problem: AssignmentProblem, relax: Relaxation, options: SolveOp
 
 
 def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation, options: SolveOptions,
-                 deadline: float | None) -> tuple[np.ndarray, dict]:  # fmt: skip
-    """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS."""
+                 deadline: float | None, beside: bool = False) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """The LNS of :mod:`planner.backends.lns` from ``plan``, each sub-MIP solved by HiGHS.
+
+    ``beside``: the full MIP already runs on one of the threads (:func:`_beside_worthwhile`), so the LNS has
+    one thread fewer and all the time left.
+    """
     left = _left(deadline)
-    lns_deadline = None if left is None else time.perf_counter() + _lns_seconds(problem, left)
+    lns_deadline = None if left is None else time.perf_counter() + (left if beside else _lns_seconds(problem, left))
+    workers = max(1, int(options.threads) - (1 if beside else 0))
     guide = lns.LpGuide.from_lp(problem, relax.col_dual, relax.row_dual)
     target = target_objective(relax.bound, options.gap)
     # Pairs of moves between sub-MIPs, where load costs make them pay (lns.improve, polish).
     polish = (lambda choice: lns.polish(problem, choice, deadline=lns_deadline)[0]) if problem.load_costs else None
     with _sub_mips():  # one sub-MIP per thread at a time
         return lns.improve(problem, plan, guide, _solve_sub, target=target, deadline=lns_deadline, seed=options.seed,
-                           workers=max(1, int(options.threads)), sub_gap=min(lns.SUB_GAP, options.gap), polish=polish,
+                           workers=workers, sub_gap=min(lns.SUB_GAP, options.gap), polish=polish,
                            on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
+
+
+def _beside_worthwhile(problem: AssignmentProblem, options: SolveOptions, deadline: float | None) -> bool:
+    """With 2+ threads on a big time-limited model, the full MIP runs beside the LNS from the first plan.
+
+    Its root needs over a minute on the 10k book to raise the bound past the LP's (module docstring of
+    fence.py: the analytic centre alone takes ~60 s), more than it gets after the LNS; on its own core from
+    the start it gets the whole time limit, and the LNS runs its sub-MIPs one at a time on the other (two at
+    once barely beat one after the other here, see "Threads" above).
+    """
+    return bool(options.threads >= 2 and deadline is not None and FENCE_MIN_ARCS <= problem.n_arcs < FULL_MIP_MAX_ARCS
+                and options.extra.get("fence", True))  # fmt: skip
+
+
+def _with_beside(problem: AssignmentProblem, options: SolveOptions, beside: _FencedMip, plan: np.ndarray,
+                 lp_bound: float | None, deadline: float, notes: list[str], build_s: float,
+                 t1: float) -> BackendSolution:  # fmt: skip
+    """The LNS's plan and the full MIP run beside it, joined: the better plan, the better bound.
+
+    The full MIP is stopped at once when the LNS's plan is already within --gap of the best bound so far,
+    else it runs on to the deadline.
+    """
+    best_bound = max(b for b in (lp_bound, beside.bound, -np.inf) if b is not None)
+    within = relative_gap(problem.objective(plan), best_bound if np.isfinite(best_bound) else None)
+    try:
+        answer = beside.finish(time.perf_counter() if within is not None and within <= options.gap else deadline)
+    except SolverError as exc:
+        notes.append(f"the full MIP failed: {exc}")
+        answer = MipAnswer(None, False, False, False, None, None, "Time limit reached")
+    choice = plan
+    if answer.choice is not None and np.all(answer.choice >= 0) and not problem.violations(answer.choice):
+        if problem.objective(answer.choice) < problem.objective(plan):
+            choice = answer.choice
+    bound = answer.bound if lp_bound is None else max(lp_bound, answer.bound if answer.bound is not None else -np.inf)
+    return finish(problem, options, NAME, problem.choice_to_x(choice), finished=answer.finished, infeasible=False,
+                  bound=bound, build_s=build_s, solve_s=time.perf_counter() - t1,
+                  message="; ".join(filter(None, [answer.words, answer.note, *notes])))  # fmt: skip
 
 
 def _full_mip_seconds(problem: AssignmentProblem) -> float:
@@ -686,11 +729,17 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
                 notes.append("start from the greedy plan" if start is not None else "")
         if start is not None:
             options.tell("first plan", problem.objective(start), None)
+            beside = None
             if lns_ok and relative_gap(problem.objective(start), lp_bound) > options.gap:
-                start, stats = improve_plan(problem, start, relax, options, deadline)
+                if _beside_worthwhile(problem, options, deadline):
+                    beside = _FencedMip(problem, options, deadline, start)
+                    notes.append("the full MIP beside the LNS")
+                start, stats = improve_plan(problem, start, relax, options, deadline, beside=beside is not None)
                 notes.append(
                     f"LNS: {stats['improvements']} improving moves in {stats['steps']} steps, {stats['seconds']:.1f} s"
                 )
+            if beside is not None:
+                return _with_beside(problem, options, beside, start, lp_bound, deadline, notes, t1 - t0, t1)
             gap = relative_gap(problem.objective(start), lp_bound)
             if gap is not None and gap <= options.gap + 1e-12:
                 return finish(problem, options, NAME, problem.choice_to_x(start), finished=False, infeasible=False,
@@ -799,39 +848,61 @@ def _full_mip_child(problem: AssignmentProblem, options: SolveOptions, time_left
 FENCE_START_S = 1.0  # seconds kept back for starting the fenced child and reading its answer
 
 
-def _fenced_full_mip(problem: AssignmentProblem, options: SolveOptions, deadline: float,
-                     start: np.ndarray | None) -> MipAnswer:  # fmt: skip
-    """The full MIP in a child process stopped at ``deadline`` (fence.run_fenced); the best plan and bound it told."""
-    from planner.backends import fence
+class _FencedMip:
+    """The full MIP in a child process (fence.Fenced), started now: it keeps the best plan and bound it is told."""
 
-    best = {"choice": start, "objective": None if start is None else problem.objective(start), "bound": None}
+    def __init__(self, problem: AssignmentProblem, options: SolveOptions, deadline: float, start: np.ndarray | None):
+        from planner.backends import fence
 
-    def on_report(payload) -> None:
+        self.problem, self.options = problem, options
+        self.best = {"choice": start, "objective": None if start is None else problem.objective(start), "bound": None}
+        self._lock = threading.Lock()
+        time_left = max(0.5, deadline - time.perf_counter() - FENCE_START_S)
+        child_options = replace(options, progress=None, threads=1)
+        self._child = fence.Fenced(_full_mip_child, (problem, child_options, time_left, start), self._on_report)
+
+    def _on_report(self, payload) -> None:  # in the fence's reader thread
         if payload[0] == "tell":
             _, stage, cost, bound = payload
-            if bound is not None:
-                best["bound"] = bound if best["bound"] is None else max(best["bound"], bound)
-            options.tell(stage, cost, bound)
+            with self._lock:
+                if bound is not None and (self.best["bound"] is None or bound > self.best["bound"]):
+                    self.best["bound"] = bound
+            self.options.tell(stage, cost, bound)
             return
         choice = payload[1]
-        if np.all(choice >= 0) and not problem.violations(choice):
-            cost = problem.objective(choice)
-            if best["objective"] is None or cost < best["objective"]:
-                best.update(choice=choice, objective=cost)
+        if np.all(choice >= 0) and not self.problem.violations(choice):
+            cost = self.problem.objective(choice)
+            with self._lock:
+                if self.best["objective"] is None or cost < self.best["objective"]:
+                    self.best.update(choice=choice, objective=cost)
 
-    child_options = replace(options, progress=None)
-    time_left = max(0.5, deadline - time.perf_counter() - FENCE_START_S)
-    try:
-        done, answer = fence.run_fenced(_full_mip_child, (problem, child_options, time_left, start), deadline,
-                                        on_report)  # fmt: skip
-    except fence.FenceError as exc:
-        raise SolverError(str(exc).splitlines()[0]) from None
-    if done:
-        return answer
-    return MipAnswer(
-        choice=best["choice"], finished=False, infeasible=False, empty=False, bound=best["bound"],
-        solver_objective=None, words="Time limit reached",
-    )  # fmt: skip
+    @property
+    def bound(self) -> float | None:
+        with self._lock:
+            return self.best["bound"]
+
+    def finish(self, deadline: float) -> MipAnswer:
+        """Its answer when it ends before ``deadline``, else (killed then) the best plan and bound it told."""
+        from planner.backends import fence
+
+        try:
+            done, answer = self._child.wait(deadline)
+        except fence.FenceError as exc:
+            raise SolverError(str(exc).splitlines()[0]) from None
+        if done:
+            return answer
+        with self._lock:
+            best = dict(self.best)
+        return MipAnswer(
+            choice=best["choice"], finished=False, infeasible=False, empty=False, bound=best["bound"],
+            solver_objective=None, words="Time limit reached",
+        )  # fmt: skip
+
+
+def _fenced_full_mip(problem: AssignmentProblem, options: SolveOptions, deadline: float,
+                     start: np.ndarray | None) -> MipAnswer:  # fmt: skip
+    """The full MIP in a child process stopped at ``deadline`` (fence.py); the best plan and bound it told."""
+    return _FencedMip(problem, options, deadline, start).finish(deadline)
 
 
 def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:
