@@ -163,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         out["build_speedup"] = round(out["pulp_build_s"] / max(build_s, 1e-9), 1)
     print(json.dumps(out), flush=True)
     if args.compare is not None:
-        before = json.loads(args.compare.read_text().strip().splitlines()[-1])
+        # The last JSON line: a file saved with 2>&1 also holds an earlier side-by-side table.
+        lines = [line for line in args.compare.read_text().splitlines() if line.lstrip().startswith("{")]
+        if not lines:
+            print(f"error: {args.compare} holds no JSON line printed by this script", file=sys.stderr)
+            return 2
+        before = json.loads(lines[-1])
         print(side_by_side(before, out), file=sys.stderr)
     return 0
 
