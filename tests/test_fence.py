@@ -28,7 +28,7 @@ def _raises(report):
 def test_a_child_that_never_ends_is_stopped_at_the_deadline_and_its_reports_kept():
     got = []
     t0 = time.perf_counter()
-    done, value = fence.run_fenced(_reports_then_hangs, (3,), t0 + 3.0, got.append)
+    done, value = fence.Fenced(_reports_then_hangs, (3,), got.append).wait(t0 + 3.0)
     took = time.perf_counter() - t0
     assert (done, value) == (False, None)
     assert got == [("step", 0), ("step", 1), ("step", 2)]
@@ -37,14 +37,14 @@ def test_a_child_that_never_ends_is_stopped_at_the_deadline_and_its_reports_kept
 
 def test_a_child_that_ends_in_time_returns_its_value_after_its_reports():
     got = []
-    done, value = fence.run_fenced(_returns, ({"plan": np.arange(3)},), time.perf_counter() + 30.0, got.append)
+    done, value = fence.Fenced(_returns, ({"plan": np.arange(3)},), got.append).wait(time.perf_counter() + 30.0)
     assert done and got == ["working"]
     assert value["plan"].tolist() == [0, 1, 2]
 
 
 def test_a_child_that_fails_says_why():
     with pytest.raises(fence.FenceError, match="ValueError: bad model"):
-        fence.run_fenced(_raises, (), time.perf_counter() + 30.0, lambda _: None)
+        fence.Fenced(_raises, (), lambda _: None).wait(time.perf_counter() + 30.0)
 
 
 def test_the_fenced_full_mip_gives_the_plan_and_bound_of_the_full_mip_in_process(monkeypatch):

@@ -11,8 +11,8 @@ at the deadline the parent kills the child and keeps what it was told.
 
 Protocol: the child calls ``fn(*args, report)``; each ``report(payload)``
 reaches the parent at once (a plan found, a better bound), and the value
-``fn`` returns is sent last. :func:`run_fenced` returns the final value when
-the child ended in time, else None, and hands every report to ``on_report``
+``fn`` returns is sent last. :meth:`Fenced.wait` returns the final value
+when the child ended in time, else None; every report goes to ``on_report``
 as it arrives, so the caller keeps the best plan and bound reported so far.
 The child dies with its parent (Linux ``PR_SET_PDEATHSIG``), so a killed
 planner leaves no solver running.
@@ -112,13 +112,3 @@ class Fenced:
             self._proc.join()
             self._reader.join(timeout=5.0)
             self._conn.close()
-
-
-def run_fenced(fn: Callable, args: tuple, deadline: float, on_report: Callable[[Any], None]) -> tuple[bool, Any]:
-    """(whether ``fn`` finished before ``deadline``, its value or None); ``fn(*args, report)`` runs in a child.
-
-    ``fn`` must be a module-level function and ``args`` picklable; ``on_report``
-    is called (in a reader thread) with each report. Raises
-    :class:`FenceError` when the child raised or died without an answer.
-    """
-    return Fenced(fn, args, on_report).wait(deadline)

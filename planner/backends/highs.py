@@ -594,6 +594,11 @@ def improve_plan(problem: AssignmentProblem, plan: np.ndarray, relax: Relaxation
                            on_improve=None if options.progress is None else lambda cost: options.tell("LNS", cost))  # fmt: skip
 
 
+def _best_bound(*bounds: float | None) -> float | None:
+    """The highest of the proven bounds given (None among them: no bound from that source)."""
+    return max((b for b in bounds if b is not None), default=None)
+
+
 def _beside_worthwhile(problem: AssignmentProblem, options: SolveOptions, deadline: float | None) -> bool:
     """With 2+ threads on a big time-limited model, the full MIP runs beside the LNS from the first plan.
 
@@ -614,20 +619,19 @@ def _with_beside(problem: AssignmentProblem, options: SolveOptions, beside: _Fen
     The full MIP is stopped at once when the LNS's plan is already within --gap of the best bound so far,
     else it runs on to the deadline.
     """
-    best_bound = max(b for b in (lp_bound, beside.bound, -np.inf) if b is not None)
-    within = relative_gap(problem.objective(plan), best_bound if np.isfinite(best_bound) else None)
+    within = relative_gap(problem.objective(plan), _best_bound(lp_bound, beside.bound))
     try:
         answer = beside.finish(time.perf_counter() if within is not None and within <= options.gap else deadline)
     except SolverError as exc:
         notes.append(f"the full MIP failed: {exc}")
-        answer = MipAnswer(None, False, False, False, None, None, "Time limit reached")
+        answer = MipAnswer(choice=None, finished=False, infeasible=False, empty=False, bound=None,
+                           solver_objective=None, words="")  # fmt: skip
     choice = plan
     if answer.choice is not None and np.all(answer.choice >= 0) and not problem.violations(answer.choice):
         if problem.objective(answer.choice) < problem.objective(plan):
             choice = answer.choice
-    bound = answer.bound if lp_bound is None else max(lp_bound, answer.bound if answer.bound is not None else -np.inf)
     return finish(problem, options, NAME, problem.choice_to_x(choice), finished=answer.finished, infeasible=False,
-                  bound=bound, build_s=build_s, solve_s=time.perf_counter() - t1,
+                  bound=_best_bound(lp_bound, answer.bound), build_s=build_s, solve_s=time.perf_counter() - t1,
                   message="; ".join(filter(None, [answer.words, answer.note, *notes])))  # fmt: skip
 
 
@@ -756,7 +760,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     fenced = left is not None and problem.n_arcs >= FENCE_MIN_ARCS and options.extra.get("fence", True)
     try:
         if fenced:  # HiGHS cannot overrun the deadline (planner/backends/fence.py)
-            answer = _fenced_full_mip(problem, options, time.perf_counter() + left, start)
+            deadline_mip = time.perf_counter() + left
+            answer = _FencedMip(problem, options, deadline_mip, start).finish(deadline_mip)
         else:
             lp = lp if lp is not None else build_lp(problem)
             # HiGHS may run past its deadline by about half of _full_mip_seconds (FULL_MIP_S_PER_ARC): keep that back.
@@ -770,9 +775,7 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     if answer.empty:
         lp = lp if lp is not None else build_lp(problem)
         return _no_columns(problem, options, lp, t1 - t0, t2 - t1, answer.words)
-    bound = answer.bound
-    if lp_bound is not None:
-        bound = lp_bound if bound is None else max(bound, lp_bound)
+    bound = _best_bound(lp_bound, answer.bound)
     return finish(
         problem,
         options,
@@ -788,9 +791,8 @@ def solve(problem: AssignmentProblem, options: SolveOptions) -> BackendSolution:
     )
 
 
-FENCE_MIN_ARCS = (
-    50_000  # from this many arcs a time-limited full MIP runs in a child process (planner/backends/fence.py)
-)
+# From this many arcs a time-limited full MIP runs in a child process (planner/backends/fence.py).
+FENCE_MIN_ARCS = 50_000
 
 
 @dataclass(frozen=True)
@@ -829,13 +831,11 @@ def _full_mip(lp: ScaledLp, problem: AssignmentProblem, options: SolveOptions, t
 
 def _full_mip_child(problem: AssignmentProblem, options: SolveOptions, time_left: float, start, report) -> MipAnswer:
     """The full MIP in the fenced child: each improving plan and each better bound is reported as it comes."""
-    last = {"best": None, "bound": None}
+    sent = [None]
 
     def tell(stage, best, bound):  # the callbacks call this many times a second: send only what changed
-        if (best is not None and best != last["best"]) or (bound is not None and bound != last["bound"]):
-            last.update(
-                best=best if best is not None else last["best"], bound=bound if bound is not None else last["bound"]
-            )
+        if (best, bound) != sent[0]:
+            sent[0] = (best, bound)
             report(("tell", stage, best, bound))
 
     def on_plan(x):
@@ -897,12 +897,6 @@ class _FencedMip:
             choice=best["choice"], finished=False, infeasible=False, empty=False, bound=best["bound"],
             solver_objective=None, words="Time limit reached",
         )  # fmt: skip
-
-
-def _fenced_full_mip(problem: AssignmentProblem, options: SolveOptions, deadline: float,
-                     start: np.ndarray | None) -> MipAnswer:  # fmt: skip
-    """The full MIP in a child process stopped at ``deadline`` (fence.py); the best plan and bound it told."""
-    return _FencedMip(problem, options, deadline, start).finish(deadline)
 
 
 def _status_words(h: highspy._Highs, status, has_plan: bool, options: SolveOptions) -> str:
